@@ -1,0 +1,3 @@
+module github.com/datadragon/datadragon
+
+go 1.26
