@@ -1,0 +1,102 @@
+package stark
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"slices"
+
+	"github.com/datadragon/datadragon/zk/field"
+	"github.com/datadragon/datadragon/zk/transcript"
+)
+
+// protocolID names this proof system in the transcript.
+const protocolID = "datadragon/stark/v1"
+
+// newChannel starts the Fiat–Shamir transcript shared by prover and
+// verifier. Everything that defines the statement — its name, public
+// inputs, trace shape and every option — is absorbed before the first
+// commitment, so no challenge can be computed for one statement and reused
+// for another ("Frozen Heart").
+func newChannel(l *layout) *transcript.Transcript {
+	t := transcript.New(protocolID)
+	t.Absorb("statement", []byte(l.info.Name))
+	t.Absorb("public-inputs", l.info.PublicInputs)
+	var shape []byte
+	shape = binary.LittleEndian.AppendUint32(shape, uint32(l.info.Width))
+	shape = binary.LittleEndian.AppendUint32(shape, uint32(l.n))
+	shape = binary.LittleEndian.AppendUint32(shape, uint32(len(l.info.Constraints)))
+	shape = binary.LittleEndian.AppendUint32(shape, uint32(len(l.info.Assertions)))
+	t.Absorb("shape", shape)
+	o := l.opts
+	var opts []byte
+	for _, v := range []int{o.Blowup, o.Queries, o.GrindingBits, o.FoldingFactor, o.LastLayerDegree, int(boolByte(o.ZeroKnowledge))} {
+		opts = binary.LittleEndian.AppendUint32(opts, uint32(v))
+	}
+	t.Absorb("options", opts)
+	return t
+}
+
+// drawExt draws a uniformly random extension element: 16 bytes per
+// coefficient, so the bias from reducing mod p is below 2^-66.
+func drawExt(t *transcript.Transcript, label string) field.Ext {
+	a := t.Challenge(label)
+	b := t.Challenge(label)
+	buf := append(a[:], b[:]...)
+	coef := func(i int) field.Element {
+		return field.FromWide(binary.LittleEndian.Uint64(buf[16*i:]), binary.LittleEndian.Uint64(buf[16*i+8:]))
+	}
+	return field.Ext{A0: coef(0), A1: coef(1), A2: coef(2)}
+}
+
+// drawOODPoint draws z outside both the trace domain and the evaluation
+// domain (where DEEP's quotients would divide by zero); redrawing happens
+// with negligible probability and identically for both parties.
+func drawOODPoint(t *transcript.Transcript, l *layout) field.Ext {
+	cm := field.FromBase(l.shift.Exp(uint64(l.m)))
+	for {
+		z := drawExt(t, "ood-point")
+		if z.Exp(uint64(l.n)) != field.ExtOne() && z.Exp(uint64(l.m)) != cm {
+			return z
+		}
+	}
+}
+
+// drawPositions draws the distinct query positions in [0, m) after the
+// proof of work, returned in increasing order.
+func drawPositions(t *transcript.Transcript, queries, m int) []int {
+	seen := make(map[int]bool, queries)
+	out := make([]int, 0, queries)
+	for len(out) < queries {
+		c := t.Challenge("query-positions")
+		for i := 0; i+8 <= len(c) && len(out) < queries; i += 8 {
+			p := int(binary.LittleEndian.Uint64(c[i:]) & uint64(m-1))
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func nonceBytes(n uint64) []byte { return binary.LittleEndian.AppendUint64(nil, n) }
+
+func rootBytes(d [32]byte) []byte { return d[:] }
+
+// log2 of a power of two.
+func log2(v int) int { return bits.TrailingZeros(uint(v)) }
+
+// uniqueMod returns the sorted distinct values of p mod m.
+func uniqueMod(positions []int, m int) []int {
+	seen := make(map[int]bool, len(positions))
+	var out []int
+	for _, p := range positions {
+		if v := p % m; !seen[v] {
+			seen[v] = true
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

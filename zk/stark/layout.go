@@ -1,0 +1,188 @@
+package stark
+
+import (
+	"fmt"
+	"math/bits"
+	"slices"
+
+	"github.com/datadragon/datadragon/zk/field"
+	"github.com/datadragon/datadragon/zk/poly"
+)
+
+// layout is everything prover and verifier derive identically from an AIR
+// and the options before touching a proof: domain sizes, the divisor of
+// every constraint, the number of composition segments and FRI layers.
+// The verifier trusts no size a proof claims; it compares against this.
+type layout struct {
+	info    AirInfo
+	opts    Options
+	n, logN int // trace length
+	m, logM int // low-degree extension (LDE) size = n·blowup
+	usable  int // rows carrying the computation (n minus zero-knowledge rows)
+
+	// constraints are the AIR's followed by one per assertion.
+	constraints []Constraint
+	numAir      int
+	groups      []divisor
+	groupOf     []int
+
+	segments  int // composition polynomial columns of degree < n
+	masked    bool
+	ceSize    int // constraint evaluation domain, a sub-coset of the LDE domain
+	shift     field.Element
+	periodic  [][]field.Element // coefficients of each periodic column's polynomial
+	friLayers int
+	remainder int // coefficients of the last FRI layer
+}
+
+// divisor describes the vanishing polynomial of a constraint's rows:
+// base(x) / ∏_{e∈excluded}(x − g^e), with
+// base(x) = ∏_{r∈residues}(x^{n/period} − g^{r·n/period}), or, when except,
+// (x^n − 1) divided by that product.
+type divisor struct {
+	period   int
+	residues []int
+	except   bool
+	excluded []int
+	zeros    int // degree of the divisor
+}
+
+func (d *divisor) equal(o *divisor) bool {
+	return d.period == o.period && d.except == o.except &&
+		slices.Equal(d.residues, o.residues) && slices.Equal(d.excluded, o.excluded)
+}
+
+func newLayout(info AirInfo, opts Options) (*layout, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if err := info.validate(); err != nil {
+		return nil, err
+	}
+	l := &layout{info: info, opts: opts, n: info.TraceLength, shift: field.Generator()}
+	l.logN = bits.TrailingZeros(uint(l.n))
+	l.m = l.n * opts.Blowup
+	l.logM = bits.TrailingZeros(uint(l.m))
+	if l.logM > field.TwoAdicity {
+		return nil, fmt.Errorf("stark: evaluation domain 2^%d exceeds the field's 2^%d", l.logM, field.TwoAdicity)
+	}
+	l.usable = l.n - opts.ZKRows()
+	if l.usable < 2 {
+		return nil, fmt.Errorf("stark: trace length %d leaves no rows beside %d zero-knowledge rows; size it with stark.TraceLengthFor", l.n, opts.ZKRows())
+	}
+	l.numAir = len(info.Constraints)
+	l.constraints = append([]Constraint(nil), info.Constraints...)
+	for _, a := range info.Assertions {
+		if a.Row >= l.usable {
+			return nil, fmt.Errorf("stark: assertion on row %d falls in the zero-knowledge rows", a.Row)
+		}
+		l.constraints = append(l.constraints, Constraint{Degree: 1, Rows: SingleRow(a.Row)})
+	}
+	maxQuotient := 0
+	for i := range l.constraints {
+		c := &l.constraints[i]
+		d := l.divisorOf(c)
+		if d.zeros == 0 {
+			return nil, fmt.Errorf("stark: constraint %d holds on no usable row", i)
+		}
+		numerator := c.Degree * (l.n - 1)
+		for _, p := range c.Cycles {
+			numerator += l.n - l.n/p
+		}
+		maxQuotient = max(maxQuotient, numerator-d.zeros)
+		g := slices.IndexFunc(l.groups, func(o divisor) bool { return o.equal(&d) })
+		if g < 0 {
+			g = len(l.groups)
+			l.groups = append(l.groups, d)
+		}
+		l.groupOf = append(l.groupOf, g)
+	}
+	l.segments = max(1, (maxQuotient+l.n)/l.n) // ceil((maxQuotient+1)/n)
+	l.masked = opts.ZeroKnowledge
+	ce := 1
+	for ce < l.segments {
+		ce <<= 1
+	}
+	if ce > opts.Blowup {
+		return nil, fmt.Errorf("stark: constraints of this AIR need blowup at least %d, options give %d", ce, opts.Blowup)
+	}
+	l.ceSize = ce * l.n
+	for _, p := range info.Periodic {
+		coeffs := slices.Clone(p)
+		poly.INTT(coeffs)
+		l.periodic = append(l.periodic, coeffs)
+	}
+	d := l.n
+	for d > opts.LastLayerDegree && d >= opts.FoldingFactor {
+		d /= opts.FoldingFactor
+		l.friLayers++
+	}
+	l.remainder = d
+	return l, nil
+}
+
+// divisorOf derives the divisor of c: its row set minus the rows where it
+// cannot be enforced (the zero-knowledge rows, and for constraints reading
+// the next row, the last usable row whose successor is not computation).
+func (l *layout) divisorOf(c *Constraint) divisor {
+	period := c.Rows.period(l.n)
+	d := divisor{period: period, except: c.Rows.Except, residues: slices.Clone(c.Rows.Residues)}
+	slices.Sort(d.residues)
+	last := l.usable
+	if c.UsesNext {
+		last--
+	}
+	for i := last; i < l.n; i++ {
+		if c.Rows.contains(i, l.n) {
+			d.excluded = append(d.excluded, i)
+		}
+	}
+	perResidue := l.n / period
+	if d.except {
+		d.zeros = l.n - len(d.residues)*perResidue
+	} else {
+		d.zeros = len(d.residues) * perResidue
+	}
+	d.zeros -= len(d.excluded)
+	return d
+}
+
+// traceGenerator returns g, the generator of the trace domain.
+func (l *layout) traceGenerator() field.Element { return field.RootOfUnity(l.logN) }
+
+// evalDivisorInverse returns 1/Z(x) for a point outside the trace domain.
+func (d *divisor) evalInverse(x field.Ext, n, logN int) field.Ext {
+	xp := x.Exp(uint64(n / d.period))
+	wp := field.RootOfUnity(bits.TrailingZeros(uint(d.period)))
+	prod := field.ExtOne()
+	for _, r := range d.residues {
+		prod = prod.Mul(xp.SubBase(wp.Exp(uint64(r))))
+	}
+	base := prod
+	if d.except {
+		base = x.Exp(uint64(n)).SubBase(field.One()).Mul(prod.Inverse())
+	}
+	g := field.RootOfUnity(logN)
+	excl := field.ExtOne()
+	for _, e := range d.excluded {
+		excl = excl.Mul(x.SubBase(g.Exp(uint64(e))))
+	}
+	return excl.Mul(base.Inverse())
+}
+
+// friLayerSize returns the domain size of FRI layer i (layer 0 is the LDE).
+func (l *layout) friLayerSize(i int) int {
+	s := l.m
+	for ; i > 0; i-- {
+		s /= l.opts.FoldingFactor
+	}
+	return s
+}
+
+// compositionWidth is the number of committed composition columns.
+func (l *layout) compositionWidth() int {
+	if l.masked {
+		return l.segments + 1
+	}
+	return l.segments
+}

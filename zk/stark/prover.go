@@ -1,0 +1,512 @@
+package stark
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/datadragon/datadragon/zk/field"
+	"github.com/datadragon/datadragon/zk/merkle"
+	"github.com/datadragon/datadragon/zk/poly"
+	"github.com/datadragon/datadragon/zk/transcript"
+)
+
+// Prove proves that trace satisfies air under opts. The trace is consumed:
+// with zero knowledge its last rows are overwritten with randomness.
+func Prove(air Air, trace Trace, opts Options) (*Proof, error) {
+	return proveWith(air, trace, opts, proverConfig{})
+}
+
+// proverConfig holds test hooks.
+type proverConfig struct {
+	rng io.Reader // randomness for zero knowledge; crypto/rand if nil
+	// skipChecks turns off the prover's own validity checks, to play a
+	// cheating prover in tests.
+	skipChecks bool
+	// forgeOOD makes the claimed composition values at z satisfy the
+	// out-of-domain check whatever the trace.
+	forgeOOD bool
+}
+
+// prover holds the prover's working state between protocol steps.
+type prover struct {
+	l     *layout
+	trace Trace
+	rng   io.Reader
+	cfg   proverConfig
+
+	traceCoeffs [][]field.Element
+	traceLDE    [][]field.Element
+	traceTree   *merkle.Tree
+	compCoeffs  [][]field.Ext
+	compLDE     [][]field.Ext
+	compTree    *merkle.Tree
+}
+
+func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, error) {
+	rng := cfg.rng
+	if rng == nil {
+		rng = rand.Reader
+	}
+	info := air.Info()
+	l, err := newLayout(info, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.checkQueries(); err != nil {
+		return nil, err
+	}
+	if len(trace) != info.Width {
+		return nil, fmt.Errorf("stark: trace has %d columns, the AIR wants %d", len(trace), info.Width)
+	}
+	for j, col := range trace {
+		if len(col) != l.n {
+			return nil, fmt.Errorf("stark: trace column %d has %d rows, the AIR wants %d", j, len(col), l.n)
+		}
+	}
+	p := &prover{l: l, trace: trace, rng: rng, cfg: cfg}
+	if opts.ZeroKnowledge {
+		if err := p.randomizeTrace(); err != nil {
+			return nil, err
+		}
+	}
+	ch := newChannel(l)
+	proof := &Proof{Options: opts, LogTraceLength: l.logN}
+
+	// 1. Commit to the trace's low-degree extension.
+	p.extendTrace()
+	proof.TraceRoot = p.traceTree.Root()
+	ch.Absorb("trace-root", rootBytes(proof.TraceRoot))
+
+	// 2. Combine all constraints with random coefficients into the
+	// composition polynomial; commit to its segments.
+	alphas := make([]field.Ext, len(l.constraints))
+	for i := range alphas {
+		alphas[i] = drawExt(ch, "composition-coefficient")
+	}
+	if err := p.composition(air, alphas); err != nil {
+		return nil, err
+	}
+	proof.CompositionRoot = p.compTree.Root()
+	ch.Absorb("composition-root", rootBytes(proof.CompositionRoot))
+
+	// 3. Out-of-domain evaluations at z and g·z.
+	z := drawOODPoint(ch, l)
+	gz := z.MulBase(l.traceGenerator())
+	proof.OODTrace = evalColumns(p.traceCoeffs, z)
+	proof.OODTraceNext = evalColumns(p.traceCoeffs, gz)
+	for _, c := range p.compCoeffs {
+		proof.OODComposition = append(proof.OODComposition, poly.EvalExtAt(c, z))
+	}
+	if cfg.forgeOOD {
+		// A cheating prover makes the out-of-domain check pass by fixing
+		// the last segment's claimed value; FRI must then catch it.
+		last := l.segments - 1
+		proof.OODComposition[last] = field.ExtZero()
+		rest := combineSegments(l, proof.OODComposition, z)
+		want := constraintsAt(air, l, proof, alphas, z)
+		proof.OODComposition[last] = want.Sub(rest).Mul(z.Exp(uint64(last * l.n)).Inverse())
+	}
+	ch.Absorb("ood-values", oodBytes(proof))
+
+	// 4. DEEP composition and FRI.
+	dc := drawDeepCoefficients(ch, l)
+	deep := p.deepComposition(dc, z, gz, proof)
+	fri, err := friCommit(ch, l, deep, cfg.skipChecks)
+	if err != nil {
+		return nil, err
+	}
+	proof.FRIRoots = fri.roots
+	proof.Remainder = fri.remainder
+
+	// 5. Proof of work, then the query positions it guards.
+	proof.Nonce = ch.Grind(opts.GrindingBits)
+	ch.Absorb("proof-of-work", nonceBytes(proof.Nonce))
+	positions := drawPositions(ch, opts.Queries, l.m)
+
+	// 6. Openings.
+	proof.Trace.Rows = make([][]field.Element, len(positions))
+	proof.Composition.Rows = make([][]field.Ext, len(positions))
+	for i, pos := range positions {
+		row := make([]field.Element, len(p.traceLDE))
+		for j, col := range p.traceLDE {
+			row[j] = col[pos]
+		}
+		proof.Trace.Rows[i] = row
+		crow := make([]field.Ext, len(p.compLDE))
+		for j, col := range p.compLDE {
+			crow[j] = col[pos]
+		}
+		proof.Composition.Rows[i] = crow
+	}
+	if proof.Trace.Nodes, err = p.traceTree.Prove(positions); err != nil {
+		return nil, err
+	}
+	if proof.Composition.Nodes, err = p.compTree.Prove(positions); err != nil {
+		return nil, err
+	}
+	if proof.FRI, err = fri.open(positions); err != nil {
+		return nil, err
+	}
+	return proof, nil
+}
+
+// checkQueries keeps the number of distinct query positions well inside
+// the domain, so drawing them terminates quickly.
+func (l *layout) checkQueries() error {
+	if 4*l.opts.Queries > l.m {
+		return fmt.Errorf("stark: %d queries need an evaluation domain of at least %d points; this one has %d (raise the blowup or the trace length)", l.opts.Queries, 4*l.opts.Queries, l.m)
+	}
+	return nil
+}
+
+// randomizeTrace fills the zero-knowledge rows with uniform field elements.
+func (p *prover) randomizeTrace() error {
+	buf := make([]byte, 16)
+	for _, col := range p.trace {
+		for i := p.l.usable; i < p.l.n; i++ {
+			if _, err := io.ReadFull(p.rng, buf); err != nil {
+				return fmt.Errorf("stark: reading randomness: %w", err)
+			}
+			col[i] = field.FromWide(binary.LittleEndian.Uint64(buf), binary.LittleEndian.Uint64(buf[8:]))
+		}
+	}
+	return nil
+}
+
+func (p *prover) randomExt() (field.Ext, error) {
+	var buf [48]byte
+	if _, err := io.ReadFull(p.rng, buf[:]); err != nil {
+		return field.Ext{}, fmt.Errorf("stark: reading randomness: %w", err)
+	}
+	c := func(i int) field.Element {
+		return field.FromWide(binary.LittleEndian.Uint64(buf[16*i:]), binary.LittleEndian.Uint64(buf[16*i+8:]))
+	}
+	return field.Ext{A0: c(0), A1: c(1), A2: c(2)}, nil
+}
+
+// extendTrace interpolates every column, evaluates it over the LDE coset
+// and commits to the rows.
+func (p *prover) extendTrace() {
+	l := p.l
+	w := len(p.trace)
+	p.traceCoeffs = make([][]field.Element, w)
+	p.traceLDE = make([][]field.Element, w)
+	parallelEach(w, func(j int) {
+		c := append([]field.Element(nil), p.trace[j]...)
+		poly.INTT(c)
+		p.traceCoeffs[j] = c
+		p.traceLDE[j] = poly.Extend(c, l.m, l.shift)
+	})
+	cols := p.traceLDE
+	p.traceTree = merkle.Build(l.m, func(i int, buf []byte) []byte {
+		for _, c := range cols {
+			buf = c[i].AppendBytes(buf)
+		}
+		return buf
+	})
+}
+
+// composition evaluates Σ α_k·C_k(x)/Z_k(x) over the constraint evaluation
+// domain, interpolates it, splits it into segments of degree < n and
+// commits to their low-degree extensions.
+func (p *prover) composition(air Air, alphas []field.Ext) error {
+	l := p.l
+	ce := l.ceSize
+	stride := l.m / ce
+	zinv := l.divisorTables()
+	periodic := l.periodicTables()
+	h := make([]field.Ext, ce)
+	numAir := l.numAir
+	width := l.info.Width
+	asserts := l.info.Assertions
+	parallelFor(ce, 1024, func(lo, hi int) {
+		f := Frame[field.Element]{
+			Cur:      make([]field.Element, width),
+			Next:     make([]field.Element, width),
+			Periodic: make([]field.Element, len(periodic)),
+		}
+		out := make([]field.Element, len(l.constraints))
+		acc := make([][3]field.Acc, len(l.groups))
+		for k := lo; k < hi; k++ {
+			i := k * stride
+			next := (i + l.opts.Blowup) & (l.m - 1)
+			for j, col := range p.traceLDE {
+				f.Cur[j] = col[i]
+				f.Next[j] = col[next]
+			}
+			for c, t := range periodic {
+				f.Periodic[c] = t[k&(len(t)-1)]
+			}
+			air.EvaluateBase(&f, out[:numAir])
+			for a, as := range asserts {
+				out[numAir+a] = f.Cur[as.Column].Sub(as.Value)
+			}
+			for g := range acc {
+				acc[g] = [3]field.Acc{}
+			}
+			for c, v := range out {
+				a := &acc[l.groupOf[c]]
+				al := &alphas[c]
+				a[0].AddMul(al.A0, v)
+				a[1].AddMul(al.A1, v)
+				a[2].AddMul(al.A2, v)
+				if c&31 == 31 { // keep the unreduced sums from overflowing
+					for g := range acc {
+						for t := 0; t < 3; t++ {
+							acc[g][t] = reduceAcc(acc[g][t])
+						}
+					}
+				}
+			}
+			var sum field.Ext
+			for g := range acc {
+				v := field.Ext{A0: acc[g][0].Reduce(), A1: acc[g][1].Reduce(), A2: acc[g][2].Reduce()}
+				sum = sum.Add(v.MulBase(zinv[g][k]))
+			}
+			h[k] = sum
+		}
+	})
+	poly.CosetINTTExt(h, l.shift)
+	for i := l.segments * l.n; i < ce && !p.cfg.skipChecks; i++ {
+		if !h[i].IsZero() {
+			return errors.New("stark: the trace does not satisfy the AIR's constraints (composition polynomial degree too high)")
+		}
+	}
+	p.compCoeffs = make([][]field.Ext, l.compositionWidth())
+	for s := 0; s < l.segments; s++ {
+		p.compCoeffs[s] = h[s*l.n : (s+1)*l.n]
+	}
+	if l.masked {
+		mask := make([]field.Ext, l.n)
+		for i := range mask {
+			v, err := p.randomExt()
+			if err != nil {
+				return err
+			}
+			mask[i] = v
+		}
+		p.compCoeffs[l.segments] = mask
+	}
+	p.compLDE = make([][]field.Ext, len(p.compCoeffs))
+	parallelEach(len(p.compCoeffs), func(s int) {
+		p.compLDE[s] = poly.ExtendExt(p.compCoeffs[s], l.m, l.shift)
+	})
+	cols := p.compLDE
+	p.compTree = merkle.Build(l.m, func(i int, buf []byte) []byte {
+		for _, c := range cols {
+			buf = c[i].AppendBytes(buf)
+		}
+		return buf
+	})
+	return nil
+}
+
+func reduceAcc(a field.Acc) field.Acc {
+	var r field.Acc
+	r.Add(a.Reduce())
+	return r
+}
+
+// divisorTables returns, per divisor group, 1/Z(x) at every point of the
+// constraint evaluation domain.
+func (l *layout) divisorTables() [][]field.Element {
+	ce := l.ceSize
+	omega := field.RootOfUnity(log2(ce))
+	g := l.traceGenerator()
+	tables := make([][]field.Element, len(l.groups))
+	parallelEach(len(l.groups), func(gi int) {
+		d := &l.groups[gi]
+		step := l.n / d.period
+		// x^(n/period) repeats with period (ce/n)·period along the domain.
+		cycle := ce / l.n * d.period
+		xp := l.shift.Exp(uint64(step))
+		wstep := omega.Exp(uint64(step))
+		wp := field.RootOfUnity(log2(d.period))
+		roots := make([]field.Element, len(d.residues))
+		for i, r := range d.residues {
+			roots[i] = wp.Exp(uint64(r))
+		}
+		base := make([]field.Element, cycle)
+		for k := 0; k < cycle; k++ {
+			prod := field.One()
+			for _, r := range roots {
+				prod = prod.Mul(xp.Sub(r))
+			}
+			base[k] = prod
+			xp = xp.Mul(wstep)
+		}
+		if d.except {
+			// Z = (x^n − 1)/prod, so 1/Z = prod/(x^n − 1).
+			xn := l.shift.Exp(uint64(l.n))
+			wn := omega.Exp(uint64(l.n))
+			vn := make([]field.Element, cycle)
+			for k := 0; k < cycle; k++ {
+				vn[k] = xn.Sub(field.One())
+				xn = xn.Mul(wn)
+			}
+			field.BatchInverse(vn, vn)
+			for k := range base {
+				base[k] = base[k].Mul(vn[k])
+			}
+		} else {
+			field.BatchInverse(base, base)
+		}
+		t := make([]field.Element, ce)
+		for k := range t {
+			t[k] = base[k%cycle]
+		}
+		if len(d.excluded) > 0 {
+			ex := make([]field.Element, len(d.excluded))
+			for i, e := range d.excluded {
+				ex[i] = g.Exp(uint64(e))
+			}
+			x := l.shift
+			for k := range t {
+				prod := t[k]
+				for _, e := range ex {
+					prod = prod.Mul(x.Sub(e))
+				}
+				t[k] = prod
+				x = x.Mul(omega)
+			}
+		}
+		tables[gi] = t
+	})
+	return tables
+}
+
+// periodicTables evaluates each periodic column over the constraint
+// evaluation domain; the values repeat, so one cycle is kept.
+func (l *layout) periodicTables() [][]field.Element {
+	out := make([][]field.Element, len(l.periodic))
+	for i, coeffs := range l.periodic {
+		period := len(coeffs)
+		cycle := l.ceSize / l.n * period
+		out[i] = poly.Extend(coeffs, cycle, l.shift.Exp(uint64(l.n/period)))
+	}
+	return out
+}
+
+// evalColumns evaluates every column polynomial at x.
+func evalColumns(coeffs [][]field.Element, x field.Ext) []field.Ext {
+	out := make([]field.Ext, len(coeffs))
+	if len(coeffs) == 0 {
+		return out
+	}
+	n := len(coeffs[0])
+	powers := make([]field.Ext, n)
+	pw := field.ExtOne()
+	for i := range powers {
+		powers[i] = pw
+		pw = pw.Mul(x)
+	}
+	parallelEach(len(coeffs), func(j int) {
+		out[j] = dotBaseExt(coeffs[j], powers)
+	})
+	return out
+}
+
+// dotBaseExt returns Σ a[i]·b[i] with a in the base field.
+func dotBaseExt(a []field.Element, b []field.Ext) field.Ext {
+	var sum field.Ext
+	for lo := 0; lo < len(a); lo += 32 {
+		hi := min(lo+32, len(a))
+		var c0, c1, c2 field.Acc
+		for i := lo; i < hi; i++ {
+			c0.AddMul(a[i], b[i].A0)
+			c1.AddMul(a[i], b[i].A1)
+			c2.AddMul(a[i], b[i].A2)
+		}
+		sum = sum.Add(field.Ext{A0: c0.Reduce(), A1: c1.Reduce(), A2: c2.Reduce()})
+	}
+	return sum
+}
+
+func oodBytes(p *Proof) []byte {
+	var b []byte
+	b = appendExts(b, p.OODTrace)
+	b = appendExts(b, p.OODTraceNext)
+	return appendExts(b, p.OODComposition)
+}
+
+// deepCoefficients weight the DEEP quotients: per trace column one for
+// z and one for g·z, per composition column one for z.
+type deepCoefficients struct {
+	trace, traceNext, comp []field.Ext
+}
+
+func drawDeepCoefficients(t *transcript.Transcript, l *layout) deepCoefficients {
+	var dc deepCoefficients
+	for range l.info.Width {
+		dc.trace = append(dc.trace, drawExt(t, "deep-coefficient"))
+		dc.traceNext = append(dc.traceNext, drawExt(t, "deep-coefficient"))
+	}
+	for range l.compositionWidth() {
+		dc.comp = append(dc.comp, drawExt(t, "deep-coefficient"))
+	}
+	return dc
+}
+
+// deepComposition evaluates over the LDE domain
+//
+//	Σ_j a_j (f_j(x) − f_j(z))/(x − z) + b_j (f_j(x) − f_j(gz))/(x − gz)
+//	  + Σ_i c_i (H_i(x) − H_i(z))/(x − z),
+//
+// a polynomial of degree < n exactly when every opened value is honest.
+func (p *prover) deepComposition(dc deepCoefficients, z, gz field.Ext, proof *Proof) []field.Ext {
+	l := p.l
+	var atZ, atGZ field.Ext
+	for j := range proof.OODTrace {
+		atZ = atZ.Add(dc.trace[j].Mul(proof.OODTrace[j]))
+		atGZ = atGZ.Add(dc.traceNext[j].Mul(proof.OODTraceNext[j]))
+	}
+	for i := range proof.OODComposition {
+		atZ = atZ.Add(dc.comp[i].Mul(proof.OODComposition[i]))
+	}
+	out := make([]field.Ext, l.m)
+	omega := field.RootOfUnity(l.logM)
+	parallelFor(l.m, 4096, func(lo, hi int) {
+		const chunk = 2048
+		d1 := make([]field.Ext, chunk)
+		d2 := make([]field.Ext, chunk)
+		x0 := l.shift.Mul(omega.Exp(uint64(lo)))
+		for start := lo; start < hi; start += chunk {
+			end := min(start+chunk, hi)
+			x := x0
+			for k := start; k < end; k++ {
+				xe := field.FromBase(x)
+				d1[k-start] = xe.Sub(z)
+				d2[k-start] = xe.Sub(gz)
+				x = x.Mul(omega)
+			}
+			x0 = x
+			field.ExtBatchInverse(d1[:end-start], d1[:end-start])
+			field.ExtBatchInverse(d2[:end-start], d2[:end-start])
+			for k := start; k < end; k++ {
+				var t1, t2 field.Ext
+				for lo := 0; lo < len(p.traceLDE); lo += 32 {
+					var a0, a1, a2, b0, b1, b2 field.Acc
+					for j := lo; j < min(lo+32, len(p.traceLDE)); j++ {
+						v := p.traceLDE[j][k]
+						a0.AddMul(dc.trace[j].A0, v)
+						a1.AddMul(dc.trace[j].A1, v)
+						a2.AddMul(dc.trace[j].A2, v)
+						b0.AddMul(dc.traceNext[j].A0, v)
+						b1.AddMul(dc.traceNext[j].A1, v)
+						b2.AddMul(dc.traceNext[j].A2, v)
+					}
+					t1 = t1.Add(field.Ext{A0: a0.Reduce(), A1: a1.Reduce(), A2: a2.Reduce()})
+					t2 = t2.Add(field.Ext{A0: b0.Reduce(), A1: b1.Reduce(), A2: b2.Reduce()})
+				}
+				for i, col := range p.compLDE {
+					t1 = t1.Add(dc.comp[i].Mul(col[k]))
+				}
+				out[k] = t1.Sub(atZ).Mul(d1[k-start]).Add(t2.Sub(atGZ).Mul(d2[k-start]))
+			}
+		}
+	})
+	return out
+}

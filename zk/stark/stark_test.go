@@ -1,0 +1,345 @@
+package stark
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/datadragon/datadragon/zk/field"
+)
+
+// toyAir is a small statement exercising every engine feature: transition
+// constraints over two rows, a periodic column, a degree-3 constraint on a
+// periodic row set, its complement, and assertions.
+//
+//	a' = b            (every row)
+//	b' = a + b + K(x) (every row; K periodic with period 4)
+//	c  = a³           (rows ≡ 0 mod 8)
+//	c  = b            (rows ≢ 0 mod 8)
+//	a[0] = 1, b[0] = 1, b[outRow] = out
+type toyAir struct {
+	n, outRow int
+	out       field.Element
+}
+
+var toyK = []field.Element{field.New(3), field.New(0), field.New(7), field.New(11)}
+
+func (a *toyAir) Info() AirInfo {
+	var pub []byte
+	pub = binary.LittleEndian.AppendUint64(pub, uint64(a.outRow))
+	pub = a.out.AppendBytes(pub)
+	return AirInfo{
+		Name:         "test/toy",
+		PublicInputs: pub,
+		Width:        3,
+		TraceLength:  a.n,
+		Periodic:     [][]field.Element{toyK},
+		Constraints: []Constraint{
+			{Degree: 1, UsesNext: true, Rows: EveryRow()},
+			{Degree: 1, UsesNext: true, Rows: EveryRow()},
+			{Degree: 3, Rows: Rows(8, 0)},
+			{Degree: 1, Rows: RowsExcept(8, 0)},
+		},
+		Assertions: []Assertion{
+			{Column: 0, Row: 0, Value: field.One()},
+			{Column: 1, Row: 0, Value: field.One()},
+			{Column: 1, Row: a.outRow, Value: a.out},
+		},
+	}
+}
+
+func (a *toyAir) EvaluateBase(f *Frame[field.Element], out []field.Element) {
+	c, n, k := f.Cur, f.Next, f.Periodic[0]
+	out[0] = n[0].Sub(c[1])
+	out[1] = n[1].Sub(c[0].Add(c[1]).Add(k))
+	out[2] = c[2].Sub(c[0].Cube())
+	out[3] = c[2].Sub(c[1])
+}
+
+func (a *toyAir) EvaluateExt(f *Frame[field.Ext], out []field.Ext) {
+	c, n, k := f.Cur, f.Next, f.Periodic[0]
+	out[0] = n[0].Sub(c[1])
+	out[1] = n[1].Sub(c[0].Add(c[1]).Add(k))
+	out[2] = c[2].Sub(c[0].Mul(c[0]).Mul(c[0]))
+	out[3] = c[2].Sub(c[1])
+}
+
+// toyTrace builds a valid trace of n rows and the statement about it.
+func toyTrace(n, zkRows int) (*toyAir, Trace) {
+	t := Trace{make([]field.Element, n), make([]field.Element, n), make([]field.Element, n)}
+	a, b := field.One(), field.One()
+	for i := 0; i < n; i++ {
+		t[0][i], t[1][i] = a, b
+		if i%8 == 0 {
+			t[2][i] = a.Cube()
+		} else {
+			t[2][i] = b
+		}
+		a, b = b, a.Add(b).Add(toyK[i%4])
+	}
+	out := n - zkRows - 1
+	return &toyAir{n: n, outRow: out, out: t[1][out]}, t
+}
+
+// testOptions are fast options; tests that use them verify with a low floor.
+func testOptions() Options {
+	return Options{Blowup: 4, Queries: 12, GrindingBits: 2, FoldingFactor: 4, LastLayerDegree: 4}
+}
+
+func TestToyTraceSatisfiesAir(t *testing.T) {
+	air, tr := toyTrace(64, 0)
+	if err := CheckTrace(air, tr, 0); err != nil {
+		t.Fatal(err)
+	}
+	tr[2][9] = tr[2][9].Add(field.One())
+	if err := CheckTrace(air, tr, 0); err == nil {
+		t.Fatal("CheckTrace accepted a wrong cell")
+	}
+}
+
+func TestCompletenessAcrossOptions(t *testing.T) {
+	cases := []Options{
+		testOptions(),
+		{Blowup: 4, Queries: 10, GrindingBits: 0, FoldingFactor: 2, LastLayerDegree: 1},
+		{Blowup: 8, Queries: 10, GrindingBits: 4, FoldingFactor: 8, LastLayerDegree: 8},
+		{Blowup: 16, Queries: 8, GrindingBits: 1, FoldingFactor: 16, LastLayerDegree: 2},
+		{Blowup: 4, Queries: 12, GrindingBits: 2, FoldingFactor: 4, LastLayerDegree: 4, ZeroKnowledge: true},
+		{Blowup: 8, Queries: 16, GrindingBits: 2, FoldingFactor: 8, LastLayerDegree: 16, ZeroKnowledge: true},
+	}
+	for _, opts := range cases {
+		for _, rows := range []int{8, 40, 64, 200, 1000} {
+			n := TraceLengthFor(rows, opts)
+			if n*opts.Blowup < 4*opts.Queries {
+				continue
+			}
+			t.Run(fmt.Sprintf("%+v/n=%d", opts, n), func(t *testing.T) {
+				air, tr := toyTrace(n, opts.ZKRows())
+				proof, err := Prove(air, tr, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := Verify(air, proof, 1); err != nil {
+					t.Fatal(err)
+				}
+				enc, err := proof.MarshalBinary()
+				if err != nil {
+					t.Fatal(err)
+				}
+				dec, err := ParseProof(enc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := Verify(air, dec, 1); err != nil {
+					t.Fatalf("decoded proof: %v", err)
+				}
+				again, _ := dec.MarshalBinary()
+				if !bytes.Equal(enc, again) {
+					t.Fatal("encoding is not canonical")
+				}
+			})
+		}
+	}
+}
+
+func proveToy(t *testing.T, n int, opts Options) (*toyAir, []byte) {
+	t.Helper()
+	air, tr := toyTrace(n, opts.ZKRows())
+	proof, err := Prove(air, tr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err := proof.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return air, enc
+}
+
+func verifyBytes(air Air, b []byte, minBits int) error {
+	p, err := ParseProof(b)
+	if err != nil {
+		return err
+	}
+	return Verify(air, p, minBits)
+}
+
+func TestEveryByteFlipIsRejected(t *testing.T) {
+	air, enc := proveToy(t, 64, Options{Blowup: 4, Queries: 6, GrindingBits: 0, FoldingFactor: 4, LastLayerDegree: 4})
+	if err := verifyBytes(air, enc, 1); err != nil {
+		t.Fatal(err)
+	}
+	bad := make([]byte, len(enc))
+	for i := range enc {
+		for _, mask := range []byte{0x01, 0x80} {
+			copy(bad, enc)
+			bad[i] ^= mask
+			if verifyBytes(air, bad, 1) == nil {
+				t.Fatalf("proof with byte %d ^ %#x accepted", i, mask)
+			}
+		}
+	}
+	for _, cut := range []int{1, 7, len(enc) / 2, len(enc) - 1} {
+		if verifyBytes(air, enc[:len(enc)-cut], 1) == nil {
+			t.Fatalf("proof truncated by %d bytes accepted", cut)
+		}
+	}
+	if verifyBytes(air, append(append([]byte(nil), enc...), 0), 1) == nil {
+		t.Fatal("extended proof accepted")
+	}
+}
+
+func TestWrongStatementIsRejected(t *testing.T) {
+	opts := testOptions()
+	air, enc := proveToy(t, 128, opts)
+	wrong := *air
+	wrong.out = wrong.out.Add(field.One())
+	if err := verifyBytes(&wrong, enc, 1); err == nil {
+		t.Fatal("proof verified against a wrong public output")
+	}
+	wrongRow := *air
+	wrongRow.outRow--
+	if err := verifyBytes(&wrongRow, enc, 1); err == nil {
+		t.Fatal("proof verified against a wrong output row")
+	}
+	longer, _ := toyTrace(256, 0)
+	if err := verifyBytes(longer, enc, 1); err == nil {
+		t.Fatal("proof verified against a different trace length")
+	}
+}
+
+func TestSecurityFloor(t *testing.T) {
+	opts := testOptions()
+	air, enc := proveToy(t, 128, opts)
+	err := verifyBytes(air, enc, 0)
+	if !errors.Is(err, ErrWeakOptions) {
+		t.Fatalf("weak proof under the default floor: got %v, want ErrWeakOptions", err)
+	}
+	if DefaultOptions().ConjecturedSecurity(1<<16) < 128 {
+		t.Fatal("default options give less than 128 conjectured bits")
+	}
+	// Rewriting the options inside a valid proof (a downgrade or upgrade
+	// attempt) breaks the transcript.
+	p, _ := ParseProof(enc)
+	p.Options.GrindingBits++
+	if Verify(air, p, 1) == nil {
+		t.Fatal("proof accepted with altered options")
+	}
+}
+
+func TestDefaultOptionsProveAndVerify(t *testing.T) {
+	opts := DefaultOptions()
+	air, enc := proveToy(t, 1024, opts)
+	if err := verifyBytes(air, enc, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("toy proof at default options: %d bytes, %d bits", len(enc), opts.ConjecturedSecurity(1024))
+}
+
+// evilProve proves a trace without the prover's own sanity checks, as a
+// cheating prover would.
+func evilProve(air Air, tr Trace, opts Options) (*Proof, error) {
+	return proveWith(air, tr, opts, proverConfig{skipChecks: true})
+}
+
+// forgingProve also forges the out-of-domain composition values so that
+// the out-of-domain check passes, leaving FRI to catch the lie.
+func forgingProve(air Air, tr Trace, opts Options) (*Proof, error) {
+	return proveWith(air, tr, opts, proverConfig{skipChecks: true, forgeOOD: true})
+}
+
+func TestEvilProverIsRejected(t *testing.T) {
+	opts := testOptions()
+	r := mrand.New(mrand.NewPCG(1, 1))
+	for i := 0; i < 12; i++ {
+		air, tr := toyTrace(128, 0)
+		col, row := r.IntN(3), r.IntN(120)
+		tr[col][row] = tr[col][row].Add(field.New(1 + r.Uint64N(1000)))
+		if CheckTrace(air, tr, 0) == nil {
+			t.Fatal("corrupted trace passed CheckTrace")
+		}
+		if _, err := Prove(air, tr, opts); err == nil {
+			t.Fatal("honest prover proved an invalid trace")
+		}
+		p, err := evilProve(air, tr, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Verify(air, p, 1); err == nil {
+			t.Fatalf("verifier accepted a proof of a trace with a wrong cell (%d,%d)", col, row)
+		}
+		p, err = forgingProve(air, tr, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = Verify(air, p, 1)
+		if err == nil {
+			t.Fatalf("verifier accepted a forged out-of-domain proof of a wrong cell (%d,%d)", col, row)
+		}
+		if !strings.Contains(err.Error(), "FRI") {
+			t.Fatalf("forged out-of-domain values should fail in FRI, got: %v", err)
+		}
+	}
+	// The forging prover on a valid trace still produces valid proofs: the
+	// forgery changes nothing when there is nothing to hide.
+	air0, tr0 := toyTrace(128, 0)
+	p0, err := forgingProve(air0, tr0, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Verify(air0, p0, 1); err != nil {
+		t.Fatalf("forging prover on a valid trace: %v", err)
+	}
+	// A false public output with an honest trace.
+	air, tr := toyTrace(128, 0)
+	air.out = air.out.Add(field.One())
+	p, err := evilProve(air, tr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if Verify(air, p, 1) == nil {
+		t.Fatal("verifier accepted a false public output")
+	}
+}
+
+func TestZeroKnowledgeProofsDiffer(t *testing.T) {
+	opts := testOptions()
+	opts.ZeroKnowledge = true
+	n := TraceLengthFor(100, opts)
+	air, a := proveToy(t, n, opts)
+	_, b := proveToy(t, n, opts)
+	if bytes.Equal(a, b) {
+		t.Fatal("two zero-knowledge proofs of the same statement are identical")
+	}
+	if err := verifyBytes(air, b, 1); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func FuzzParseProof(f *testing.F) {
+	air, tr := toyTrace(64, 0)
+	p, err := Prove(air, tr, Options{Blowup: 4, Queries: 4, GrindingBits: 0, FoldingFactor: 4, LastLayerDegree: 4})
+	if err != nil {
+		f.Fatal(err)
+	}
+	enc, _ := p.MarshalBinary()
+	f.Add(enc)
+	f.Add(enc[:100])
+	f.Add([]byte("DDSTARK\x01"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := ParseProof(b)
+		if err != nil {
+			return
+		}
+		// Whatever parses must re-encode to the same bytes and never make
+		// the verifier panic.
+		again, err := p.MarshalBinary()
+		if err != nil || !bytes.Equal(again, b) {
+			t.Fatalf("non-canonical decode: %v", err)
+		}
+		_ = Verify(air, p, 1)
+	})
+}
