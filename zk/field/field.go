@@ -226,3 +226,26 @@ func (a Element) Montgomery() uint64 { return a.v }
 
 // FromMontgomery is the inverse of Montgomery for a value below p.
 func FromMontgomery(v uint64) Element { return Element{v} }
+
+// Dot returns Σ a[i]·b[i] over min(len(a), len(b)) terms, reducing once
+// per 32 products. The running sum lives in local variables, which keeps it
+// in registers; it is the inner loop of MDS products and random linear
+// combinations.
+func Dot(a, b []Element) Element {
+	n := min(len(a), len(b))
+	a, b = a[:n], b[:n]
+	var sum Element
+	for len(a) > 0 {
+		k := min(len(a), 32)
+		var hi, lo uint64
+		for i := 0; i < k; i++ {
+			h, l := bits.Mul64(a[i].v, b[i].v)
+			var c uint64
+			lo, c = bits.Add64(lo, l, 0)
+			hi += h + c
+		}
+		sum = sum.Add(Acc{hi: hi, lo: lo}.Reduce())
+		a, b = a[k:], b[k:]
+	}
+	return sum
+}

@@ -205,3 +205,22 @@ func BenchmarkExtMul(b *testing.B) {
 	}
 	_ = x
 }
+
+func TestDot(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 31, 32, 33, 100} {
+		a, b := make([]Element, n), make([]Element, n)
+		want := Zero()
+		for i := range a {
+			a[i], b[i] = randElem(r), randElem(r)
+			if i%7 == 0 {
+				a[i] = New(Modulus - 1)
+				b[i] = New(Modulus - 1)
+			}
+			want = want.Add(a[i].Mul(b[i]))
+		}
+		if got := Dot(a, b); got != want {
+			t.Fatalf("Dot of %d terms = %v, want %v", n, got, want)
+		}
+	}
+}

@@ -142,3 +142,33 @@ func TestPartsExtend(t *testing.T) {
 	})
 	fmt.Printf("EvalAt %.2f ns/coeff, EvalExtAt %.2f ns/coeff, naive Horner %.2f ns/coeff\n", float64(d)/float64(n), float64(d2)/float64(n), float64(d3)/float64(n))
 }
+
+func TestPartsSpeedup(t *testing.T) {
+	if os.Getenv("PARTS") == "" {
+		t.Skip()
+	}
+	reps, _ := strconv.Atoi(os.Getenv("PARTS"))
+	for _, logN := range []int{12, 14, 16, 18, 20} {
+		n := 1 << logN
+		a := randElems(rand.New(rand.NewPCG(5, 5)), n)
+		e := randExts(rand.New(rand.NewPCG(5, 5)), n)
+		bf := float64(n / 2 * logN)
+		best := [2]time.Duration{1 << 62, 1 << 62}
+		bestE := [2]time.Duration{1 << 62, 1 << 62}
+		bestX := [2]time.Duration{1 << 62, 1 << 62}
+		c := a[:n/4]
+		for r := 0; r < reps; r++ {
+			for k, procs := range []int{1, 2} {
+				runtime.GOMAXPROCS(procs)
+				best[k] = min(best[k], minTime(1, func() { NTT(a) }))
+				bestE[k] = min(bestE[k], minTime(1, func() { NTTExt(e) }))
+				bestX[k] = min(bestX[k], minTime(1, func() { Extend(c, n, field.Generator()) }))
+			}
+		}
+		runtime.GOMAXPROCS(2)
+		fmt.Printf("2^%d NTT p1 %.3f p2 %.3f ns/bf (x%.2f) | NTTExt p1 %.3f p2 %.3f (x%.2f) | Extend x4 p1 %.2f p2 %.2f ns/pt (x%.2f)\n", logN,
+			float64(best[0])/bf, float64(best[1])/bf, float64(best[0])/float64(best[1]),
+			float64(bestE[0])/bf, float64(bestE[1])/bf, float64(bestE[0])/float64(bestE[1]),
+			float64(bestX[0])/float64(n), float64(bestX[1])/float64(n), float64(bestX[0])/float64(bestX[1]))
+	}
+}

@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/datadragon/datadragon/zk/field"
 )
@@ -225,37 +223,56 @@ func TestPanicsOnBadLength(t *testing.T) {
 	}
 }
 
-func benchNTT(b *testing.B, logN int, f func([]field.Element)) {
-	n := 1 << logN
-	a := randElems(rand.New(rand.NewPCG(5, 5)), n)
-	f(a)
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		f(a)
-	}
-	el := time.Since(start)
-	b.ReportMetric(float64(el.Nanoseconds())/float64(b.N)/float64(n/2*logN), "ns/butterfly")
+// Benchmarks use all of GOMAXPROCS; compare -cpu 1,2 for the parallel
+// speed-up. Transform benchmarks report ns per butterfly, (n/2)·log2(n)
+// butterflies per transform.
+
+func reportButterflies(b *testing.B, logN int) {
+	bf := float64(int(1)<<logN/2*logN) * float64(b.N)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/bf, "ns/butterfly")
 }
 
-func BenchmarkNTT(b *testing.B) {
-	for _, logN := range []int{12, 16, 18, 20} {
-		b.Run(fmt.Sprintf("2^%d", logN), func(b *testing.B) { benchNTT(b, logN, NTT) })
-	}
-}
-
-func BenchmarkNTTSerial(b *testing.B) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	for _, logN := range []int{16, 18, 20} {
-		b.Run(fmt.Sprintf("2^%d", logN), func(b *testing.B) { benchNTT(b, logN, NTT) })
+func benchTransform(b *testing.B, sizes []int, f func([]field.Element)) {
+	for _, logN := range sizes {
+		b.Run(fmt.Sprintf("2^%d", logN), func(b *testing.B) {
+			a := randElems(rand.New(rand.NewPCG(5, 5)), 1<<logN)
+			for b.Loop() {
+				f(a)
+			}
+			reportButterflies(b, logN)
+		})
 	}
 }
 
-func BenchmarkINTT(b *testing.B) {
-	for _, logN := range []int{16, 20} {
-		b.Run(fmt.Sprintf("2^%d", logN), func(b *testing.B) { benchNTT(b, logN, INTT) })
+func benchTransformExt(b *testing.B, sizes []int, f func([]field.Ext)) {
+	for _, logN := range sizes {
+		b.Run(fmt.Sprintf("2^%d", logN), func(b *testing.B) {
+			a := randExts(rand.New(rand.NewPCG(5, 5)), 1<<logN)
+			for b.Loop() {
+				f(a)
+			}
+			reportButterflies(b, logN)
+		})
 	}
 }
+
+var benchSizes = []int{12, 16, 18, 20}
+
+func BenchmarkNTT(b *testing.B)  { benchTransform(b, benchSizes, NTT) }
+func BenchmarkINTT(b *testing.B) { benchTransform(b, benchSizes, INTT) }
+
+func BenchmarkCosetNTT(b *testing.B) {
+	benchTransform(b, benchSizes, func(a []field.Element) { CosetNTT(a, field.Generator()) })
+}
+
+func BenchmarkCosetINTT(b *testing.B) {
+	benchTransform(b, benchSizes, func(a []field.Element) { CosetINTT(a, field.Generator()) })
+}
+
+// Ext benchmarks count one extension butterfly (three base butterflies)
+// as one.
+func BenchmarkNTTExt(b *testing.B)  { benchTransformExt(b, benchSizes[1:], NTTExt) }
+func BenchmarkINTTExt(b *testing.B) { benchTransformExt(b, benchSizes[1:], INTTExt) }
 
 // components splits extension elements into their three coordinates.
 func components(a []field.Ext) [3][]field.Element {
@@ -309,25 +326,6 @@ func TestExtMatchesComponentwise(t *testing.T) {
 				t.Fatalf("INTTExt∘NTTExt size %d is not the identity", n)
 			}
 		}
-	}
-}
-
-func benchNTTExt(b *testing.B, logN int, f func([]field.Ext)) {
-	n := 1 << logN
-	a := randExts(rand.New(rand.NewPCG(5, 5)), n)
-	f(a)
-	b.ResetTimer()
-	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		f(a)
-	}
-	el := time.Since(start)
-	b.ReportMetric(float64(el.Nanoseconds())/float64(b.N)/float64(n/2*logN), "ns/butterfly")
-}
-
-func BenchmarkNTTExt(b *testing.B) {
-	for _, logN := range []int{16, 18, 20} {
-		b.Run(fmt.Sprintf("2^%d", logN), func(b *testing.B) { benchNTTExt(b, logN, NTTExt) })
 	}
 }
 
@@ -418,7 +416,7 @@ func BenchmarkExtend(b *testing.B) {
 		n := 1 << tc.logN
 		c := randElems(rand.New(rand.NewPCG(9, 9)), n)
 		b.Run(fmt.Sprintf("2^%d/x%d", tc.logN, tc.blowup), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
+			for b.Loop() {
 				Extend(c, n*tc.blowup, field.Generator())
 			}
 			m := n * tc.blowup
@@ -432,7 +430,7 @@ func BenchmarkExtendExt(b *testing.B) {
 		n := 1 << tc.logN
 		c := randExts(rand.New(rand.NewPCG(9, 9)), n)
 		b.Run(fmt.Sprintf("2^%d/x%d", tc.logN, tc.blowup), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
+			for b.Loop() {
 				ExtendExt(c, n*tc.blowup, field.Generator())
 			}
 			m := n * tc.blowup
@@ -448,15 +446,39 @@ func BenchmarkEvalAt(b *testing.B) {
 	ce := randExts(r, n)
 	x := randExt(r)
 	b.Run("base/2^16", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
+		for b.Loop() {
 			EvalAt(c, x)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/coeff")
 	})
 	b.Run("ext/2^16", func(b *testing.B) {
-		for i := 0; i < b.N; i++ {
+		for b.Loop() {
 			EvalExtAt(ce, x)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/coeff")
 	})
+}
+
+func TestTwiddles(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	for i := 0; i < 1000; i++ {
+		c := field.New(r.Uint64N(field.Modulus))
+		if i < 3 {
+			c = []field.Element{field.Zero(), field.One(), field.One().Neg()}[i]
+		}
+		tw := newTwiddle(c)
+		q, _ := bits.Div64(tw.w, 0, field.Modulus)
+		if tw.w != c.Uint64() || tw.q != q {
+			t.Fatalf("newTwiddle(%v) = %+v, want {%#x %#x}", c, tw, c.Uint64(), q)
+		}
+	}
+	tab := twiddles(1 << 13)
+	for h := 1; h < len(tab); h *= 2 {
+		w := field.RootOfUnity(bits.TrailingZeros(uint(2 * h)))
+		for _, j := range []int{0, 1, h / 2, h - 1} {
+			if j < h && tab[h+j] != newTwiddle(w.Exp(uint64(j))) {
+				t.Fatalf("twiddle table wrong at stage %d index %d", h, j)
+			}
+		}
+	}
 }

@@ -2,6 +2,7 @@ package poly
 
 import (
 	"math/bits"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -19,9 +20,10 @@ const (
 type twiddle struct{ w, q uint64 }
 
 func newTwiddle(c field.Element) twiddle {
-	w := c.Uint64()
-	q, _ := bits.Div64(w, 0, p)
-	return twiddle{w, q}
+	// With M = w·2^64 mod p the Montgomery form of c, w·2^64 = q·p + M, so
+	// q ≡ −M·p^-1 (mod 2^64), and q < 2^64 as w < p: no division needed.
+	m := c.Montgomery()
+	return twiddle{c.Uint64(), -(m * pInv)}
 }
 
 // mulTw returns a value ≡ x·w (mod p) in [0, 2p) for any x < 2^64. Because
@@ -78,7 +80,7 @@ func twiddles(n int) []twiddle {
 	half := size / 2
 	logSize := bits.TrailingZeros(uint(size))
 	w := field.RootOfUnity(logSize)
-	fillPowers(t[half:], w)
+	parallel(half, 1024, runtime.GOMAXPROCS(0), func(lo, hi int) { fillPowers(t[half+lo:half+hi], w, lo) })
 	for h := half / 2; h >= 1 && 2*h > oldLen; h /= 2 {
 		for j := 0; j < h; j++ {
 			t[h+j] = t[2*h+2*j]
@@ -88,9 +90,9 @@ func twiddles(n int) []twiddle {
 	return t
 }
 
-// fillPowers sets dst[j] = w^j as twiddles.
-func fillPowers(dst []twiddle, w field.Element) {
-	x := field.One()
+// fillPowers sets dst[j] = w^(lo+j) as twiddles.
+func fillPowers(dst []twiddle, w field.Element, lo int) {
+	x := w.Exp(uint64(lo))
 	for j := range dst {
 		dst[j] = newTwiddle(x)
 		x = x.Mul(w)

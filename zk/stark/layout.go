@@ -24,7 +24,7 @@ type layout struct {
 	constraints []Constraint
 	numAir      int
 	groups      []divisor
-	groupOf     []int
+	groupOf     []int // divisor group of each constraint, -1 if vacuous
 
 	segments  int // composition polynomial columns of degree < n
 	masked    bool
@@ -44,7 +44,8 @@ type divisor struct {
 	residues []int
 	except   bool
 	excluded []int
-	zeros    int // degree of the divisor
+	zeros    int   // degree of the divisor
+	members  []int // the constraints divided by it
 }
 
 func (d *divisor) equal(o *divisor) bool {
@@ -79,11 +80,17 @@ func newLayout(info AirInfo, opts Options) (*layout, error) {
 		l.constraints = append(l.constraints, Constraint{Degree: 1, Rows: SingleRow(a.Row)})
 	}
 	maxQuotient := 0
+	if len(l.constraints) == 0 {
+		return nil, fmt.Errorf("stark: the AIR has no constraints")
+	}
 	for i := range l.constraints {
 		c := &l.constraints[i]
 		d := l.divisorOf(c)
 		if d.zeros == 0 {
-			return nil, fmt.Errorf("stark: constraint %d holds on no usable row", i)
+			// Every row of its set fell among the unenforced rows (a short
+			// trace with zero knowledge): the constraint is vacuous.
+			l.groupOf = append(l.groupOf, -1)
+			continue
 		}
 		numerator := c.Degree * (l.n - 1)
 		for _, p := range c.Cycles {
@@ -96,6 +103,16 @@ func newLayout(info AirInfo, opts Options) (*layout, error) {
 			l.groups = append(l.groups, d)
 		}
 		l.groupOf = append(l.groupOf, g)
+	}
+	if len(l.groups) == 0 {
+		return nil, fmt.Errorf("stark: no constraint of the AIR applies to a usable row")
+	}
+	for g := range l.groups {
+		for k, gk := range l.groupOf {
+			if gk == g {
+				l.groups[g].members = append(l.groups[g].members, k)
+			}
+		}
 	}
 	l.segments = max(1, (maxQuotient+l.n)/l.n) // ceil((maxQuotient+1)/n)
 	l.masked = opts.ZeroKnowledge

@@ -222,6 +222,17 @@ func (p *prover) composition(air Air, alphas []field.Ext) error {
 	numAir := l.numAir
 	width := l.info.Width
 	asserts := l.info.Assertions
+	// Per group, the coefficient components of its members, so each
+	// group's combination is three dot products.
+	type groupCoeffs struct{ a0, a1, a2 []field.Element }
+	gc := make([]groupCoeffs, len(l.groups))
+	for g := range l.groups {
+		for _, k := range l.groups[g].members {
+			gc[g].a0 = append(gc[g].a0, alphas[k].A0)
+			gc[g].a1 = append(gc[g].a1, alphas[k].A1)
+			gc[g].a2 = append(gc[g].a2, alphas[k].A2)
+		}
+	}
 	parallelFor(ce, 1024, func(lo, hi int) {
 		f := Frame[field.Element]{
 			Cur:      make([]field.Element, width),
@@ -229,7 +240,7 @@ func (p *prover) composition(air Air, alphas []field.Ext) error {
 			Periodic: make([]field.Element, len(periodic)),
 		}
 		out := make([]field.Element, len(l.constraints))
-		acc := make([][3]field.Acc, len(l.groups))
+		vals := make([]field.Element, len(l.constraints))
 		for k := lo; k < hi; k++ {
 			i := k * stride
 			next := (i + l.opts.Blowup) & (l.m - 1)
@@ -244,27 +255,15 @@ func (p *prover) composition(air Air, alphas []field.Ext) error {
 			for a, as := range asserts {
 				out[numAir+a] = f.Cur[as.Column].Sub(as.Value)
 			}
-			for g := range acc {
-				acc[g] = [3]field.Acc{}
-			}
-			for c, v := range out {
-				a := &acc[l.groupOf[c]]
-				al := &alphas[c]
-				a[0].AddMul(al.A0, v)
-				a[1].AddMul(al.A1, v)
-				a[2].AddMul(al.A2, v)
-				if c&31 == 31 { // keep the unreduced sums from overflowing
-					for g := range acc {
-						for t := 0; t < 3; t++ {
-							acc[g][t] = reduceAcc(acc[g][t])
-						}
-					}
-				}
-			}
 			var sum field.Ext
-			for g := range acc {
-				v := field.Ext{A0: acc[g][0].Reduce(), A1: acc[g][1].Reduce(), A2: acc[g][2].Reduce()}
-				sum = sum.Add(v.MulBase(zinv[g][k]))
+			for g := range l.groups {
+				members := l.groups[g].members
+				v := vals[:len(members)]
+				for i, c := range members {
+					v[i] = out[c]
+				}
+				comb := field.Ext{A0: field.Dot(gc[g].a0, v), A1: field.Dot(gc[g].a1, v), A2: field.Dot(gc[g].a2, v)}
+				sum = sum.Add(comb.MulBase(zinv[g][k]))
 			}
 			h[k] = sum
 		}
@@ -302,12 +301,6 @@ func (p *prover) composition(air Air, alphas []field.Ext) error {
 		return buf
 	})
 	return nil
-}
-
-func reduceAcc(a field.Acc) field.Acc {
-	var r field.Acc
-	r.Add(a.Reduce())
-	return r
 }
 
 // divisorTables returns, per divisor group, 1/Z(x) at every point of the
@@ -466,10 +459,19 @@ func (p *prover) deepComposition(dc deepCoefficients, z, gz field.Ext, proof *Pr
 	for i := range proof.OODComposition {
 		atZ = atZ.Add(dc.comp[i].Mul(proof.OODComposition[i]))
 	}
+	components := func(v []field.Ext) (a0, a1, a2 []field.Element) {
+		for _, x := range v {
+			a0, a1, a2 = append(a0, x.A0), append(a1, x.A1), append(a2, x.A2)
+		}
+		return
+	}
+	ta0, ta1, ta2 := components(dc.trace)
+	tb0, tb1, tb2 := components(dc.traceNext)
 	out := make([]field.Ext, l.m)
 	omega := field.RootOfUnity(l.logM)
 	parallelFor(l.m, 4096, func(lo, hi int) {
 		const chunk = 2048
+		row := make([]field.Element, len(p.traceLDE))
 		d1 := make([]field.Ext, chunk)
 		d2 := make([]field.Ext, chunk)
 		x0 := l.shift.Mul(omega.Exp(uint64(lo)))
@@ -486,21 +488,11 @@ func (p *prover) deepComposition(dc deepCoefficients, z, gz field.Ext, proof *Pr
 			field.ExtBatchInverse(d1[:end-start], d1[:end-start])
 			field.ExtBatchInverse(d2[:end-start], d2[:end-start])
 			for k := start; k < end; k++ {
-				var t1, t2 field.Ext
-				for lo := 0; lo < len(p.traceLDE); lo += 32 {
-					var a0, a1, a2, b0, b1, b2 field.Acc
-					for j := lo; j < min(lo+32, len(p.traceLDE)); j++ {
-						v := p.traceLDE[j][k]
-						a0.AddMul(dc.trace[j].A0, v)
-						a1.AddMul(dc.trace[j].A1, v)
-						a2.AddMul(dc.trace[j].A2, v)
-						b0.AddMul(dc.traceNext[j].A0, v)
-						b1.AddMul(dc.traceNext[j].A1, v)
-						b2.AddMul(dc.traceNext[j].A2, v)
-					}
-					t1 = t1.Add(field.Ext{A0: a0.Reduce(), A1: a1.Reduce(), A2: a2.Reduce()})
-					t2 = t2.Add(field.Ext{A0: b0.Reduce(), A1: b1.Reduce(), A2: b2.Reduce()})
+				for j, col := range p.traceLDE {
+					row[j] = col[k]
 				}
+				t1 := field.Ext{A0: field.Dot(ta0, row), A1: field.Dot(ta1, row), A2: field.Dot(ta2, row)}
+				t2 := field.Ext{A0: field.Dot(tb0, row), A1: field.Dot(tb1, row), A2: field.Dot(tb2, row)}
 				for i, col := range p.compLDE {
 					t1 = t1.Add(dc.comp[i].Mul(col[k]))
 				}

@@ -156,8 +156,9 @@ func constraintsAt(air Air, l *layout, p *Proof, alphas []field.Ext, z field.Ext
 	}
 	sums := make([]field.Ext, len(l.groups))
 	for k, v := range out {
-		g := l.groupOf[k]
-		sums[g] = sums[g].Add(alphas[k].Mul(v))
+		if g := l.groupOf[k]; g >= 0 {
+			sums[g] = sums[g].Add(alphas[k].Mul(v))
+		}
 	}
 	var want field.Ext
 	for g := range l.groups {

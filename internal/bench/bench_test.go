@@ -1,0 +1,170 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"math/bits"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/datadragon/datadragon/zk/chain"
+	"github.com/datadragon/datadragon/zk/stark"
+)
+
+func TestLengths(t *testing.T) {
+	if got := Lengths(0, 13); len(got) != 14 || got[0] != 3 || got[11] != 6144 || got[13] != 24576 {
+		t.Errorf("Lengths(0, 13) = %v", got)
+	}
+	if got := Lengths(2, 1); len(got) != 0 {
+		t.Errorf("empty range gave %v", got)
+	}
+}
+
+func TestMedian(t *testing.T) {
+	if got := median([]time.Duration{5, 1, 3}); got != 3 {
+		t.Errorf("median = %d", got)
+	}
+	in := []time.Duration{9, 1}
+	median(in)
+	if !slices.Equal(in, []time.Duration{9, 1}) {
+		t.Error("median reordered its input")
+	}
+}
+
+func TestParseVmHWM(t *testing.T) {
+	status := "Name:\tx\nVmPeak:\t  2000 kB\nVmHWM:\t    1234 kB\nVmRSS:\t 1000 kB\n"
+	if got, err := parseVmHWM([]byte(status)); err != nil || got != 1234<<10 {
+		t.Errorf("got %d, %v", got, err)
+	}
+	for _, bad := range []string{"VmRSS:\t1 kB\n", "VmHWM:\tlots kB\n", "VmHWM:\t12 MB\n"} {
+		if _, err := parseVmHWM([]byte(bad)); err == nil {
+			t.Errorf("%q parsed", bad)
+		}
+	}
+	if runtime.GOOS == "linux" {
+		if rss, err := PeakRSS(); err != nil || rss < 1<<20 {
+			t.Errorf("PeakRSS() = %d, %v", rss, err)
+		}
+	}
+}
+
+func TestHeapSamplerSeesAllocation(t *testing.T) {
+	s := startHeapSampler(time.Millisecond)
+	buf := make([]byte, 32<<20)
+	time.Sleep(5 * time.Millisecond)
+	peak := s.stop()
+	runtime.KeepAlive(buf)
+	if peak < 32<<20 {
+		t.Errorf("peak heap %d after allocating 32 MiB", peak)
+	}
+}
+
+func TestMeasure(t *testing.T) {
+	opts := stark.DefaultOptions()
+	opts.GrindingBits = 0
+	r, err := Measure(3, 2, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Length != 3 || r.Reps != 2 || r.ProveMS <= 0 || r.VerifyMS <= 0 || r.ProofBytes <= 0 || r.PeakHeapBytes == 0 || r.PeakRSSBytes != 0 {
+		t.Errorf("implausible %+v", r)
+	}
+	if want := opts.Queries * bits.TrailingZeros(uint(opts.Blowup)); r.SecurityBits != want {
+		t.Errorf("%d bits, want %d (queries times log2(blowup), no grinding)", r.SecurityBits, want)
+	}
+	if _, err := Measure(3, 0, opts); err == nil {
+		t.Error("reps 0 accepted")
+	}
+}
+
+func TestWriteTable(t *testing.T) {
+	var b bytes.Buffer
+	err := WriteTable(&b, []Result{
+		{Length: 3, ProveMS: 12.34, VerifyMS: 0.5, ProofBytes: 31234, SecurityBits: 128, PeakHeapBytes: 3 << 20},
+		{Length: 24576, ProveMS: 2345, VerifyMS: 3.25, ProofBytes: 98765, SecurityBits: 128, PeakHeapBytes: 200 << 20, PeakRSSBytes: 250 << 20},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want header and 2 rows:\n%s", b.String())
+	}
+	for _, want := range []string{"12.3 ms", "0.5 ms", "31.2 KB", "3.0 MiB", "-", "128"} {
+		if !strings.Contains(lines[1], want) {
+			t.Errorf("row 1 lacks %q: %q", want, lines[1])
+		}
+	}
+	for _, want := range []string{"24576", "2.35 s", "3.2 ms", "98.8 KB", "250.0 MiB", "200.0 MiB"} {
+		if !strings.Contains(lines[2], want) {
+			t.Errorf("row 2 lacks %q: %q", want, lines[2])
+		}
+	}
+	// Right-aligned columns end at the same place.
+	if len(strings.TrimRight(lines[0], " ")) != len(strings.TrimRight(lines[2], " ")) {
+		t.Errorf("columns not aligned:\n%s", b.String())
+	}
+}
+
+// The same measurements through the testing package:
+//
+//	go test -run '^$' -bench . ./internal/bench
+func BenchmarkProve(b *testing.B) {
+	for _, k := range []int{0, 5, 11, 13} {
+		n := 3 << k
+		b.Run(fmt.Sprintf("hashes=%d", n), func(b *testing.B) {
+			benchmarkProve(b, n)
+		})
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	for _, n := range []int{3, 6144} {
+		b.Run(fmt.Sprintf("hashes=%d", n), func(b *testing.B) {
+			benchmarkVerify(b, n)
+		})
+	}
+}
+
+func benchmarkProve(b *testing.B, n int) {
+	w := chain.RandomWitness(n, Seed)
+	opts := stark.DefaultOptions()
+	var size int
+	for b.Loop() {
+		p, err := chain.Prove(w, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		data, err := p.MarshalBinary()
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(data)
+	}
+	b.ReportMetric(float64(size), "proof-bytes")
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "hashes/s")
+}
+
+func benchmarkVerify(b *testing.B, n int) {
+	p, err := chain.Prove(chain.RandomWitness(n, Seed), stark.DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := p.MarshalBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	minBits := p.SecurityBits()
+	for b.Loop() {
+		q, err := chain.ParseProof(data)
+		if err == nil {
+			err = chain.Verify(q, minBits)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
