@@ -151,6 +151,10 @@ func runBenchZK(args []string, stdout, stderr io.Writer) int {
 	if err := bench.WriteTable(stdout, report.Results); err != nil {
 		return fail(stderr, c, err)
 	}
+	fmt.Fprintf(stdout, "\nwhere the prove time goes:\n")
+	if err := bench.WritePhases(stdout, report.Results); err != nil {
+		return fail(stderr, c, err)
+	}
 	return exitOK
 }
 

@@ -57,6 +57,14 @@ type Result struct {
 	// PeakRSSBytes is the peak resident memory of a process that measured
 	// only this length; 0 when not measured that way.
 	PeakRSSBytes uint64 `json:"peak_rss_bytes,omitempty"`
+	// Phases splits the prove time by prover step (median per step).
+	Phases []Phase `json:"phases"`
+}
+
+// Phase is the median wall time of one prover step, in milliseconds.
+type Phase struct {
+	Name string  `json:"name"`
+	MS   float64 `json:"ms"`
 }
 
 // Lengths returns the chain lengths 3·2^k for k = minK … maxK.
@@ -83,10 +91,18 @@ func Measure(length, reps int, opts stark.Options) (Result, error) {
 	sampler := startHeapSampler(time.Millisecond)
 	prove := make([]time.Duration, reps)
 	var proof *chain.Proof
+	var names []string
+	steps := map[string][]time.Duration{}
 	for i := range prove {
 		start := time.Now()
-		p, err := chain.Prove(witness, opts)
+		p, phases, err := chain.ProveTimed(witness, opts)
 		prove[i] = time.Since(start)
+		for _, ph := range phases {
+			if _, ok := steps[ph.Name]; !ok {
+				names = append(names, ph.Name)
+			}
+			steps[ph.Name] = append(steps[ph.Name], ph.Duration)
+		}
 		if err != nil {
 			sampler.stop()
 			return Result{}, fmt.Errorf("bench: proving length %d: %w", length, err)
@@ -112,7 +128,12 @@ func Measure(length, reps int, opts stark.Options) (Result, error) {
 			return Result{}, fmt.Errorf("bench: the proof of length %d does not verify: %w", length, err)
 		}
 	}
+	var phases []Phase
+	for _, name := range names {
+		phases = append(phases, Phase{Name: name, MS: ms(median(steps[name]))})
+	}
 	return Result{
+		Phases:        phases,
 		Length:        length,
 		Reps:          reps,
 		ProveMS:       ms(median(prove)),
@@ -287,6 +308,32 @@ func WriteTable(w io.Writer, rs []Result) error {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%.1f KB\t%s\t%s\t%d\t\n",
 			r.Length, formatMS(r.ProveMS), formatMS(r.VerifyMS), float64(r.ProofBytes)/1000,
 			rss, mib(r.PeakHeapBytes), r.SecurityBits)
+	}
+	return tw.Flush()
+}
+
+// WritePhases prints where the prove time goes: one row per prover step,
+// one column per chain length.
+func WritePhases(w io.Writer, rs []Result) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "prover step (ms)\t")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%d\t", r.Length)
+	}
+	fmt.Fprintln(tw)
+	for i, ph := range rs[len(rs)-1].Phases {
+		fmt.Fprintf(tw, "%s\t", ph.Name)
+		for _, r := range rs {
+			v := "-"
+			if i < len(r.Phases) && r.Phases[i].Name == ph.Name {
+				v = fmt.Sprintf("%.1f", r.Phases[i].MS)
+			}
+			fmt.Fprintf(tw, "%s\t", v)
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }

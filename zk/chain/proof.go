@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/datadragon/datadragon/zk/field"
 	"github.com/datadragon/datadragon/zk/stark"
@@ -19,27 +20,8 @@ type Proof struct {
 // Prove proves knowledge of witness (n+1 words for a chain of n hashes)
 // under opts and returns the proof with the computed public output.
 func Prove(witness [][4]field.Element, opts stark.Options) (*Proof, error) {
-	if err := opts.Validate(); err != nil {
-		return nil, err
-	}
-	n := len(witness) - 1
-	if n < 1 || n > MaxLength {
-		return nil, fmt.Errorf("chain: a witness of %d words gives a chain of %d hashes; want 1 to %d", len(witness), n, MaxLength)
-	}
-	traceLen := stark.TraceLengthFor(RowsFor(n), opts)
-	trace, st, err := BuildTrace(witness, traceLen)
-	if err != nil {
-		return nil, err
-	}
-	air, err := NewAir(st, traceLen)
-	if err != nil {
-		return nil, err
-	}
-	p, err := stark.Prove(air, trace, opts)
-	if err != nil {
-		return nil, err
-	}
-	return &Proof{Statement: st, STARK: p}, nil
+	p, _, err := ProveTimed(witness, opts)
+	return p, err
 }
 
 // Verify checks the proof of its own statement, refusing options weaker
@@ -118,4 +100,32 @@ func ParseProof(b []byte) (*Proof, error) {
 		return nil, err
 	}
 	return &Proof{Statement: st, STARK: sp}, nil
+}
+
+// ProveTimed is Prove that also reports the time of each prover step,
+// trace generation first.
+func ProveTimed(witness [][4]field.Element, opts stark.Options) (*Proof, []stark.Phase, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, nil, err
+	}
+	n := len(witness) - 1
+	if n < 1 || n > MaxLength {
+		return nil, nil, fmt.Errorf("chain: a witness of %d words gives a chain of %d hashes; want 1 to %d", len(witness), n, MaxLength)
+	}
+	start := time.Now()
+	traceLen := stark.TraceLengthFor(RowsFor(n), opts)
+	trace, st, err := BuildTrace(witness, traceLen)
+	if err != nil {
+		return nil, nil, err
+	}
+	air, err := NewAir(st, traceLen)
+	if err != nil {
+		return nil, nil, err
+	}
+	phases := []stark.Phase{{Name: "trace generation", Duration: time.Since(start)}}
+	p, more, err := stark.ProveTimed(air, trace, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &Proof{Statement: st, STARK: p}, append(phases, more...), nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/datadragon/datadragon/zk/field"
 	"github.com/datadragon/datadragon/zk/merkle"
@@ -19,6 +20,29 @@ func Prove(air Air, trace Trace, opts Options) (*Proof, error) {
 	return proveWith(air, trace, opts, proverConfig{})
 }
 
+// Phase is the wall time one step of the prover took.
+type Phase struct {
+	Name     string
+	Duration time.Duration
+}
+
+// ProveTimed is Prove that also reports where the time went.
+func ProveTimed(air Air, trace Trace, opts Options) (*Proof, []Phase, error) {
+	var phases []Phase
+	p, err := proveWith(air, trace, opts, proverConfig{phases: &phases})
+	return p, phases, err
+}
+
+// mark closes the current phase under name.
+func (p *prover) mark(name string) {
+	if p.cfg.phases == nil {
+		return
+	}
+	now := time.Now()
+	*p.cfg.phases = append(*p.cfg.phases, Phase{name, now.Sub(p.last)})
+	p.last = now
+}
+
 // proverConfig holds test hooks.
 type proverConfig struct {
 	rng io.Reader // randomness for zero knowledge; crypto/rand if nil
@@ -28,6 +52,8 @@ type proverConfig struct {
 	// forgeOOD makes the claimed composition values at z satisfy the
 	// out-of-domain check whatever the trace.
 	forgeOOD bool
+	// phases, when set, receives the time of each prover step.
+	phases *[]Phase
 }
 
 // prover holds the prover's working state between protocol steps.
@@ -36,6 +62,7 @@ type prover struct {
 	trace Trace
 	rng   io.Reader
 	cfg   proverConfig
+	last  time.Time
 
 	traceCoeffs [][]field.Element
 	traceLDE    [][]field.Element
@@ -66,7 +93,7 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 			return nil, fmt.Errorf("stark: trace column %d has %d rows, the AIR wants %d", j, len(col), l.n)
 		}
 	}
-	p := &prover{l: l, trace: trace, rng: rng, cfg: cfg}
+	p := &prover{l: l, trace: trace, rng: rng, cfg: cfg, last: time.Now()}
 	if opts.ZeroKnowledge {
 		if err := p.randomizeTrace(); err != nil {
 			return nil, err
@@ -89,6 +116,7 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 	if err := p.composition(air, alphas); err != nil {
 		return nil, err
 	}
+	p.mark("composition commit")
 	proof.CompositionRoot = p.compTree.Root()
 	ch.Absorb("composition-root", rootBytes(proof.CompositionRoot))
 
@@ -110,14 +138,17 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 		proof.OODComposition[last] = want.Sub(rest).Mul(z.Exp(uint64(last * l.n)).Inverse())
 	}
 	ch.Absorb("ood-values", oodBytes(proof))
+	p.mark("out-of-domain")
 
 	// 4. DEEP composition and FRI.
 	dc := drawDeepCoefficients(ch, l)
 	deep := p.deepComposition(dc, z, gz, proof)
+	p.mark("DEEP composition")
 	fri, err := friCommit(ch, l, deep, cfg.skipChecks)
 	if err != nil {
 		return nil, err
 	}
+	p.mark("FRI commit")
 	proof.FRIRoots = fri.roots
 	proof.Remainder = fri.remainder
 
@@ -125,6 +156,7 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 	proof.Nonce = ch.Grind(opts.GrindingBits)
 	ch.Absorb("proof-of-work", nonceBytes(proof.Nonce))
 	positions := drawPositions(ch, opts.Queries, l.m)
+	p.mark("proof of work")
 
 	// 6. Openings.
 	proof.Trace.Rows = make([][]field.Element, len(positions))
@@ -150,6 +182,7 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 	if proof.FRI, err = fri.open(positions); err != nil {
 		return nil, err
 	}
+	p.mark("openings")
 	return proof, nil
 }
 
@@ -200,6 +233,7 @@ func (p *prover) extendTrace() {
 		p.traceCoeffs[j] = c
 		p.traceLDE[j] = poly.Extend(c, l.m, l.shift)
 	})
+	p.mark("trace LDE")
 	cols := p.traceLDE
 	p.traceTree = merkle.Build(l.m, func(i int, buf []byte) []byte {
 		for _, c := range cols {
@@ -207,6 +241,7 @@ func (p *prover) extendTrace() {
 		}
 		return buf
 	})
+	p.mark("trace commit")
 }
 
 // composition evaluates Σ α_k·C_k(x)/Z_k(x) over the constraint evaluation
@@ -268,6 +303,7 @@ func (p *prover) composition(air Air, alphas []field.Ext) error {
 			h[k] = sum
 		}
 	})
+	p.mark("constraint evaluation")
 	poly.CosetINTTExt(h, l.shift)
 	for i := l.segments * l.n; i < ce && !p.cfg.skipChecks; i++ {
 		if !h[i].IsZero() {
@@ -289,6 +325,7 @@ func (p *prover) composition(air Air, alphas []field.Ext) error {
 		}
 		p.compCoeffs[l.segments] = mask
 	}
+	p.mark("composition interpolation")
 	p.compLDE = make([][]field.Ext, len(p.compCoeffs))
 	parallelEach(len(p.compCoeffs), func(s int) {
 		p.compLDE[s] = poly.ExtendExt(p.compCoeffs[s], l.m, l.shift)
