@@ -18,9 +18,18 @@ func TestBenchZKTable(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
+	table, phases, ok := strings.Cut(out, "where the prove time goes:")
+	if !ok {
+		t.Fatalf("no breakdown of the prove time:\n%s", out)
+	}
+	lines := strings.Split(strings.TrimSpace(table), "\n")
 	if first, last := strings.Fields(lines[len(lines)-2]), strings.Fields(lines[len(lines)-1]); first[0] != "3" || last[0] != "6" {
 		t.Errorf("want rows for 3 and 6 hashes:\n%s", out)
+	}
+	for _, step := range []string{"trace generation", "constraint evaluation", "FRI commit", "proof of work"} {
+		if !strings.Contains(phases, step) {
+			t.Errorf("breakdown lacks %q:\n%s", step, phases)
+		}
 	}
 	if !strings.Contains(errOut, "[1/2] 3 hashes") || !strings.Contains(errOut, "[2/2] 6 hashes") {
 		t.Errorf("no progress on stderr: %q", errOut)
