@@ -343,3 +343,40 @@ func FuzzParseProof(f *testing.F) {
 		_ = Verify(air, p, 1)
 	})
 }
+
+// renamedAir is toyAir under another statement name: same constraints,
+// same public inputs, a different identity.
+type renamedAir struct{ *toyAir }
+
+func (r renamedAir) Info() AirInfo {
+	info := r.toyAir.Info()
+	info.Name = "test/toy-renamed"
+	return info
+}
+
+func TestStatementIdentityIsBound(t *testing.T) {
+	air, enc := proveToy(t, 64, testOptions())
+	if err := verifyBytes(air, enc, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := verifyBytes(renamedAir{air}, enc, 1); err == nil {
+		t.Fatal("a proof for one statement verified as another with the same constraints")
+	}
+}
+
+func TestOptionsOutsideLimitsAreRefused(t *testing.T) {
+	air, tr := toyTrace(64, 0)
+	for _, o := range []Options{
+		{Blowup: 3, Queries: 10, FoldingFactor: 4, LastLayerDegree: 4},
+		{Blowup: 4, Queries: 0, FoldingFactor: 4, LastLayerDegree: 4},
+		{Blowup: 4, Queries: 10, FoldingFactor: 3, LastLayerDegree: 4},
+		{Blowup: 4, Queries: 10, FoldingFactor: 4, LastLayerDegree: 5},
+		{Blowup: 4, Queries: 10, GrindingBits: 40, FoldingFactor: 4, LastLayerDegree: 4},
+		{Blowup: 2, Queries: 10, FoldingFactor: 4, LastLayerDegree: 4},  // too small for degree 3
+		{Blowup: 4, Queries: 100, FoldingFactor: 4, LastLayerDegree: 4}, // more queries than the domain allows
+	} {
+		if _, err := Prove(air, tr, o); err == nil {
+			t.Errorf("options %+v accepted", o)
+		}
+	}
+}
