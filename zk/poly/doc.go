@@ -5,4 +5,6 @@
 // dominate proving time, so the transforms use cached twiddle tables, lazy
 // modular reduction, cache-blocked butterflies and all available cores,
 // while every exported function keeps natural-order, fully reduced values.
+// All functions are safe for concurrent use; slice lengths must be powers
+// of two (an empty slice is a no-op), and anything else panics.
 package poly

@@ -2,7 +2,6 @@ package poly
 
 import (
 	"math/bits"
-	"sync"
 
 	"github.com/datadragon/datadragon/zk/field"
 )
@@ -23,15 +22,22 @@ func Extend(coeffs []field.Element, m int, shift field.Element) []field.Element 
 	if m == 0 {
 		return out
 	}
-	tw := twiddles(n)
-	extendBlocks(m, n, blocks, shift, func(b int, z field.Element, procs int) {
+	if n == 1 {
+		// A constant (or zero) polynomial.
+		if len(coeffs) == 1 && !coeffs[0].IsZero() {
+			for i := range out {
+				out[i] = coeffs[0]
+			}
+		}
+		return out
+	}
+	k := baseKernels(twiddles(n))
+	extendBlocks(m, n, blocks, 1, shift, func(b int, z field.Element, procs int) {
 		blk := out[b*n : (b+1)*n]
 		scaleInto(blk, coeffs, z)
-		dif(blk, tw, procs)
+		difRun(blk, procs, blockLog, k)
 	})
-	if m > 1 {
-		bitReverse(out, procsFor(m))
-	}
+	bitReverse(out, procsFor(m, passLog))
 	return out
 }
 
@@ -42,15 +48,21 @@ func ExtendExt(coeffs []field.Ext, m int, shift field.Element) []field.Ext {
 	if m == 0 {
 		return out
 	}
-	tw := twiddles(n)
-	extendBlocks(m, n, blocks, shift, func(b int, z field.Element, procs int) {
+	if n == 1 {
+		if len(coeffs) == 1 && !coeffs[0].IsZero() {
+			for i := range out {
+				out[i] = coeffs[0]
+			}
+		}
+		return out
+	}
+	k := extKernels(twiddles(n))
+	extendBlocks(m, n, blocks, 3, shift, func(b int, z field.Element, procs int) {
 		blk := out[b*n : (b+1)*n]
 		scaleIntoExt(blk, coeffs, z)
-		difExt(blk, tw, procs)
+		difRun(blk, procs, blockLogExt, k)
 	})
-	if m > 1 {
-		bitReverse(out, procsFor(m))
-	}
+	bitReverse(out, procsFor(3*m, passLog))
 	return out
 }
 
@@ -72,34 +84,29 @@ func extendShape(k, m int) (n, blocks int) {
 }
 
 // extendBlocks calls f(b, shift·ω_m^rev(b), procs) for every block b,
-// sharing the blocks out between goroutines when m is large enough.
-func extendBlocks(m, n, blocks int, shift field.Element, f func(b int, z field.Element, procs int)) {
+// sharing the blocks out between goroutines when the job (of `words` words
+// per element) is large enough. Blocks are visited in the order of their
+// exponent rev(b), so each z costs one multiplication.
+func extendBlocks(m, n, blocks, words int, shift field.Element, f func(b int, z field.Element, procs int)) {
 	logB := log2(blocks)
 	wm := field.RootOfUnity(log2(m))
-	z := func(b int) field.Element {
-		r := uint64(0)
-		if logB > 0 {
-			r = bits.Reverse64(uint64(b)) >> (64 - logB)
+	run := func(lo, hi, procs int) {
+		z := shift.Mul(wm.Exp(uint64(lo)))
+		for k := lo; k < hi; k++ {
+			b := 0
+			if logB > 0 {
+				b = int(bits.Reverse64(uint64(k)) >> (64 - logB))
+			}
+			f(b, z, procs)
+			z = z.Mul(wm)
 		}
-		return shift.Mul(wm.Exp(r))
 	}
-	procs := procsFor(m)
+	procs := procsFor(words*m, transformLog)
 	if procs <= 1 || blocks < procs {
-		for b := 0; b < blocks; b++ {
-			f(b, z(b), procsFor(n))
-		}
+		run(0, blocks, procsFor(words*n, transformLog))
 		return
 	}
-	var wg sync.WaitGroup
-	for g := 0; g < procs; g++ {
-		lo, hi := blocks*g/procs, blocks*(g+1)/procs
-		wg.Go(func() {
-			for b := lo; b < hi; b++ {
-				f(b, z(b), 1)
-			}
-		})
-	}
-	wg.Wait()
+	parallel(blocks, 1, procs, func(lo, hi int) { run(lo, hi, 1) })
 }
 
 // scaleInto sets dst[i] = src[i]·z^i for i < len(src) and zeroes the rest.

@@ -18,8 +18,8 @@ func NTTExt(a []field.Ext) {
 	if n <= 1 {
 		return
 	}
-	difExt(a, twiddles(n), procsFor(n))
-	bitReverse(a, procsFor(n))
+	difExt(a, twiddles(n), procsFor(3*n, transformLog))
+	bitReverse(a, procsFor(3*n, passLog))
 }
 
 // INTTExt is INTT over the extension field. It panics if len(a) is not a
@@ -41,10 +41,10 @@ func CosetNTTExt(a []field.Ext, shift field.Element) {
 	if n <= 1 {
 		return
 	}
-	procs := procsFor(n)
-	scalePowersExt(a, shift, procs)
-	difExt(a, twiddles(n), procs)
-	bitReverse(a, procs)
+	passProcs := procsFor(3*n, passLog)
+	scalePowersExt(a, shift, passProcs)
+	difExt(a, twiddles(n), procsFor(3*n, transformLog))
+	bitReverse(a, passProcs)
 }
 
 // CosetINTTExt is the inverse of CosetNTTExt. It panics if len(a) is not a
@@ -60,18 +60,22 @@ func CosetINTTExt(a []field.Ext, shift field.Element) {
 
 func inverseExt(a []field.Ext, sInv field.Element) {
 	n := len(a)
-	procs := procsFor(n)
-	difExt(a, twiddles(n), procs)
-	bitReverse(a, procs)
-	negateIndicesExt(a, field.New(uint64(n)).Inverse(), sInv, procs)
+	passProcs := procsFor(3*n, passLog)
+	difExt(a, twiddles(n), procsFor(3*n, transformLog))
+	bitReverse(a, passProcs)
+	negateIndicesExt(a, field.New(uint64(n)).Inverse(), sInv, passProcs)
 }
 
 func difExt(a []field.Ext, tw []twiddle, procs int) {
-	difRun(a, procs, blockLogExt, difKernels[field.Ext]{
+	difRun(a, procs, blockLogExt, extKernels(tw))
+}
+
+func extKernels(tw []twiddle) difKernels[field.Ext] {
+	return difKernels[field.Ext]{
 		pass2: func(a []field.Ext, lo, hi int) { dif2Ext(a, tw, lo, hi) },
 		pass4: func(a []field.Ext, lo, hi int) { dif4Ext(a, tw, lo, hi) },
 		block: func(a []field.Ext) { difBlockExt(a, tw) },
-	})
+	}
 }
 
 func difBlockExt(a []field.Ext, tw []twiddle) {
@@ -199,6 +203,14 @@ func scalePowersExt(a []field.Ext, s field.Element, procs int) {
 }
 
 func scaleRangeExt(b []field.Ext, s field.Element, lo int) {
+	if len(b) < 8 {
+		x := s.Exp(uint64(lo))
+		for i := range b {
+			b[i] = b[i].MulBase(x)
+			x = x.Mul(s)
+		}
+		return
+	}
 	pw, step := powerLanes(s, lo)
 	i := 0
 	for ; i+4 <= len(b); i += 4 {

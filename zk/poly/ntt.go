@@ -23,8 +23,12 @@ import (
 const (
 	// blockLog is the log size of sub-transforms finished entirely in L1.
 	blockLog = 11
-	// parallelLog is the smallest log size for which goroutines are used.
-	parallelLog = 12
+	// Goroutines are only used for transforms of at least 2^transformLog
+	// words (n for base-field elements, 3n for extension elements) and for
+	// single passes (permutation, scaling) of at least 2^passLog words:
+	// below that, waking another thread costs more than it saves.
+	transformLog = 14
+	passLog      = 17
 )
 
 // NTT replaces the coefficients in a by the evaluations a[i] = p(ω^i) with
@@ -36,8 +40,8 @@ func NTT(a []field.Element) {
 	if n <= 1 {
 		return
 	}
-	dif(a, twiddles(n), procsFor(n))
-	bitReverse(a, procsFor(n))
+	dif(a, twiddles(n), procsFor(n, transformLog))
+	bitReverse(a, procsFor(n, passLog))
 }
 
 // INTT is the inverse of NTT: it replaces evaluations over ⟨ω⟩ in natural
@@ -57,16 +61,13 @@ func INTT(a []field.Element) {
 func CosetNTT(a []field.Element, shift field.Element) {
 	n := len(a)
 	checkPow2(n)
-	if n == 0 {
-		return
+	if n <= 1 {
+		return // p(shift·1) = c_0
 	}
-	procs := procsFor(n)
-	scalePowers(a, shift, procs)
-	if n == 1 {
-		return
-	}
-	dif(a, twiddles(n), procs)
-	bitReverse(a, procs)
+	passProcs := procsFor(n, passLog)
+	scalePowers(a, shift, passProcs)
+	dif(a, twiddles(n), procsFor(n, transformLog))
+	bitReverse(a, passProcs)
 }
 
 // CosetINTT is the inverse of CosetNTT (shift must be nonzero). It panics
@@ -82,18 +83,21 @@ func CosetINTT(a []field.Element, shift field.Element) {
 
 // inverse computes the coset inverse transform with sInv = shift^-1 (1 for
 // the plain INTT). The inverse DFT is the forward DFT read at negated
-// indices: after the forward transform a[i] = n·c_{-i mod n}·shift^{-i}, so
-// one pass reverses a[1:] and applies both 1/n and the coset powers, and
-// the forward twiddle table serves both directions.
+// indices: the forward transform of v_i = p(shift·ω^i) is
+// a[j] = n·shift^k·c_k with k = −j mod n, so one pass reverses a[1:] and
+// applies both 1/n and the coset powers, and the forward twiddle table
+// serves both directions.
 func inverse(a []field.Element, sInv field.Element) {
 	n := len(a)
-	procs := procsFor(n)
-	dif(a, twiddles(n), procs)
-	bitReverse(a, procs)
+	passProcs := procsFor(n, passLog)
+	dif(a, twiddles(n), procsFor(n, transformLog))
+	bitReverse(a, passProcs)
 	nInv := field.New(uint64(n)).Inverse()
-	negateIndices(a, nInv, sInv, procs)
+	negateIndices(a, nInv, sInv, passProcs)
 }
 
+// checkPow2 panics unless n is a power of two or 0 (an empty slice is a
+// no-op everywhere).
 func checkPow2(n int) {
 	if n&(n-1) != 0 {
 		panic("poly: length is not a power of two")
@@ -102,9 +106,10 @@ func checkPow2(n int) {
 
 func log2(n int) int { return bits.TrailingZeros(uint(n)) }
 
-// procsFor returns how many goroutines a transform of size n may use.
-func procsFor(n int) int {
-	if n < 1<<parallelLog {
+// procsFor returns how many goroutines may share a job on the given number
+// of 64-bit words: 1 below 2^minLog, else GOMAXPROCS.
+func procsFor(words, minLog int) int {
+	if words < 1<<minLog {
 		return 1
 	}
 	return runtime.GOMAXPROCS(0)
@@ -131,11 +136,15 @@ func parallel(n, align, procs int, f func(lo, hi int)) {
 // dif runs all decimation-in-frequency stages on a (natural order in,
 // bit-reversed order out; values in [0, p) in and out).
 func dif(a []field.Element, tw []twiddle, procs int) {
-	difRun(a, procs, blockLog, difKernels[field.Element]{
+	difRun(a, procs, blockLog, baseKernels(tw))
+}
+
+func baseKernels(tw []twiddle) difKernels[field.Element] {
+	return difKernels[field.Element]{
 		pass2: func(a []field.Element, lo, hi int) { dif2(a, tw, lo, hi) },
 		pass4: func(a []field.Element, lo, hi int) { dif4(a, tw, lo, hi) },
 		block: func(a []field.Element) { difBlock(a, tw) },
-	})
+	}
 }
 
 // difKernels are the element-type specific parts of difRun: one radix-2 or
@@ -384,6 +393,14 @@ func scalePowers(a []field.Element, s field.Element, procs int) {
 
 // scaleRange replaces b[i] by b[i]·s^(lo+i).
 func scaleRange(b []field.Element, s field.Element, lo int) {
+	if len(b) < 8 {
+		x := s.Exp(uint64(lo))
+		for i := range b {
+			b[i] = b[i].Mul(x)
+			x = x.Mul(s)
+		}
+		return
+	}
 	pw, step := powerLanes(s, lo)
 	i := 0
 	for ; i+4 <= len(b); i += 4 {

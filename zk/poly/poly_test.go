@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/datadragon/datadragon/zk/field"
@@ -179,6 +180,10 @@ func TestLargeSpotCheck(t *testing.T) {
 		if !equal(got, c) {
 			t.Fatalf("INTT∘NTT size 2^%d is not the identity", logN)
 		}
+		CosetINTT(coset, shift)
+		if !equal(coset, c) {
+			t.Fatalf("CosetINTT∘CosetNTT size 2^%d is not the identity", logN)
+		}
 	}
 }
 
@@ -331,7 +336,7 @@ func TestExtMatchesComponentwise(t *testing.T) {
 
 func TestExtend(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
-	for _, tc := range []struct{ k, m int }{{0, 1}, {0, 8}, {1, 1}, {1, 4}, {3, 4}, {5, 8}, {4, 64}, {7, 1 << 10}, {16, 1 << 12}, {100, 1 << 13}, {1 << 10, 1 << 14}, {1 << 12, 1 << 14}, {1 << 13, 1 << 13}} {
+	for _, tc := range []struct{ k, m int }{{0, 1}, {0, 8}, {1, 1}, {1, 4}, {3, 4}, {5, 8}, {4, 64}, {7, 1 << 10}, {16, 1 << 12}, {100, 1 << 13}, {1 << 10, 1 << 14}, {1 << 12, 1 << 14}, {1 << 13, 1 << 13}, {1, 1 << 15}, {2, 1 << 15}, {9, 1 << 16}} {
 		coeffs := randElems(r, tc.k)
 		ecoeffs := randExts(r, tc.k)
 		keep := append([]field.Element(nil), coeffs...)
@@ -478,6 +483,52 @@ func TestTwiddles(t *testing.T) {
 		for _, j := range []int{0, 1, h / 2, h - 1} {
 			if j < h && tab[h+j] != newTwiddle(w.Exp(uint64(j))) {
 				t.Fatalf("twiddle table wrong at stage %d index %d", h, j)
+			}
+		}
+	}
+}
+
+// TestParallelMatchesSerial runs every function on sizes that take the
+// parallel paths, with several GOMAXPROCS values (odd ones give uneven
+// splits), and compares with the single-goroutine results.
+func TestParallelMatchesSerial(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	r := rand.New(rand.NewPCG(12, 12))
+	shift := field.New(r.Uint64N(field.Modulus-1) + 1)
+	in := randElems(r, 1<<17)
+	inExt := randExts(r, 1<<16)
+	run := func() [][]field.Element {
+		var outs [][]field.Element
+		for _, f := range []func([]field.Element){NTT, INTT,
+			func(a []field.Element) { CosetNTT(a, shift) },
+			func(a []field.Element) { CosetINTT(a, shift) }} {
+			a := append([]field.Element(nil), in...)
+			f(a)
+			outs = append(outs, a)
+		}
+		for _, f := range []func([]field.Ext){NTTExt, INTTExt,
+			func(a []field.Ext) { CosetNTTExt(a, shift) },
+			func(a []field.Ext) { CosetINTTExt(a, shift) }} {
+			a := append([]field.Ext(nil), inExt...)
+			f(a)
+			c := components(a)
+			outs = append(outs, c[:]...)
+		}
+		outs = append(outs, Extend(in[:1<<13], 1<<17, shift), Extend(in[:1<<16], 1<<17, shift))
+		c := components(ExtendExt(inExt[:1<<12], 1<<16, shift))
+		outs = append(outs, c[:]...)
+		return outs
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	want := run()
+	for _, procs := range []int{2, 3, 4, 8} {
+		runtime.GOMAXPROCS(procs)
+		got := run()
+		for i := range want {
+			if !equal(got[i], want[i]) {
+				t.Fatalf("GOMAXPROCS=%d: result %d differs from the serial one", procs, i)
 			}
 		}
 	}

@@ -34,7 +34,9 @@ func mulTw(x uint64, t twiddle) uint64 {
 	return x*t.w - hi*p
 }
 
-// montMul returns a·b·2^-64 mod p fully reduced, for any a < 2^64 and b < p.
+// montMul returns a·b·2^-64 mod p fully reduced, provided a·b < p·2^64,
+// which holds whenever one factor is below p. It maps Montgomery forms of
+// x and y to the Montgomery form of x·y.
 func montMul(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
 	m := lo * pInv
@@ -52,7 +54,9 @@ const pInv uint64 = 0xdfffffec00000001
 // The twiddle table holds, for every stage half-size h = 2^k, the h
 // twiddles ω_{2h}^j (j < h) at indices [h, 2h). Because the roots of unity
 // are consistent across sizes, one table serves every transform size up to
-// its own length, so it only ever grows.
+// its own length, so it only ever grows: to 16 bytes per point of the
+// largest transform used (Extend only needs the coefficient count). The
+// inverse transforms reuse it (see inverse).
 var (
 	twTable atomic.Pointer[[]twiddle]
 	twMu    sync.Mutex
