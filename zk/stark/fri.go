@@ -36,7 +36,7 @@ func friLeaf(pos, m, fold int) (leaf, slot int) {
 func friCommit(ch *transcript.Transcript, l *layout, values []field.Ext, skipChecks bool) (*friProver, error) {
 	f := &friProver{l: l}
 	fold := l.opts.FoldingFactor
-	shift := l.shift
+	shift := l.friShift()
 	for layer := 0; layer < l.friLayers; layer++ {
 		m := len(values)
 		w := m / fold
@@ -147,11 +147,31 @@ func foldCoset(vals []field.Ext, shift field.Element, m, leaf int, beta field.Ex
 	return cur[0]
 }
 
+// friFirstFold folds the DEEP evaluations over the LDE coset by 2 with β:
+// layer 0 of FRI. Its values are not committed: the trace and composition
+// commitments pair the rows of x and −x in one leaf (positions i and
+// i + m/2), so a query opens both, and the verifier recomputes the DEEP
+// values there and folds them itself. That saves the prover a Merkle tree
+// over the LDE domain and the proof one FRI layer.
+func friFirstFold(deep []field.Ext, l *layout, beta field.Ext) []field.Ext {
+	folded, _ := foldLayer(deep, l.shift, 2, beta)
+	return folded
+}
+
+// foldPair folds the DEEP values at x = shift·ω_m^pos and −x by 2 with β,
+// as friFirstFold does at position pos.
+func foldPair(atX, atMinusX field.Ext, x field.Element, beta field.Ext) field.Ext {
+	inv2 := field.New(2).Inverse()
+	even := atX.Add(atMinusX).MulBase(inv2)
+	odd := atX.Sub(atMinusX).MulBase(x.Double().Inverse())
+	return even.Add(beta.Mul(odd))
+}
+
 // friVerify checks the FRI layers at the query positions, given the
 // expected layer-0 value at each position.
 func friVerify(l *layout, p *Proof, betas []field.Ext, positions []int, layer0 []field.Ext) error {
 	fold := l.opts.FoldingFactor
-	shift := l.shift
+	shift := l.friShift()
 	expected := make(map[int]field.Ext, len(positions))
 	for i, pos := range positions {
 		expected[pos] = layer0[i]

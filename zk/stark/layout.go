@@ -129,7 +129,10 @@ func newLayout(info AirInfo, opts Options) (*layout, error) {
 		poly.INTT(coeffs)
 		l.periodic = append(l.periodic, coeffs)
 	}
-	d := l.n
+	// The DEEP polynomial (degree < n) is first folded by 2 without a
+	// commitment of its own (see friFirstFold); FRI's committed layers start
+	// from degree n/2 over the half-size domain.
+	d := l.n / 2
 	for d > opts.LastLayerDegree && d >= opts.FoldingFactor {
 		d /= opts.FoldingFactor
 		l.friLayers++
@@ -187,14 +190,18 @@ func (d *divisor) evalInverse(x field.Ext, n, logN int) field.Ext {
 	return excl.Mul(base.Inverse())
 }
 
-// friLayerSize returns the domain size of FRI layer i (layer 0 is the LDE).
+// friLayerSize returns the domain size of committed FRI layer i (layer 0
+// is the first fold of the DEEP polynomial, over half the LDE domain).
 func (l *layout) friLayerSize(i int) int {
-	s := l.m
+	s := l.m / 2
 	for ; i > 0; i-- {
 		s /= l.opts.FoldingFactor
 	}
 	return s
 }
+
+// friShift is the coset shift of FRI layer 0: the square of the LDE's.
+func (l *layout) friShift() field.Element { return l.shift.Square() }
 
 // compositionWidth is the number of committed composition columns.
 func (l *layout) compositionWidth() int {

@@ -35,7 +35,8 @@ type Proof struct {
 }
 
 // BaseOpening is a set of opened Merkle leaves of base-field values (in
-// increasing leaf order) with their compact multi-proof.
+// increasing leaf order) with their compact multi-proof. A trace leaf holds
+// the rows of x and −x, so its row is twice the trace width.
 type BaseOpening struct {
 	Rows  [][]field.Element
 	Nodes []merkle.Digest
@@ -91,7 +92,7 @@ func (p *Proof) MarshalBinary() ([]byte, error) {
 
 	b = binary.LittleEndian.AppendUint16(b, uint16(len(p.Trace.Rows)))
 	for _, row := range p.Trace.Rows {
-		if len(row) != len(p.OODTrace) {
+		if len(row) != 2*len(p.OODTrace) {
 			return nil, errors.New("stark: trace opening width differs from the trace")
 		}
 		for _, v := range row {
@@ -100,7 +101,7 @@ func (p *Proof) MarshalBinary() ([]byte, error) {
 	}
 	b = appendNodes(b, p.Trace.Nodes)
 	var err error
-	if b, err = appendExtOpening(b, &p.Composition, len(p.OODComposition)); err != nil {
+	if b, err = appendExtOpening(b, &p.Composition, 2*len(p.OODComposition)); err != nil {
 		return nil, err
 	}
 	if len(p.FRI) != len(p.FRIRoots) {
@@ -336,13 +337,13 @@ func ParseProof(b []byte) (*Proof, error) {
 	p.Nonce = r.u64()
 
 	rows := r.count(r.u16(), MaxQueries, "opened trace rows")
-	if r.err == nil && rows*width*field.Bytes > len(r.b) {
+	if r.err == nil && rows*2*width*field.Bytes > len(r.b) {
 		r.fail("truncated")
 	}
 	if r.err == nil {
 		p.Trace.Rows = make([][]field.Element, rows)
 		for i := range p.Trace.Rows {
-			row := make([]field.Element, width)
+			row := make([]field.Element, 2*width)
 			for j := range row {
 				row[j] = r.base()
 			}
@@ -350,7 +351,7 @@ func ParseProof(b []byte) (*Proof, error) {
 		}
 	}
 	p.Trace.Nodes = r.nodes()
-	p.Composition = r.extOpening(compWidth)
+	p.Composition = r.extOpening(2 * compWidth)
 	for i := 0; i < layers && r.err == nil; i++ {
 		p.FRI = append(p.FRI, r.extOpening(p.Options.FoldingFactor))
 	}

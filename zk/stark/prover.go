@@ -15,7 +15,8 @@ import (
 )
 
 // Prove proves that trace satisfies air under opts. The trace is consumed:
-// with zero knowledge its last rows are overwritten with randomness.
+// its columns are overwritten (they become the columns' coefficients), so
+// callers that need it afterwards must pass a copy.
 func Prove(air Air, trace Trace, opts Options) (*Proof, error) {
 	return proveWith(air, trace, opts, proverConfig{})
 }
@@ -143,8 +144,9 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 	// 4. DEEP composition and FRI.
 	dc := drawDeepCoefficients(ch, l)
 	deep := p.deepComposition(dc, z, gz, proof)
+	layer0 := friFirstFold(deep, l, drawExt(ch, "fri-first-fold"))
 	p.mark("DEEP composition")
-	fri, err := friCommit(ch, l, deep, cfg.skipChecks)
+	fri, err := friCommit(ch, l, layer0, cfg.skipChecks)
 	if err != nil {
 		return nil, err
 	}
@@ -155,22 +157,25 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 	// 5. Proof of work, then the query positions it guards.
 	proof.Nonce = ch.Grind(opts.GrindingBits)
 	ch.Absorb("proof-of-work", nonceBytes(proof.Nonce))
-	positions := drawPositions(ch, opts.Queries, l.m)
+	positions := drawPositions(ch, opts.Queries, l.m/2)
 	p.mark("proof of work")
 
-	// 6. Openings.
+	// 6. Openings: each query opens the leaf pairing x and −x.
+	half := l.m / 2
 	proof.Trace.Rows = make([][]field.Element, len(positions))
 	proof.Composition.Rows = make([][]field.Ext, len(positions))
 	for i, pos := range positions {
-		row := make([]field.Element, len(p.traceLDE))
-		for j, col := range p.traceLDE {
-			row[j] = col[pos]
+		row := make([]field.Element, 0, 2*len(p.traceLDE))
+		crow := make([]field.Ext, 0, 2*len(p.compLDE))
+		for _, at := range []int{pos, pos + half} {
+			for _, col := range p.traceLDE {
+				row = append(row, col[at])
+			}
+			for _, col := range p.compLDE {
+				crow = append(crow, col[at])
+			}
 		}
 		proof.Trace.Rows[i] = row
-		crow := make([]field.Ext, len(p.compLDE))
-		for j, col := range p.compLDE {
-			crow[j] = col[pos]
-		}
 		proof.Composition.Rows[i] = crow
 	}
 	if proof.Trace.Nodes, err = p.traceTree.Prove(positions); err != nil {
@@ -228,20 +233,29 @@ func (p *prover) extendTrace() {
 	p.traceCoeffs = make([][]field.Element, w)
 	p.traceLDE = make([][]field.Element, w)
 	parallelEach(w, func(j int) {
-		c := append([]field.Element(nil), p.trace[j]...)
+		// The trace is consumed: its columns become the coefficients.
+		c := p.trace[j]
 		poly.INTT(c)
 		p.traceCoeffs[j] = c
 		p.traceLDE[j] = poly.Extend(c, l.m, l.shift)
 	})
 	p.mark("trace LDE")
-	cols := p.traceLDE
-	p.traceTree = merkle.Build(l.m, func(i int, buf []byte) []byte {
-		for _, c := range cols {
-			buf = c[i].AppendBytes(buf)
+	p.traceTree = commitPairs(p.traceLDE)
+	p.mark("trace commit")
+}
+
+// commitPairs commits to columns of LDE values with one Merkle leaf per
+// pair of points x, −x: leaf i holds row i then row i + m/2.
+func commitPairs[E interface{ AppendBytes([]byte) []byte }](cols [][]E) *merkle.Tree {
+	half := len(cols[0]) / 2
+	return merkle.Build(half, func(i int, buf []byte) []byte {
+		for _, at := range [2]int{i, i + half} {
+			for _, c := range cols {
+				buf = c[at].AppendBytes(buf)
+			}
 		}
 		return buf
 	})
-	p.mark("trace commit")
 }
 
 // composition evaluates Σ α_k·C_k(x)/Z_k(x) over the constraint evaluation
@@ -330,13 +344,7 @@ func (p *prover) composition(air Air, alphas []field.Ext) error {
 	parallelEach(len(p.compCoeffs), func(s int) {
 		p.compLDE[s] = poly.ExtendExt(p.compCoeffs[s], l.m, l.shift)
 	})
-	cols := p.compLDE
-	p.compTree = merkle.Build(l.m, func(i int, buf []byte) []byte {
-		for _, c := range cols {
-			buf = c[i].AppendBytes(buf)
-		}
-		return buf
-	})
+	p.compTree = commitPairs(p.compLDE)
 	return nil
 }
 

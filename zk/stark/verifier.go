@@ -61,6 +61,7 @@ func Verify(air Air, proof *Proof, minBits int) error {
 	}
 
 	dc := drawDeepCoefficients(ch, l)
+	beta0 := drawExt(ch, "fri-first-fold")
 	betas := make([]field.Ext, l.friLayers)
 	for i := range betas {
 		ch.Absorb("fri-root", rootBytes(proof.FRIRoots[i]))
@@ -71,7 +72,7 @@ func Verify(air Air, proof *Proof, minBits int) error {
 		return errors.New("stark: proof of work is invalid")
 	}
 	ch.Absorb("proof-of-work", nonceBytes(proof.Nonce))
-	positions := drawPositions(ch, l.opts.Queries, l.m)
+	positions := drawPositions(ch, l.opts.Queries, l.m/2)
 
 	// Openings must match the commitments.
 	if len(proof.Trace.Rows) != len(positions) || len(proof.Composition.Rows) != len(positions) {
@@ -86,20 +87,20 @@ func Verify(air Air, proof *Proof, minBits int) error {
 		}
 		hashes[i] = merkle.HashLeaf(buf)
 	}
-	if err := merkle.Verify(proof.TraceRoot, l.m, positions, hashes, proof.Trace.Nodes); err != nil {
+	if err := merkle.Verify(proof.TraceRoot, l.m/2, positions, hashes, proof.Trace.Nodes); err != nil {
 		return fmt.Errorf("stark: trace opening does not match the trace commitment: %w", err)
 	}
 	for i, row := range proof.Composition.Rows {
 		hashes[i] = merkle.HashLeaf(appendExts(nil, row))
 	}
-	if err := merkle.Verify(proof.CompositionRoot, l.m, positions, hashes, proof.Composition.Nodes); err != nil {
+	if err := merkle.Verify(proof.CompositionRoot, l.m/2, positions, hashes, proof.Composition.Nodes); err != nil {
 		return fmt.Errorf("stark: composition opening does not match its commitment: %w", err)
 	}
 
-	// The DEEP composition at each query, from the opened values; FRI then
-	// shows it is of low degree.
-	deep := deepAtPositions(l, proof, dc, z, gz, positions)
-	return friVerify(l, proof, betas, positions, deep)
+	// The DEEP composition at x and −x of each query, from the opened
+	// values, folded into FRI's layer 0; FRI then shows it is of low degree.
+	layer0 := deepLayer0(l, proof, dc, z, gz, positions, beta0)
+	return friVerify(l, proof, betas, positions, layer0)
 }
 
 // checkShape compares every count in the proof with the layout.
@@ -116,12 +117,12 @@ func checkShape(l *layout, p *Proof) error {
 		return fmt.Errorf("stark: FRI remainder has %d coefficients, want %d", len(p.Remainder), l.remainder)
 	}
 	for _, row := range p.Trace.Rows {
-		if len(row) != w {
+		if len(row) != 2*w {
 			return errors.New("stark: an opened trace row has the wrong width")
 		}
 	}
 	for _, row := range p.Composition.Rows {
-		if len(row) != l.compositionWidth() {
+		if len(row) != 2*l.compositionWidth() {
 			return errors.New("stark: an opened composition row has the wrong width")
 		}
 	}
@@ -180,7 +181,7 @@ func combineSegments(l *layout, segs []field.Ext, z field.Ext) field.Ext {
 	return got
 }
 
-func deepAtPositions(l *layout, p *Proof, dc deepCoefficients, z, gz field.Ext, positions []int) []field.Ext {
+func deepLayer0(l *layout, p *Proof, dc deepCoefficients, z, gz field.Ext, positions []int, beta0 field.Ext) []field.Ext {
 	var atZ, atGZ field.Ext
 	for j := range p.OODTrace {
 		atZ = atZ.Add(dc.trace[j].Mul(p.OODTrace[j]))
@@ -189,19 +190,27 @@ func deepAtPositions(l *layout, p *Proof, dc deepCoefficients, z, gz field.Ext, 
 	for i := range p.OODComposition {
 		atZ = atZ.Add(dc.comp[i].Mul(p.OODComposition[i]))
 	}
-	omega := field.RootOfUnity(l.logM)
-	out := make([]field.Ext, len(positions))
-	for i, pos := range positions {
-		x := field.FromBase(l.shift.Mul(omega.Exp(uint64(pos))))
+	deepAt := func(x field.Element, trace []field.Element, comp []field.Ext) field.Ext {
+		xe := field.FromBase(x)
 		var t1, t2 field.Ext
-		for j, v := range p.Trace.Rows[i] {
+		for j, v := range trace {
 			t1 = t1.Add(dc.trace[j].MulBase(v))
 			t2 = t2.Add(dc.traceNext[j].MulBase(v))
 		}
-		for s, v := range p.Composition.Rows[i] {
+		for s, v := range comp {
 			t1 = t1.Add(dc.comp[s].Mul(v))
 		}
-		out[i] = t1.Sub(atZ).Mul(x.Sub(z).Inverse()).Add(t2.Sub(atGZ).Mul(x.Sub(gz).Inverse()))
+		return t1.Sub(atZ).Mul(xe.Sub(z).Inverse()).Add(t2.Sub(atGZ).Mul(xe.Sub(gz).Inverse()))
+	}
+	w, cw := l.info.Width, l.compositionWidth()
+	omega := field.RootOfUnity(l.logM)
+	out := make([]field.Ext, len(positions))
+	for i, pos := range positions {
+		x := l.shift.Mul(omega.Exp(uint64(pos)))
+		tr, cr := p.Trace.Rows[i], p.Composition.Rows[i]
+		a := deepAt(x, tr[:w], cr[:cw])
+		b := deepAt(x.Neg(), tr[w:], cr[cw:])
+		out[i] = foldPair(a, b, x, beta0)
 	}
 	return out
 }
