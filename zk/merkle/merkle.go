@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -52,41 +53,63 @@ func HashNode(left, right Digest) Digest {
 
 // Tree is a Merkle tree over a power-of-two number of leaves, stored in heap
 // layout: nodes[1] is the root, nodes[2p] and nodes[2p+1] are the children of
-// nodes[p], and nodes[n+i] is the hash of leaf i. nodes[0] is unused.
+// nodes[p], and leaf i sits at position n+i. nodes[0] is unused.
+//
+// A tree built from a leaf function keeps only the levels at height ≥ skip
+// (the subtree roots over blocks of 2^skip leaves and everything above):
+// the leaf data is still in the caller's hands, so the few blocks a proof
+// needs are rehashed on demand. That cuts the tree's memory by 2^skip,
+// which for an LDE commitment is tens of megabytes of freshly touched
+// pages — on small machines more costly than the rehashing.
 type Tree struct {
 	n     int
+	skip  int // levels below this height are not stored
 	nodes []Digest
+	leaf  func(i int, buf []byte) []byte
 }
 
+// storedSkip is how many bottom levels a tree built by Build omits.
+const storedSkip = 4
+
 func isPow2(n int) bool { return n > 0 && n&(n-1) == 0 }
+
+func log2(n int) int { return bits.TrailingZeros(uint(n)) }
 
 // Build commits to n leaves; n must be a power of two ≥ 1 (Build panics
 // otherwise). leaf(i, buf) must return leaf i's bytes, normally by appending
 // to buf[:0]; buf is scratch space owned by the calling goroutine and is
 // reused for the next leaf, so leaf must not retain it. For n ≥ 2^10 leaves
 // and interior levels are hashed on runtime.GOMAXPROCS(0) goroutines, so leaf
-// must be safe for concurrent use.
+// must be safe for concurrent use. The tree keeps leaf: Prove calls it
+// again for the leaves near the opened ones, so the data behind it must not
+// change while the tree is in use.
 func Build(n int, leaf func(i int, buf []byte) []byte) *Tree {
 	if !isPow2(n) {
 		panic(fmt.Sprintf("merkle: Build: leaf count %d is not a power of two", n))
 	}
-	t := &Tree{n: n, nodes: make([]Digest, 2*n)}
-	t.build(func(lo, hi int) {
-		// scratch[0] holds the leaf prefix; leaf appends right after it, so
-		// in the common case the prefixed leaf is hashed without a copy.
-		scratch := make([]byte, 1, 1+128)
-		scratch[0] = leafPrefix
-		for i := lo; i < hi; i++ {
-			out := leaf(i, scratch[1:1])
-			full := scratch[:cap(scratch)]
-			if len(out) > 0 && (len(full) < 2 || &out[0] != &full[1]) {
-				// leaf grew the buffer or returned other memory: copy.
-				scratch = append(scratch[:1], out...)
-			}
-			t.nodes[n+i] = sha256.Sum256(scratch[:1+len(out)])
-		}
+	skip := min(storedSkip, log2(n))
+	t := &Tree{n: n, skip: skip, nodes: make([]Digest, 2*(n>>skip)), leaf: leaf}
+	t.build(func(lo int, out []Digest) {
+		hashLeaves(leaf, lo, out)
 	})
 	return t
+}
+
+// hashLeaves writes the hashes of leaves lo, lo+1, … into out.
+func hashLeaves(leaf func(i int, buf []byte) []byte, lo int, out []Digest) {
+	// scratch[0] holds the leaf prefix; leaf appends right after it, so in
+	// the common case the prefixed leaf is hashed without a copy.
+	scratch := make([]byte, 1, 1+256)
+	scratch[0] = leafPrefix
+	for k := range out {
+		got := leaf(lo+k, scratch[1:1])
+		full := scratch[:cap(scratch)]
+		if len(got) > 0 && (len(full) < 2 || &got[0] != &full[1]) {
+			// leaf grew the buffer or returned other memory: copy.
+			scratch = append(scratch[:1], got...)
+		}
+		out[k] = sha256.Sum256(scratch[:1+len(got)])
+	}
 }
 
 // BuildFromDigests builds a tree whose leaf hashes are leaves (already
@@ -98,38 +121,47 @@ func BuildFromDigests(leaves []Digest) *Tree {
 		panic(fmt.Sprintf("merkle: BuildFromDigests: leaf count %d is not a power of two", n))
 	}
 	t := &Tree{n: n, nodes: make([]Digest, 2*n)}
-	t.build(func(lo, hi int) { copy(t.nodes[n+lo:n+hi], leaves[lo:hi]) })
+	t.build(func(lo int, out []Digest) { copy(out, leaves[lo:]) })
 	return t
 }
 
-// build fills t.nodes. fill(lo, hi) must set the leaf hashes nodes[n+lo:n+hi].
-// The leaves are cut into 2^k equal chunks; each work item fills one chunk's
-// leaves and hashes that chunk's whole subtree, so workers never wait on each
-// other. The few nodes above the chunk roots are hashed at the end.
-func (t *Tree) build(fill func(lo, hi int)) {
+// build fills t.nodes. fill(lo, out) must write the hashes of leaves lo,
+// lo+1, … into out. The leaves are cut into 2^k equal chunks; each work item
+// hashes one chunk's whole subtree in a scratch buffer and stores its
+// levels at height ≥ skip, so workers never wait on each other. The few
+// nodes above the chunk roots are hashed at the end.
+func (t *Tree) build(fill func(lo int, out []Digest)) {
 	n := t.n
 	procs := runtime.GOMAXPROCS(0)
 	chunks := 1
 	if n >= parallelMin && procs > 1 {
 		// Several chunks per worker for load balancing (leaf cost may vary),
-		// but none smaller than minChunk leaves.
-		for chunks < 4*procs && n/(2*chunks) >= minChunk {
+		// but none smaller than minChunk leaves or than a stored block.
+		for chunks < 4*procs && n/(2*chunks) >= max(minChunk, 1<<t.skip) {
 			chunks *= 2
 		}
 	}
 	size := n / chunks
-	subtree := func(c int) {
-		lo, hi := c*size, (c+1)*size
-		fill(lo, hi)
-		// Level by level inside the chunk: positions [a, b) at each level.
-		for a, b := (n+lo)/2, (n+hi)/2; a >= n/size; a, b = a/2, b/2 {
-			for p := a; p < b; p++ {
-				t.nodes[p] = HashNode(t.nodes[2*p], t.nodes[2*p+1])
+	subtree := func(c int, level []Digest) {
+		lo := c * size
+		fill(lo, level)
+		start := n + lo // heap position of level[0]
+		for h := 0; ; h++ {
+			if h >= t.skip {
+				copy(t.nodes[start:], level)
 			}
+			if len(level) == 1 {
+				return
+			}
+			for i := range len(level) / 2 {
+				level[i] = HashNode(level[2*i], level[2*i+1])
+			}
+			level = level[:len(level)/2]
+			start /= 2
 		}
 	}
 	if chunks == 1 {
-		subtree(0)
+		subtree(0, make([]Digest, size))
 		return
 	}
 	workers := min(procs, chunks)
@@ -137,12 +169,13 @@ func (t *Tree) build(fill func(lo, hi int)) {
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
+			level := make([]Digest, size)
 			for {
 				c := int(next.Add(1) - 1)
 				if c >= chunks {
 					return
 				}
-				subtree(c)
+				subtree(c, level)
 			}
 		})
 	}
@@ -151,6 +184,29 @@ func (t *Tree) build(fill func(lo, hi int)) {
 	for p := chunks - 1; p >= 1; p-- {
 		t.nodes[p] = HashNode(t.nodes[2*p], t.nodes[2*p+1])
 	}
+}
+
+// node returns the digest at heap position p, rehashing its block of
+// 2^skip leaves if that level is not stored; blocks caches rehashed blocks
+// (by block root position) for the duration of one Prove.
+func (t *Tree) node(p int, blocks map[int][]Digest) Digest {
+	if p < len(t.nodes) {
+		return t.nodes[p]
+	}
+	h := log2(t.n) - (bits.Len(uint(p)) - 1) // height of p
+	q := p >> (t.skip - h)                  // its block's root
+	b, ok := blocks[q]
+	if !ok {
+		// Local heap of the block: root at 1, leaves at 2^skip + i.
+		width := 1 << t.skip
+		b = make([]Digest, 2*width)
+		hashLeaves(t.leaf, q*width-t.n, b[width:])
+		for i := width - 1; i >= 1; i-- {
+			b[i] = HashNode(b[2*i], b[2*i+1])
+		}
+		blocks[q] = b
+	}
+	return b[(1<<(t.skip-h))+p-(q<<(t.skip-h))]
 }
 
 // Root returns the tree's root digest.
@@ -228,7 +284,8 @@ func (t *Tree) Prove(indices []int) ([]Digest, error) {
 		return nil, err
 	}
 	var proof []Digest
-	walk(t.n, indices, func(p int) { proof = append(proof, t.nodes[p]) })
+	blocks := map[int][]Digest{}
+	walk(t.n, indices, func(p int) { proof = append(proof, t.node(p, blocks)) })
 	return proof, nil
 }
 

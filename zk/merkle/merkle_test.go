@@ -104,12 +104,12 @@ func TestBuild(t *testing.T) {
 				t.Fatalf("procs=%d n=%d: BuildFromDigests root mismatch", procs, n)
 			}
 			for i, d := range leaves {
-				if tr.nodes[n+i] != d {
+				if tr.at(n+i) != d {
 					t.Fatalf("procs=%d n=%d: leaf %d not stored", procs, n, i)
 				}
 			}
 			for p := 1; p < n; p++ {
-				if tr.nodes[p] != HashNode(tr.nodes[2*p], tr.nodes[2*p+1]) {
+				if tr.at(p) != HashNode(tr.at(2*p), tr.at(2*p+1)) {
 					t.Fatalf("procs=%d n=%d: node %d wrong", procs, n, p)
 				}
 			}
@@ -173,7 +173,7 @@ func TestBuildPanics(t *testing.T) {
 func leafHashesAt(tr *Tree, indices []int) []Digest {
 	out := make([]Digest, len(indices))
 	for k, i := range indices {
-		out[k] = tr.nodes[tr.n+i]
+		out[k] = tr.at(tr.n+i)
 	}
 	return out
 }
@@ -243,7 +243,7 @@ func checkProof(t *testing.T, tr *Tree, idx []int) []Digest {
 		t.Fatalf("n=%d idx=%v: proof len %d, minimal is %d", n, idx, len(proof), len(ref))
 	}
 	for k, p := range ref {
-		if proof[k] != tr.nodes[p] {
+		if proof[k] != tr.at(p) {
 			t.Fatalf("n=%d idx=%v: proof[%d] is not node %d", n, idx, k, p)
 		}
 	}
@@ -540,4 +540,22 @@ func BenchmarkProveVerify(b *testing.B) {
 			}
 		}
 	})
+}
+
+// at returns the digest at heap position p, stored or rehashed.
+func (t *Tree) at(p int) Digest { return t.node(p, map[int][]Digest{}) }
+
+func TestTreeStoresOnlyUpperLevels(t *testing.T) {
+	n := 1 << 12
+	tr := Build(n, func(i int, buf []byte) []byte { return leafBytes(i, 96, buf) })
+	if got, want := len(tr.nodes), 2*n>>storedSkip; got != want {
+		t.Fatalf("tree stores %d digests, want %d", got, want)
+	}
+	// Every position, stored or rehashed, agrees with the reference.
+	leaves := refLeaves(n, 96)
+	for i, d := range leaves {
+		if tr.at(n+i) != d {
+			t.Fatalf("leaf %d rehashed wrongly", i)
+		}
+	}
 }
