@@ -147,16 +147,11 @@ func foldCoset(vals []field.Ext, shift field.Element, m, leaf int, beta field.Ex
 	return cur[0]
 }
 
-// friFirstFold folds the DEEP evaluations over the LDE coset by 2 with β:
-// layer 0 of FRI. Its values are not committed: the trace and composition
-// commitments pair the rows of x and −x in one leaf (positions i and
-// i + m/2), so a query opens both, and the verifier recomputes the DEEP
-// values there and folds them itself. That saves the prover a Merkle tree
-// over the LDE domain and the proof one FRI layer.
-func friFirstFold(deep []field.Ext, l *layout, beta field.Ext) []field.Ext {
-	folded, _ := foldLayer(deep, l.shift, 2, beta)
-	return folded
-}
+// FRI's layer 0 is the DEEP polynomial folded once by 2; its values are
+// not committed. The trace and composition commitments pair the rows of x
+// and −x in one leaf (positions i and i + m/2), so a query opens both and
+// the verifier recomputes the two DEEP values and folds them itself. That
+// saves the prover a Merkle tree over the LDE domain and the proof a layer.
 
 // foldPair folds the DEEP values at x = shift·ω_m^pos and −x by 2 with β,
 // as friFirstFold does at position pos.

@@ -143,8 +143,7 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 
 	// 4. DEEP composition and FRI.
 	dc := drawDeepCoefficients(ch, l)
-	deep := p.deepComposition(dc, z, gz, proof)
-	layer0 := friFirstFold(deep, l, drawExt(ch, "fri-first-fold"))
+	layer0 := p.deepLayer0(dc, z, gz, proof, drawExt(ch, "fri-first-fold"))
 	p.mark("DEEP composition")
 	fri, err := friCommit(ch, l, layer0, cfg.skipChecks)
 	if err != nil {
@@ -488,13 +487,16 @@ func drawDeepCoefficients(t *transcript.Transcript, l *layout) deepCoefficients 
 	return dc
 }
 
-// deepComposition evaluates over the LDE domain
+// deepLayer0 evaluates over the LDE domain
 //
 //	Σ_j a_j (f_j(x) − f_j(z))/(x − z) + b_j (f_j(x) − f_j(gz))/(x − gz)
 //	  + Σ_i c_i (H_i(x) − H_i(z))/(x − z),
 //
-// a polynomial of degree < n exactly when every opened value is honest.
-func (p *prover) deepComposition(dc deepCoefficients, z, gz field.Ext, proof *Proof) []field.Ext {
+// a polynomial of degree < n exactly when every opened value is honest,
+// and folds it by 2 with β0 on the way (see friFirstFold): it returns FRI's
+// layer 0 over the half-size domain, each value made from the points x and
+// −x, which sit at positions k and k + m/2.
+func (p *prover) deepLayer0(dc deepCoefficients, z, gz field.Ext, proof *Proof, beta0 field.Ext) []field.Ext {
 	l := p.l
 	var atZ, atGZ field.Ext
 	for j := range proof.OODTrace {
@@ -512,36 +514,52 @@ func (p *prover) deepComposition(dc deepCoefficients, z, gz field.Ext, proof *Pr
 	}
 	ta0, ta1, ta2 := components(dc.trace)
 	tb0, tb1, tb2 := components(dc.traceNext)
-	out := make([]field.Ext, l.m)
+	half := l.m / 2
+	out := make([]field.Ext, half)
 	omega := field.RootOfUnity(l.logM)
-	parallelFor(l.m, 4096, func(lo, hi int) {
-		const chunk = 2048
+	omegaInv := omega.Inverse()
+	inv2 := field.New(2).Inverse()
+	parallelFor(half, 4096, func(lo, hi int) {
+		const chunk = 1024
 		row := make([]field.Element, len(p.traceLDE))
-		d1 := make([]field.Ext, chunk)
-		d2 := make([]field.Ext, chunk)
+		// Per point k of the chunk: 1/(x−z), 1/(x−gz), 1/(−x−z), 1/(−x−gz).
+		den := make([]field.Ext, 4*chunk)
 		x0 := l.shift.Mul(omega.Exp(uint64(lo)))
+		xinv0 := x0.Inverse()
+		deepAt := func(k int, d1, d2 field.Ext) field.Ext {
+			for j, col := range p.traceLDE {
+				row[j] = col[k]
+			}
+			t1 := field.Ext{A0: field.Dot(ta0, row), A1: field.Dot(ta1, row), A2: field.Dot(ta2, row)}
+			t2 := field.Ext{A0: field.Dot(tb0, row), A1: field.Dot(tb1, row), A2: field.Dot(tb2, row)}
+			for i, col := range p.compLDE {
+				t1 = t1.Add(dc.comp[i].Mul(col[k]))
+			}
+			return t1.Sub(atZ).Mul(d1).Add(t2.Sub(atGZ).Mul(d2))
+		}
 		for start := lo; start < hi; start += chunk {
 			end := min(start+chunk, hi)
+			d := den[:4*(end-start)]
 			x := x0
-			for k := start; k < end; k++ {
+			for k := 0; k < end-start; k++ {
 				xe := field.FromBase(x)
-				d1[k-start] = xe.Sub(z)
-				d2[k-start] = xe.Sub(gz)
+				d[4*k] = xe.Sub(z)
+				d[4*k+1] = xe.Sub(gz)
+				d[4*k+2] = xe.Neg().Sub(z)
+				d[4*k+3] = xe.Neg().Sub(gz)
 				x = x.Mul(omega)
 			}
 			x0 = x
-			field.ExtBatchInverse(d1[:end-start], d1[:end-start])
-			field.ExtBatchInverse(d2[:end-start], d2[:end-start])
+			field.ExtBatchInverse(d, d)
 			for k := start; k < end; k++ {
-				for j, col := range p.traceLDE {
-					row[j] = col[k]
-				}
-				t1 := field.Ext{A0: field.Dot(ta0, row), A1: field.Dot(ta1, row), A2: field.Dot(ta2, row)}
-				t2 := field.Ext{A0: field.Dot(tb0, row), A1: field.Dot(tb1, row), A2: field.Dot(tb2, row)}
-				for i, col := range p.compLDE {
-					t1 = t1.Add(dc.comp[i].Mul(col[k]))
-				}
-				out[k] = t1.Sub(atZ).Mul(d1[k-start]).Add(t2.Sub(atGZ).Mul(d2[k-start]))
+				i := 4 * (k - start)
+				a := deepAt(k, d[i], d[i+1])
+				b := deepAt(k+half, d[i+2], d[i+3])
+				// Fold: (a+b)/2 + β0·(a−b)/(2x).
+				even := a.Add(b).MulBase(inv2)
+				odd := a.Sub(b).MulBase(xinv0.Mul(inv2))
+				out[k] = even.Add(beta0.Mul(odd))
+				xinv0 = xinv0.Mul(omegaInv)
 			}
 		}
 	})
