@@ -1,6 +1,9 @@
 package field
 
-import "errors"
+import (
+	"errors"
+	"math/bits"
+)
 
 // Ext is an element a0 + a1·X + a2·X² of the cubic extension
 // F_p[X]/(X³ + 2X − 1). Verifier challenges live here so that soundness
@@ -35,24 +38,46 @@ func (a Ext) SubBase(b Element) Ext { return Ext{a.A0.Sub(b), a.A1, a.A2} }
 // MulBase returns a·b for b in the base field.
 func (a Ext) MulBase(b Element) Ext { return Ext{a.A0.Mul(b), a.A1.Mul(b), a.A2.Mul(b)} }
 
-// Mul multiplies using X³ = 1 − 2X and X⁴ = X − 2X².
+// Mul multiplies using X³ = 1 − 2X and X⁴ = X − 2X². The nine products
+// are summed unreduced in local variables (kept in registers) and reduced
+// once per coefficient of the degree-4 product.
 func (a Ext) Mul(b Ext) Ext {
-	var d0, d1, d2, d3, d4 Acc
-	d0.AddMul(a.A0, b.A0)
-	d1.AddMul(a.A0, b.A1)
-	d1.AddMul(a.A1, b.A0)
-	d2.AddMul(a.A0, b.A2)
-	d2.AddMul(a.A1, b.A1)
-	d2.AddMul(a.A2, b.A0)
-	d3.AddMul(a.A1, b.A2)
-	d3.AddMul(a.A2, b.A1)
-	d4.AddMul(a.A2, b.A2)
-	e3, e4 := d3.Reduce(), d4.Reduce()
+	a0, a1, a2 := a.A0.v, a.A1.v, a.A2.v
+	b0, b1, b2 := b.A0.v, b.A1.v, b.A2.v
+	d0 := redc(bits.Mul64(a0, b0))
+	h, l := bits.Mul64(a0, b1)
+	d1 := redc(mulAcc(h, l, a1, b0))
+	h, l = bits.Mul64(a0, b2)
+	h, l = mulAcc(h, l, a1, b1)
+	d2 := redc(mulAcc(h, l, a2, b0))
+	h, l = bits.Mul64(a1, b2)
+	d3 := redc(mulAcc(h, l, a2, b1))
+	d4 := redc(bits.Mul64(a2, b2))
+	e3, e4 := Element{d3}, Element{d4}
 	return Ext{
-		A0: d0.Reduce().Add(e3),
-		A1: d1.Reduce().Sub(e3.Double()).Add(e4),
-		A2: d2.Reduce().Sub(e4.Double()),
+		A0: Element{d0}.Add(e3),
+		A1: Element{d1}.Sub(e3.Double()).Add(e4),
+		A2: Element{d2}.Sub(e4.Double()),
 	}
+}
+
+// mulAcc returns (hi·2^64 + lo) + a·b.
+func mulAcc(hi, lo, a, b uint64) (uint64, uint64) {
+	h, l := bits.Mul64(a, b)
+	lo, c := bits.Add64(lo, l, 0)
+	return hi + h + c, lo
+}
+
+// redc is Montgomery reduction of hi·2^64 + lo for hi < p, which holds for
+// a sum of up to seven products of values below p (7·p² < p·2^64).
+func redc(hi, lo uint64) uint64 {
+	m := lo * pInv
+	mh, _ := bits.Mul64(m, Modulus)
+	r := hi - mh
+	if hi < mh {
+		r += Modulus
+	}
+	return r
 }
 
 func (a Ext) Square() Ext { return a.Mul(a) }
