@@ -10,8 +10,9 @@
 // # Protocol
 //
 // The prover interpolates each trace column over the trace domain ⟨g⟩ of n
-// rows, evaluates it over the coset c·⟨ω⟩ of n·Blowup points (c = 3) and
-// commits to the rows with a SHA-256 Merkle tree. A transcript absorbs the
+// rows, evaluates it over the coset c·⟨ω⟩ of m = n·Blowup points (c = 3) and
+// commits to the rows with a SHA-256 Merkle tree whose leaf i holds the
+// rows of x and −x (positions i and i + m/2). A transcript absorbs the
 // statement name, public inputs, trace shape and every option before that
 // commitment; all challenges come from it (Fiat–Shamir).
 //
@@ -28,11 +29,13 @@
 // from those values and compares with Σ z^(i·n) H_i(z). The DEEP
 // composition polynomial, a random combination of (f_j(x) − f_j(z))/(x − z),
 // (f_j(x) − f_j(gz))/(x − gz) and (H_i(x) − H_i(z))/(x − z), is of degree
-// < n exactly when those claims are honest; FRI proves that, folding by
-// FoldingFactor per layer down to a remainder sent as coefficients. After
-// a proof of work (GrindingBits) the query positions are drawn; the proof
-// opens the trace, the composition and every FRI layer there, with compact
-// Merkle multi-proofs.
+// < n exactly when those claims are honest; FRI proves that. Its first fold
+// (by 2, pairing x with −x) is not committed: a query opens the paired trace
+// and composition leaf, so the verifier computes both DEEP values and folds
+// them itself. The committed layers then fold by FoldingFactor down to a
+// remainder sent as coefficients. After a proof of work (GrindingBits) the
+// query positions are drawn; the proof opens the trace, the composition and
+// every FRI layer there, with compact Merkle multi-proofs.
 //
 // # Zero knowledge
 //
