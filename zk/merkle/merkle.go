@@ -194,7 +194,7 @@ func (t *Tree) node(p int, blocks map[int][]Digest) Digest {
 		return t.nodes[p]
 	}
 	h := log2(t.n) - (bits.Len(uint(p)) - 1) // height of p
-	q := p >> (t.skip - h)                  // its block's root
+	q := p >> (t.skip - h)                   // its block's root
 	b, ok := blocks[q]
 	if !ok {
 		// Local heap of the block: root at 1, leaves at 2^skip + i.

@@ -173,7 +173,7 @@ func TestBuildPanics(t *testing.T) {
 func leafHashesAt(tr *Tree, indices []int) []Digest {
 	out := make([]Digest, len(indices))
 	for k, i := range indices {
-		out[k] = tr.at(tr.n+i)
+		out[k] = tr.at(tr.n + i)
 	}
 	return out
 }

@@ -24,7 +24,7 @@ type layout struct {
 	constraints []Constraint
 	numAir      int
 	groups      []divisor
-	groupOf     []int // divisor group of each constraint, -1 if vacuous
+	groupOf     []int // divisor group of each constraint
 
 	segments  int // composition polynomial columns of degree < n
 	masked    bool
@@ -87,10 +87,10 @@ func newLayout(info AirInfo, opts Options) (*layout, error) {
 		c := &l.constraints[i]
 		d := l.divisorOf(c)
 		if d.zeros == 0 {
-			// Every row of its set fell among the unenforced rows (a short
-			// trace with zero knowledge): the constraint is vacuous.
-			l.groupOf = append(l.groupOf, -1)
-			continue
+			// Every row of its set falls among the unenforced rows: the
+			// statement would lose a constraint, so refuse it outright
+			// (accepting it silently would let anything verify).
+			return nil, fmt.Errorf("stark: constraint %d holds on no usable row (the zero-knowledge rows cover it; size the trace with stark.TraceLengthFor)", i)
 		}
 		numerator := c.Degree * (l.n - 1)
 		for _, p := range c.Cycles {
@@ -103,9 +103,6 @@ func newLayout(info AirInfo, opts Options) (*layout, error) {
 			l.groups = append(l.groups, d)
 		}
 		l.groupOf = append(l.groupOf, g)
-	}
-	if len(l.groups) == 0 {
-		return nil, fmt.Errorf("stark: no constraint of the AIR applies to a usable row")
 	}
 	for g := range l.groups {
 		for k, gk := range l.groupOf {

@@ -98,15 +98,16 @@ func (o Options) ConjecturedSecurity(traceLength int) int {
 }
 
 // ZKRows is the number of trailing trace rows filled with randomness when
-// ZeroKnowledge is on. A proof opens every trace polynomial at Queries
-// points, at their successors (through the composition values) and at the
-// two out-of-domain points; with at least that many random rows those
-// openings are uniformly distributed whatever the witness.
+// ZeroKnowledge is on. Each query opens every trace polynomial at x and −x
+// (a paired leaf) and, through the composition values there, at g·x and
+// −g·x; the out-of-domain check adds z and g·z. With at least that many
+// random rows (4·Queries + 2) those evaluations are uniformly distributed
+// whatever the witness.
 func (o Options) ZKRows() int {
 	if !o.ZeroKnowledge {
 		return 0
 	}
-	return 2*o.Queries + 2
+	return 4*o.Queries + 2
 }
 
 // TraceLengthFor returns the smallest power-of-two trace length that holds

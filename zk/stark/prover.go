@@ -21,6 +21,14 @@ func Prove(air Air, trace Trace, opts Options) (*Proof, error) {
 	return proveWith(air, trace, opts, proverConfig{})
 }
 
+// ProveWithRandomness is Prove drawing the zero-knowledge randomness (the
+// random trace rows and the composition mask) from rng instead of
+// crypto/rand: for signers that derive it from their key, the message and
+// fresh entropy (hedged signing).
+func ProveWithRandomness(air Air, trace Trace, opts Options, rng io.Reader) (*Proof, error) {
+	return proveWith(air, trace, opts, proverConfig{rng: rng})
+}
+
 // Phase is the wall time one step of the prover took.
 type Phase struct {
 	Name     string

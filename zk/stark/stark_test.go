@@ -388,3 +388,40 @@ func TestOptionsOutsideLimitsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestConstraintOnNoUsableRowIsRefused(t *testing.T) {
+	// 64 rows with 16 queries of zero knowledge leave 64−66 < 0 usable rows
+	// for the assertion at row 40: the statement must be refused, never
+	// proved or verified without it.
+	opts := Options{Blowup: 8, Queries: 12, GrindingBits: 0, FoldingFactor: 4, LastLayerDegree: 4, ZeroKnowledge: true}
+	air, tr := toyTrace(64, 0)
+	air.outRow = 40
+	air.out = tr[1][40]
+	if _, err := Prove(air, tr, opts); err == nil {
+		t.Fatal("proved a statement whose assertion falls in the zero-knowledge rows")
+	}
+	air2 := &toyAir{n: 64, outRow: 5, out: tr[1][5]}
+	air2.n = 64
+	// Rows(8, 0) has rows 0, 8, …, 56; with 50 random rows only rows < 14
+	// are usable, which still leaves rows 0 and 8: fine. A period-64 set on
+	// row 60 alone is not.
+	bad := &singleRowAir{toyAir: air2, row: 60}
+	if _, err := newLayout(bad.Info(), opts); err == nil {
+		t.Fatal("layout accepted a constraint that holds on no usable row")
+	}
+}
+
+// singleRowAir adds a constraint that holds only on one row.
+type singleRowAir struct {
+	*toyAir
+	row int
+}
+
+func (s *singleRowAir) Info() AirInfo {
+	info := s.toyAir.Info()
+	info.Assertions = nil
+	cs := append([]Constraint(nil), info.Constraints...)
+	cs[3] = Constraint{Degree: 1, Rows: SingleRow(s.row)}
+	info.Constraints = cs
+	return info
+}

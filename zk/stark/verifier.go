@@ -157,9 +157,8 @@ func constraintsAt(air Air, l *layout, p *Proof, alphas []field.Ext, z field.Ext
 	}
 	sums := make([]field.Ext, len(l.groups))
 	for k, v := range out {
-		if g := l.groupOf[k]; g >= 0 {
-			sums[g] = sums[g].Add(alphas[k].Mul(v))
-		}
+		g := l.groupOf[k]
+		sums[g] = sums[g].Add(alphas[k].Mul(v))
 	}
 	var want field.Ext
 	for g := range l.groups {
