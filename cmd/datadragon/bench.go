@@ -18,12 +18,15 @@ func printBenchHelp(w io.Writer) {
 
 Benchmarks of this machine. Targets:
   %-4s %s
+  %-4s %s
 
-Example:
+Examples:
   datadragon bench zk --max-k 11
+  datadragon bench sig
 
-Run 'datadragon bench zk --help' for every flag with its default.
-`, "zk", benchZKCmd.summary)
+Run 'datadragon bench zk --help' or 'datadragon bench sig --help' for every
+flag with its default.
+`, "zk", benchZKCmd.summary, "sig", benchSigCmd.summary)
 }
 
 func runBench(args []string, stdout, stderr io.Writer) int {
@@ -37,6 +40,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	case "zk":
 		return runBenchZK(rest, stdout, stderr)
+	case "sig":
+		return runBenchSig(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "datadragon bench: unknown target %q\nRun 'datadragon bench --help' to see the targets.\n", target)
 		return exitUsage

@@ -35,6 +35,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runVersion(rest, stdout, stderr)
 	case "zk":
 		return runZK(rest, stdout, stderr)
+	case "keys":
+		return runKeys(rest, stdout, stderr)
 	case "bench":
 		return runBench(rest, stdout, stderr)
 	default:
@@ -46,8 +48,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 func printTopHelp(w io.Writer) {
 	fmt.Fprint(w, `DataDragon turns live data streams into verified, timestamped, tamper-evident
 records, attested by a network of validators with post-quantum STARK proofs.
-This build contains the zk-STARK engine and Rescue hash-chain proofs; the
-network commands (node, devnet, ...) are not built yet.
+This build contains the zk-STARK engine, Rescue hash-chain proofs and Ziggy
+post-quantum signatures (keys, zk sign, zk verify); the network commands
+(node, devnet, ...) are not built yet.
 
 Usage: datadragon <command> [arguments]
 
@@ -69,7 +72,7 @@ Run 'datadragon <command> --help' for a command's flags and examples, e.g.
 
 // allCommands lists every leaf command, in help order.
 func allCommands() []*command {
-	return []*command{rescueHashCmd, chainProveCmd, chainVerifyCmd, benchZKCmd}
+	return []*command{rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd, keysGenCmd, keysPublicCmd, benchZKCmd, benchSigCmd}
 }
 
 // runHelp prints the help of the command named by args, or the overview.

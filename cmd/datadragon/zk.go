@@ -25,7 +25,7 @@ const (
 	defaultMinBits = stark.DefaultMinSecurity // the verifier's default floor, in conjectured bits
 )
 
-var zkSubcommands = []*command{rescueHashCmd, chainProveCmd, chainVerifyCmd}
+var zkSubcommands = []*command{rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd}
 
 func printZKHelp(w io.Writer) {
 	fmt.Fprintf(w, `Usage: datadragon zk <command> [arguments]
@@ -42,6 +42,10 @@ without the verifier redoing the hashes. Proofs carry their statement
 (length, out) and their options, and default to 128 bits of conjectured
 security; the verifier refuses anything under 100 bits unless told otherwise.
 
+A Ziggy signature (sign, verify) is a zero-knowledge proof that the signer
+knows the secret preimage of its public key under Rescue, bound to the signed
+message: post-quantum, 128 bits conjectured. Keys come from 'datadragon keys'.
+
 Commands:
 `, field.Modulus)
 	for _, c := range zkSubcommands {
@@ -52,6 +56,8 @@ Examples:
   datadragon zk rescue-hash 1 2 3 4 5 6 7 8
   datadragon zk chain-prove --length 6144 --out chain.proof
   datadragon zk chain-verify chain.proof
+  datadragon zk sign --key keys/ziggy.key --in report.csv --out report.csv.sig
+  datadragon zk verify --pub keys/ziggy.pub --in report.csv --sig report.csv.sig
 
 Run 'datadragon zk <command> --help' for every flag with its default.
 `)
@@ -72,6 +78,10 @@ func runZK(args []string, stdout, stderr io.Writer) int {
 		return runChainProve(rest, stdout, stderr)
 	case "chain-verify":
 		return runChainVerify(rest, stdout, stderr)
+	case "sign":
+		return runZKSign(rest, stdout, stderr)
+	case "verify":
+		return runZKVerify(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "datadragon zk: unknown command %q\nRun 'datadragon zk --help' to see the zk commands.\n", cmd)
 		return exitUsage
