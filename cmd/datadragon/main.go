@@ -39,6 +39,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runKeys(rest, stdout, stderr)
 	case "bench":
 		return runBench(rest, stdout, stderr)
+	case "source":
+		return runSource(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "datadragon: unknown command %q\nRun 'datadragon help' to see the commands.\n", cmd)
 		return exitUsage
@@ -72,7 +74,7 @@ Run 'datadragon <command> --help' for a command's flags and examples, e.g.
 
 // allCommands lists every leaf command, in help order.
 func allCommands() []*command {
-	return []*command{rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd, keysGenCmd, keysPublicCmd, benchZKCmd, benchSigCmd}
+	return []*command{rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd, keysGenCmd, keysPublicCmd, benchZKCmd, benchSigCmd, sourceCmd}
 }
 
 // runHelp prints the help of the command named by args, or the overview.
