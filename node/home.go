@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
-	cmtcfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/crypto"
 	"github.com/cometbft/cometbft/crypto/ed25519"
 	"github.com/cometbft/cometbft/p2p"
@@ -45,7 +43,9 @@ type InitOptions struct {
 	Validators int
 	ChainID    string
 	Host       string // address the validators listen on and dial
-	BasePort   int    // validator i uses BasePort+10·i (P2P) and +1 (CometBFT RPC)
+	BasePort   int    // validator i's P2P port is BasePort+10·i
+	// APIBasePort, if set, gives validator i the HTTP API port APIBasePort+i.
+	APIBasePort int
 	Power      int64
 	// CommitTimeout is CometBFT's pause after a commit; it sets the block rate.
 	CommitTimeout time.Duration
@@ -74,24 +74,23 @@ func InitHomes(o InitOptions) ([]Member, error) {
 		return nil, err
 	}
 	members := make([]Member, o.Validators)
-	configs := make([]*cmtcfg.Config, o.Validators)
+	configs := make([]*Config, o.Validators)
 	for i := range members {
 		name := fmt.Sprintf("node%d", i)
 		home := filepath.Join(o.Dir, name)
 		if _, err := os.Stat(home); err == nil {
 			return nil, fmt.Errorf("node: %s already exists; remove it or choose another --out directory", home)
 		}
-		cfg := cmtcfg.DefaultConfig().SetRoot(home)
-		cfg.Moniker = name
 		port := o.BasePort + 10*i
-		cfg.P2P.ListenAddress = fmt.Sprintf("tcp://%s:%d", o.Host, port)
-		cfg.RPC.ListenAddress = fmt.Sprintf("tcp://%s:%d", o.Host, port+1)
-		cfg.GRPC.ListenAddress = ""
-		cfg.P2P.AllowDuplicateIP = true
-		cfg.P2P.AddrBookStrict = false
-		cfg.Consensus.TimeoutCommit = o.CommitTimeout
-		cfg.Instrumentation.Prometheus = false
-		cfg.TxIndex.Indexer = "null"
+		nc := &Config{
+			Moniker:       name,
+			P2PListen:     fmt.Sprintf("%s:%d", o.Host, port),
+			CommitTimeout: Duration(o.CommitTimeout),
+		}
+		if o.APIBasePort > 0 {
+			nc.API = fmt.Sprintf("%s:%d", o.Host, o.APIBasePort+i)
+		}
+		cfg := nc.comet(home)
 		for _, d := range []string{"config", "data"} {
 			if err := os.MkdirAll(filepath.Join(home, d), 0o700); err != nil {
 				return nil, err
@@ -127,7 +126,7 @@ func InitHomes(o InitOptions) ([]Member, error) {
 			P2PAddr:  fmt.Sprintf("%s:%d", o.Host, port),
 			CometPub: cometPub, ZiggyPub: pub, Power: o.Power,
 		}
-		configs[i] = cfg
+		configs[i] = nc
 	}
 	appState, err := o.AppState(members)
 	if err != nil {
@@ -153,18 +152,19 @@ func InitHomes(o InitOptions) ([]Member, error) {
 	if err := gen.SaveAs(filepath.Join(o.Dir, "genesis.json")); err != nil {
 		return nil, err
 	}
-	for i, cfg := range configs {
-		var peers []string
+	for i, nc := range configs {
 		for j, m := range members {
 			if j != i {
-				peers = append(peers, m.NodeID+"@"+m.P2PAddr)
+				nc.Peers = append(nc.Peers, m.NodeID+"@"+m.P2PAddr)
 			}
 		}
-		cfg.P2P.PersistentPeers = strings.Join(peers, ",")
-		if err := gen.SaveAs(cfg.GenesisFile()); err != nil {
+		home := members[i].Home
+		if err := gen.SaveAs(nc.comet(home).GenesisFile()); err != nil {
 			return nil, err
 		}
-		cmtcfg.WriteConfigFile(filepath.Join(cfg.RootDir, "config", "config.toml"), cfg)
+		if err := nc.Save(home); err != nil {
+			return nil, err
+		}
 	}
 	return members, nil
 }

@@ -1,0 +1,438 @@
+package app
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/datadragon/datadragon/app/store"
+	"github.com/datadragon/datadragon/app/tally"
+	"github.com/datadragon/datadragon/app/wire"
+)
+
+// The read API: what the node's HTTP API serves. Every method reads
+// committed state only and is safe to call concurrently with consensus.
+
+// ErrNotFound is returned for a record, block or stream that does not
+// exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrNotInitialised is returned before InitChain.
+var ErrNotInitialised = errors.New("the chain is not initialised yet")
+
+// MaxPageSize bounds Records' limit.
+const MaxPageSize = 1000
+
+// Status is the app's view of the chain.
+type Status struct {
+	ChainID       string    `json:"chain_id"`
+	Height        int64     `json:"height"`
+	AppHash       HexBytes  `json:"app_hash"`
+	Time          time.Time `json:"time"` // block time of Height (zero before the first block)
+	Validators    int       `json:"validators"`
+	TotalPower    int64     `json:"total_power"`
+	Threshold     Threshold `json:"threshold"`
+	DisputeWindow int64     `json:"dispute_window"`
+	Streams       int       `json:"streams"`
+}
+
+// Status returns the chain id, last committed height and app hash, and the
+// consensus parameters.
+func (a *App) Status() (Status, error) {
+	c := a.chain.Load()
+	if c == nil {
+		return Status{}, ErrNotInitialised
+	}
+	last := a.last.Load()
+	s := Status{ChainID: c.ChainID, Height: last.height, AppHash: HexBytes(last.appHash),
+		Validators: len(c.addrs), TotalPower: c.params.Total, Threshold: c.genesis.Threshold,
+		DisputeWindow: c.genesis.DisputeWindow, Streams: len(c.genesis.Streams)}
+	if last.height > 0 {
+		if bi, err := a.Block(last.height); err == nil {
+			s.Time = bi.Time
+		}
+	}
+	return s, nil
+}
+
+// Genesis returns the validated genesis app state (defaults filled in).
+func (a *App) Genesis() (*GenesisState, error) {
+	c := a.chain.Load()
+	if c == nil {
+		return nil, ErrNotInitialised
+	}
+	var g GenesisState
+	if err := json.Unmarshal(c.canonical, &g); err != nil {
+		return nil, err
+	}
+	return &g, nil
+}
+
+// ChainID returns the chain id ("" before InitChain).
+func (a *App) ChainID() string {
+	if c := a.chain.Load(); c != nil {
+		return c.ChainID
+	}
+	return ""
+}
+
+// ValidatorInfo is a validator with its counters.
+type ValidatorInfo struct {
+	Index       int      `json:"index"`
+	Name        string   `json:"name,omitempty"`
+	Address     HexBytes `json:"address"`
+	PubKey      PubKey   `json:"pub_key"`
+	ZiggyPubKey HexBytes `json:"ziggy_pub_key"`
+	Power       int64    `json:"power"`
+	// Counters over settled chunks.
+	Attested      uint64 `json:"attested"`
+	Agreed        uint64 `json:"agreed"`
+	Faulty        uint64 `json:"faulty"`
+	Equivocations uint64 `json:"equivocations"`
+	Gaps          uint64 `json:"gaps"`
+	Absent        uint64 `json:"absent"`
+	Late          uint64 `json:"late"`
+}
+
+// Validators returns every validator in genesis order with its counters.
+func (a *App) Validators() ([]ValidatorInfo, error) {
+	c := a.chain.Load()
+	if c == nil {
+		return nil, ErrNotInitialised
+	}
+	out := make([]ValidatorInfo, len(c.addrs))
+	err := a.store.View(func(tx store.Tx) error {
+		for i := range out {
+			v := c.genesis.Validators[i]
+			out[i] = ValidatorInfo{Index: i, Name: v.Name, Address: HexBytes(c.addrs[i]), PubKey: v.PubKey,
+				ZiggyPubKey: v.ZiggyPubKey, Power: v.Power}
+			if b := tx.Get([]byte(bucketCounters), u16(uint16(i))); b != nil {
+				k, err := tally.UnmarshalCounters(b)
+				if err != nil {
+					return err
+				}
+				o := &out[i]
+				o.Attested, o.Agreed, o.Faulty, o.Equivocations, o.Gaps, o.Absent, o.Late =
+					k.Attested, k.Agreed, k.Faulty, k.Equivocations, k.Gaps, k.Absent, k.Late
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// StreamInfo is a registered stream with its counts.
+type StreamInfo struct {
+	Stream
+	Accepted  uint64  `json:"accepted"`
+	Disputed  uint64  `json:"disputed"`
+	LastIndex *uint64 `json:"last_index,omitempty"` // highest accepted index
+}
+
+// Streams returns the stream registry in genesis order.
+func (a *App) Streams() ([]StreamInfo, error) {
+	c := a.chain.Load()
+	if c == nil {
+		return nil, ErrNotInitialised
+	}
+	out := make([]StreamInfo, len(c.genesis.Streams))
+	err := a.store.View(func(tx store.Tx) error {
+		for i, s := range c.genesis.Streams {
+			out[i] = StreamInfo{Stream: s}
+			if b := tx.Get([]byte(bucketStreams), []byte(s.ID)); b != nil {
+				st, err := unmarshalStreamStats(b)
+				if err != nil {
+					return err
+				}
+				out[i].Accepted, out[i].Disputed = st.Accepted, st.Disputed
+				if st.HasLast {
+					li := st.LastIndex
+					out[i].LastIndex = &li
+				}
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Stream returns one stream.
+func (a *App) Stream(id string) (StreamInfo, error) {
+	all, err := a.Streams()
+	if err != nil {
+		return StreamInfo{}, err
+	}
+	for _, s := range all {
+		if s.ID == id {
+			return s, nil
+		}
+	}
+	return StreamInfo{}, fmt.Errorf("stream %q: %w", id, ErrNotFound)
+}
+
+// AttestationView is one validator's attestation of a chunk as the API
+// shows it.
+type AttestationView struct {
+	Validator   HexBytes  `json:"validator"` // CometBFT address
+	Name        string    `json:"name,omitempty"`
+	Power       int64     `json:"power"`
+	Digest      string    `json:"digest"` // hex; "" when the validator was absent
+	Time        time.Time `json:"time"`
+	TimeMs      int64     `json:"time_ms"`
+	Verdict     string    `json:"verdict"` // ok, gap, rule-violation:CODE ("" when absent)
+	SignatureOK bool      `json:"signature_ok"`
+	Outcome     string    `json:"outcome"` // agreed, faulty, gap, equivocated, attested, absent, none
+	Late        bool      `json:"late"`
+	Height      int64     `json:"included_height"` // block whose injected commit carried it
+	Vote        int       `json:"vote"`            // the vote's position in that commit
+	Leaf        int       `json:"leaf"`            // the attestation's position in the extension
+}
+
+// RecordView is a chunk's record (or its tally while pending) as the API
+// shows it.
+type RecordView struct {
+	Stream      string    `json:"stream"`
+	Index       uint64    `json:"index"`
+	Status      string    `json:"status"` // pending, accepted, disputed
+	Digest      string    `json:"digest"` // hex; "" unless accepted
+	Verdict     string    `json:"verdict,omitempty"`
+	Timestamp   time.Time `json:"timestamp"` // weighted median of the majority's observation times
+	TimestampMs int64     `json:"timestamp_ms"`
+	Height      int64     `json:"height"` // block that decided it (0 while pending)
+	FirstHeight int64     `json:"first_height"`
+	Power       int64     `json:"power"`
+	TotalPower  int64     `json:"total_power"`
+	Settled     bool      `json:"settled"`
+	// LeafHash is the record's leaf in the block's record root (decided
+	// records only).
+	LeafHash     HexBytes          `json:"leaf_hash,omitempty"`
+	Attestations []AttestationView `json:"attestations"`
+}
+
+// Record returns the chunk's record with every validator's attestation
+// and outcome (absent validators included once the chunk is settled), or
+// its tally so far while pending. ErrNotFound if no attestation for it
+// was ever counted.
+func (a *App) Record(stream string, index uint64) (*RecordView, error) {
+	c := a.chain.Load()
+	if c == nil {
+		return nil, ErrNotInitialised
+	}
+	var rv *RecordView
+	err := a.store.View(func(tx store.Tx) error {
+		var err error
+		rv, err = a.recordView(c, tx, wire.ChunkKey{Stream: stream, Index: index})
+		return err
+	})
+	return rv, err
+}
+
+func (a *App) recordView(c *chain, tx store.Tx, k wire.ChunkKey) (*RecordView, error) {
+	cb := tx.Get([]byte(bucketChunks), k.Bytes())
+	if cb == nil {
+		return nil, fmt.Errorf("chunk %s: %w", k, ErrNotFound)
+	}
+	ch, err := tally.UnmarshalChunk(cb)
+	if err != nil {
+		return nil, err
+	}
+	rv := &RecordView{Stream: k.Stream, Index: k.Index, Status: ch.Status.String(), FirstHeight: ch.FirstHeight,
+		Height: ch.DecidedHeight, TotalPower: c.params.Total, Settled: ch.Settled, Attestations: []AttestationView{}}
+	if ch.Status == wire.StatusAccepted {
+		rv.Digest, rv.Verdict = ch.Claim.Digest.String(), ch.Claim.Verdict.String()
+		rv.TimestampMs, rv.Timestamp = ch.TimeMs, time.UnixMilli(ch.TimeMs).UTC()
+		rv.Power = ch.Power
+	}
+	if rb := tx.Get([]byte(bucketRecords), k.Bytes()); rb != nil {
+		if rec, err := wire.UnmarshalRecord(rb); err == nil {
+			lh := rec.LeafHash()
+			rv.LeafHash = lh[:]
+		}
+	}
+	for v := range c.addrs {
+		gv := c.genesis.Validators[v]
+		av := AttestationView{Validator: HexBytes(c.addrs[v]), Name: gv.Name, Power: gv.Power, Outcome: ch.Outcome(v).String()}
+		e, ok := ch.Entry(v)
+		if !ok {
+			if !ch.Settled {
+				continue
+			}
+			rv.Attestations = append(rv.Attestations, av)
+			continue
+		}
+		av.Digest = hex.EncodeToString(e.Claim.Digest[:])
+		av.TimeMs, av.Time = e.TimeMs, time.UnixMilli(e.TimeMs).UTC()
+		av.Verdict = e.Claim.Verdict.String()
+		av.SignatureOK = true // only attestations whose extension signature verified are counted
+		av.Late, av.Height, av.Vote, av.Leaf = e.Late, e.Height, int(e.Vote), int(e.Leaf)
+		rv.Attestations = append(rv.Attestations, av)
+	}
+	return rv, nil
+}
+
+// Records returns up to limit decided records of a stream with index ≥
+// from, in index order, and the index to ask for next (nil at the end).
+func (a *App) Records(stream string, from uint64, limit int) ([]*RecordView, *uint64, error) {
+	c := a.chain.Load()
+	if c == nil {
+		return nil, nil, ErrNotInitialised
+	}
+	if _, ok := c.streams[stream]; !ok {
+		return nil, nil, fmt.Errorf("stream %q: %w", stream, ErrNotFound)
+	}
+	if limit <= 0 || limit > MaxPageSize {
+		limit = MaxPageSize
+	}
+	var out []*RecordView
+	var next *uint64
+	err := a.store.View(func(tx store.Tx) error {
+		prefix := wire.StreamPrefix(stream)
+		start := wire.ChunkKey{Stream: stream, Index: from}.Bytes()
+		var keys []wire.ChunkKey
+		tx.Scan([]byte(bucketRecords), start, nil, func(k, _ []byte) bool {
+			if !strings.HasPrefix(string(k), string(prefix)) {
+				return false
+			}
+			ck, err := wire.ParseChunkKey(k)
+			if err != nil {
+				return false
+			}
+			if len(keys) == limit {
+				n := ck.Index
+				next = &n
+				return false
+			}
+			keys = append(keys, ck)
+			return true
+		})
+		for _, k := range keys {
+			rv, err := a.recordView(c, tx, k)
+			if err != nil {
+				return err
+			}
+			out = append(out, rv)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// BlockInfo is what the app recorded for one block.
+type BlockInfo struct {
+	Height        int64     `json:"height"`
+	Time          time.Time `json:"time"`
+	PrevAppHash   HexBytes  `json:"prev_app_hash"`
+	RecordRoot    HexBytes  `json:"record_root"`
+	ChangesetHash HexBytes  `json:"changeset_hash"`
+	AppHash       HexBytes  `json:"app_hash"` // appears in the header of Height+1
+	Accepted      []string  `json:"accepted"` // "stream/index", in record-root order
+	Disputed      []string  `json:"disputed"`
+	Attestations  int       `json:"attestations"`
+	Extensions    int       `json:"extensions"`
+}
+
+// Block returns the app's information about a committed block.
+func (a *App) Block(height int64) (*BlockInfo, error) {
+	if height < 1 || height > a.last.Load().height {
+		return nil, fmt.Errorf("block %d: %w", height, ErrNotFound)
+	}
+	var raw []byte
+	a.store.View(func(tx store.Tx) error { raw = tx.Get([]byte(bucketBlocks), u64(uint64(height))); return nil })
+	if raw == nil {
+		return nil, fmt.Errorf("block %d: %w", height, ErrNotFound)
+	}
+	bi, err := unmarshalBlockInfo(raw)
+	if err != nil {
+		return nil, err
+	}
+	out := &BlockInfo{Height: bi.Height, Time: time.UnixMilli(bi.TimeMs).UTC(), PrevAppHash: bi.PrevAppHash,
+		RecordRoot: bi.RecordRoot[:], ChangesetHash: bi.ChangesetHash[:], AppHash: bi.AppHash,
+		Accepted: []string{}, Disputed: []string{}, Attestations: int(bi.Attestations), Extensions: int(bi.Extensions)}
+	for _, k := range bi.Accepted {
+		out.Accepted = append(out.Accepted, k.String())
+	}
+	for _, k := range bi.Disputed {
+		out.Disputed = append(out.Disputed, k.String())
+	}
+	return out, nil
+}
+
+// RecordBytes returns the canonical encoding of a decided chunk's record
+// (the leaf of its block's record root), for receipts.
+func (a *App) RecordBytes(stream string, index uint64) ([]byte, error) {
+	var raw []byte
+	a.store.View(func(tx store.Tx) error {
+		raw = tx.Get([]byte(bucketRecords), wire.ChunkKey{Stream: stream, Index: index}.Bytes())
+		return nil
+	})
+	if raw == nil {
+		return nil, fmt.Errorf("record %s/%d: %w", stream, index, ErrNotFound)
+	}
+	return raw, nil
+}
+
+// Query serves the read API over ABCI as JSON: paths /status,
+// /validators, /streams, /records/STREAM?from=N&limit=N (Data ignored),
+// /record/STREAM/INDEX and /block/HEIGHT.
+func (a *App) Query(_ context.Context, req *abci.QueryRequest) (*abci.QueryResponse, error) {
+	v, err := a.query(req.Path)
+	if err != nil {
+		code := uint32(1)
+		if errors.Is(err, ErrNotFound) {
+			code = 2
+		}
+		return &abci.QueryResponse{Code: code, Log: err.Error(), Height: a.last.Load().height}, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return &abci.QueryResponse{Code: 1, Log: err.Error()}, nil
+	}
+	return &abci.QueryResponse{Value: b, Height: a.last.Load().height}, nil
+}
+
+func (a *App) query(path string) (any, error) {
+	path, rawQuery, _ := strings.Cut(path, "?")
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case len(parts) == 1 && parts[0] == "status":
+		return a.Status()
+	case len(parts) == 1 && parts[0] == "validators":
+		return a.Validators()
+	case len(parts) == 1 && parts[0] == "streams":
+		return a.Streams()
+	case len(parts) == 2 && parts[0] == "records":
+		var from uint64
+		limit := 100
+		for _, kv := range strings.Split(rawQuery, "&") {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "from":
+				from, _ = strconv.ParseUint(v, 10, 64)
+			case "limit":
+				limit, _ = strconv.Atoi(v)
+			}
+		}
+		recs, next, err := a.Records(parts[1], from, limit)
+		return map[string]any{"records": recs, "next": next}, err
+	case len(parts) == 3 && parts[0] == "record":
+		i, err := strconv.ParseUint(parts[2], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("record index %q is not a number", parts[2])
+		}
+		return a.Record(parts[1], i)
+	case len(parts) == 2 && parts[0] == "block":
+		h, err := strconv.ParseInt(parts[1], 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("block height %q is not a number", parts[1])
+		}
+		return a.Block(h)
+	}
+	return nil, fmt.Errorf("unknown query path %q", path)
+}

@@ -1,0 +1,131 @@
+package node
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"sync"
+
+	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/wire"
+	"github.com/datadragon/datadragon/ingest"
+	"github.com/datadragon/datadragon/ingest/chunk"
+)
+
+// maxPending bounds the attestations a node keeps waiting for a decision;
+// past it the oldest are dropped (they are re-attested from the source's
+// replay buffer if the node restarts, and otherwise end as absent).
+const maxPending = 1 << 16
+
+// Attestor turns the chunks ingest closes into this validator's
+// attestations and holds them until the chain has counted or decided
+// them, so a height without this node's extension loses nothing. It
+// implements app.Attestor and is safe for concurrent use.
+type Attestor struct {
+	mu      sync.Mutex
+	pending map[wire.ChunkKey]wire.Attestation
+	order   []wire.ChunkKey // arrival order, for dropping the oldest
+	done    map[wire.ChunkKey]bool
+	doneFIF []wire.ChunkKey
+	// faultRate is the fraction of chunks this node attests with a wrong
+	// digest: fault injection for tests and demos, 0 in production.
+	faultRate float64
+}
+
+// NewAttestor returns an attestor; faultRate (0 ≤ f ≤ 1) makes it lie
+// about that fraction of chunks, chosen by a hash of the chunk key.
+func NewAttestor(faultRate float64) *Attestor {
+	return &Attestor{
+		pending:   map[wire.ChunkKey]wire.Attestation{},
+		done:      map[wire.ChunkKey]bool{},
+		faultRate: faultRate,
+	}
+}
+
+// Add records a closed chunk.
+func (a *Attestor) Add(o ingest.Observed) {
+	at := wire.Attestation{
+		Stream: o.Stream,
+		Index:  o.Index,
+		TimeMs: o.ObservedAt.UnixMilli(),
+	}
+	if o.Status == chunk.Complete {
+		at.Digest = wire.Digest(o.Digest)
+		at.Verdict = wire.Verdict{Kind: wire.VerdictOK}
+		if a.lies(at.Key()) {
+			at.Digest[0] ^= 0xff
+		}
+	} else {
+		// A node that missed frames says so; it never guesses a digest.
+		at.Verdict = wire.Verdict{Kind: wire.VerdictGap}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k := at.Key()
+	if a.done[k] {
+		return
+	}
+	if _, ok := a.pending[k]; !ok {
+		a.order = append(a.order, k)
+	}
+	a.pending[k] = at
+	for len(a.pending) > maxPending && len(a.order) > 0 {
+		delete(a.pending, a.order[0])
+		a.order = a.order[1:]
+	}
+}
+
+// lies reports whether fault injection makes this node attest a wrong
+// digest for k.
+func (a *Attestor) lies(k wire.ChunkKey) bool {
+	if a.faultRate <= 0 {
+		return false
+	}
+	h := sha256.Sum256(binary.BigEndian.AppendUint64([]byte(k.Stream), k.Index))
+	return float64(binary.BigEndian.Uint64(h[:8]))/float64(^uint64(0)) < a.faultRate
+}
+
+// Attestations returns every attestation still waiting (app.Attestor).
+func (a *Attestor) Attestations(int64) []wire.Attestation {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]wire.Attestation, 0, len(a.pending))
+	for _, k := range a.order {
+		if at, ok := a.pending[k]; ok {
+			out = append(out, at)
+		}
+	}
+	return out
+}
+
+// Committed forgets what a block counted or decided (app.Attestor).
+func (a *Attestor) Committed(n app.CommitNotice) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	forget := func(k wire.ChunkKey) {
+		delete(a.pending, k)
+		if !a.done[k] {
+			a.done[k] = true
+			a.doneFIF = append(a.doneFIF, k)
+			if len(a.doneFIF) > maxPending {
+				delete(a.done, a.doneFIF[0])
+				a.doneFIF = a.doneFIF[1:]
+			}
+		}
+	}
+	for _, at := range n.Included {
+		forget(at.Key())
+	}
+	for _, d := range n.Decided {
+		forget(d.Key)
+	}
+	// Compact the arrival order now and then.
+	if len(a.order) > 2*len(a.pending)+1024 {
+		kept := a.order[:0]
+		for _, k := range a.order {
+			if _, ok := a.pending[k]; ok {
+				kept = append(kept, k)
+			}
+		}
+		a.order = kept
+	}
+}

@@ -1,0 +1,205 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	cmtcfg "github.com/cometbft/cometbft/config"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	cmtnode "github.com/cometbft/cometbft/node"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/proxy"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/ziggysig"
+	"github.com/datadragon/datadragon/ingest"
+	"github.com/datadragon/datadragon/ingest/chunk"
+	"github.com/datadragon/datadragon/ingest/observe"
+	"github.com/datadragon/datadragon/zk/ziggy"
+)
+
+// Node is one DataDragon validator: CometBFT consensus with the app in
+// process, ingest observing every registered stream, and the attestor
+// between them.
+type Node struct {
+	home    string
+	cfg     *Config
+	log     *slog.Logger
+	app     *app.App
+	cmt     *cmtnode.Node
+	att     *Attestor
+	genesis *app.GenesisState
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	state  int // 0 opened, 1 started, 2 stopped
+}
+
+// Options tune a node beyond its home's settings.
+type Options struct {
+	// Logger receives the node's logs; nil discards them.
+	Logger *slog.Logger
+	// CometLogLevel is CometBFT's log level ("error", "info", "debug");
+	// empty silences CometBFT.
+	CometLogLevel string
+	// OnCommit is called after every block the app commits.
+	OnCommit func(app.CommitSummary)
+}
+
+// Open loads a node home (written by InitHomes / 'datadragon init').
+func Open(home string, o Options) (*Node, error) {
+	cfg, err := LoadConfig(home)
+	if err != nil {
+		return nil, err
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("node", cfg.Moniker)
+	priv, err := ziggy.LoadPrivateKey(filepath.Join(home, ZiggyKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	ccfg := cfg.comet(home)
+	gen, err := cmttypes.GenesisDocFromFile(ccfg.GenesisFile())
+	if err != nil {
+		return nil, fmt.Errorf("node: genesis: %w", err)
+	}
+	gs, err := app.ParseGenesisState(gen.AppState)
+	if err != nil {
+		return nil, fmt.Errorf("node: genesis app_state: %w", err)
+	}
+	att := NewAttestor(cfg.FaultRate)
+	a, err := app.New(app.Config{
+		Dir:      filepath.Join(home, "data", "app"),
+		Scheme:   ziggysig.Scheme{},
+		Signer:   ziggysig.NewSigner(priv),
+		Attestor: att,
+		Logger:   logger,
+		OnCommit: o.OnCommit,
+	})
+	if err != nil {
+		return nil, err
+	}
+	nodeKey, err := p2p.LoadNodeKey(ccfg.NodeKeyFile())
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	// The validator's sign state (data/priv_validator_state.json) persists
+	// across restarts, so it never double-signs a height.
+	pv := privval.LoadFilePV(ccfg.PrivValidatorKeyFile(), ccfg.PrivValidatorStateFile())
+	clog := cmtlog.NewNopLogger()
+	if o.CometLogLevel != "" {
+		lvl, err := cmtlog.AllowLevel(o.CometLogLevel)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("node: CometBFT log level: %w", err)
+		}
+		clog = cmtlog.NewFilter(cmtlog.NewTMLogger(cmtlog.NewSyncWriter(os.Stderr)), lvl).With("node", cfg.Moniker)
+	}
+	cn, err := cmtnode.NewNode(context.Background(), ccfg, pv, nodeKey,
+		proxy.NewLocalClientCreator(a),
+		cmtnode.DefaultGenesisDocProviderFunc(ccfg),
+		cmtcfg.DefaultDBProvider, cmtnode.DefaultMetricsProvider(ccfg.Instrumentation), clog)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("node: starting CometBFT: %w", err)
+	}
+	return &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs}, nil
+}
+
+// Start starts consensus and the stream followers.
+func (n *Node) Start() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.state != 0 {
+		return errors.New("node: already started")
+	}
+	if err := n.cmt.Start(); err != nil {
+		return fmt.Errorf("node: starting CometBFT: %w", err)
+	}
+	n.state = 1
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	for _, s := range n.genesis.Streams {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.follow(ctx, s)
+		}()
+	}
+	return nil
+}
+
+// follow observes one stream until ctx ends, restarting after failures.
+func (n *Node) follow(ctx context.Context, s app.Stream) {
+	policy := chunk.EverySeq(s.Chunk.Messages)
+	if s.Chunk.WindowMs > 0 {
+		policy = chunk.EveryWindow(time.Duration(s.Chunk.WindowMs) * time.Millisecond)
+	}
+	for ctx.Err() == nil {
+		err := ingest.Follow(ctx, ingest.Config{
+			Stream: s.ID,
+			Policy: policy,
+			Source: observe.Config{URL: s.Source},
+		}, func(o ingest.Observed) error {
+			n.att.Add(o)
+			return nil
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		n.log.Warn("stream follower stopped; restarting", "stream", s.ID, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Stop stops the node in the order that loses nothing: ingest first (no
+// new attestations), then CometBFT (no more ABCI calls; Wait lets its
+// goroutines finish), then the app's store.
+func (n *Node) Stop() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.state == 2 {
+		return nil
+	}
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.wg.Wait()
+	var errs []error
+	if n.state == 1 {
+		if err := n.cmt.Stop(); err != nil {
+			errs = append(errs, err)
+		}
+		n.cmt.Wait()
+	}
+	n.state = 2
+	if err := n.app.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// App is the node's application, for the API's reads.
+func (n *Node) App() *app.App { return n.app }
+
+// Config is the node's configuration.
+func (n *Node) Config() *Config { return n.cfg }
+
+// Height is the last height CometBFT stored.
+func (n *Node) Height() int64 { return n.cmt.BlockStore().Height() }
