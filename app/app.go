@@ -84,7 +84,7 @@ type App struct {
 	mu       sync.Mutex // serialises consensus calls
 	pending  *blockResult
 	inflight map[int64]map[wire.ChunkKey]tally.Claim // own attestations sent, by extension height
-	stale    []wire.ChunkKey                          // offered for settled chunks; told at the next Commit
+	stale    []wire.ChunkKey                         // offered for settled chunks; told at the next Commit
 	warned   bool
 }
 

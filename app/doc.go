@@ -37,8 +37,8 @@
 //     index, status, digest, verdict, timestamp_ms, power, total_power).
 //     Nothing is written yet.
 //   - Commit: the block's writes go to bbolt in one transaction; then the
-//     Attestor hears what was included, decided and dropped, and OnCommit
-//     what was recorded.
+//     Attestor hears what was included, decided, dropped and stale, and
+//     OnCommit what was recorded.
 //
 // # App hash
 //

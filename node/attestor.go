@@ -24,6 +24,9 @@ type Attestor struct {
 	mu      sync.Mutex
 	pending map[wire.ChunkKey]wire.Attestation
 	order   []wire.ChunkKey // arrival order, for dropping the oldest
+	// counted holds attestations a block counted while their chunk is
+	// still undecided: if the app drops the chunk, they are offered again.
+	counted map[wire.ChunkKey]wire.Attestation
 	done    map[wire.ChunkKey]bool
 	doneFIF []wire.ChunkKey
 	// faultRate is the fraction of chunks this node attests with a wrong
@@ -36,6 +39,7 @@ type Attestor struct {
 func NewAttestor(faultRate float64) *Attestor {
 	return &Attestor{
 		pending:   map[wire.ChunkKey]wire.Attestation{},
+		counted:   map[wire.ChunkKey]wire.Attestation{},
 		done:      map[wire.ChunkKey]bool{},
 		faultRate: faultRate,
 	}
@@ -89,20 +93,38 @@ func (a *Attestor) Attestations(int64) []wire.Attestation {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	out := make([]wire.Attestation, 0, len(a.pending))
+	seen := make(map[wire.ChunkKey]bool, len(a.pending))
 	for _, k := range a.order {
-		if at, ok := a.pending[k]; ok {
+		if at, ok := a.pending[k]; ok && !seen[k] {
+			seen[k] = true
 			out = append(out, at)
 		}
 	}
 	return out
 }
 
-// Committed forgets what a block counted or decided (app.Attestor).
+// Committed forgets what a block counted or decided, offers again what it
+// dropped, and forgets what is too late to count (app.Attestor).
 func (a *Attestor) Committed(n app.CommitNotice) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	for _, at := range n.Included {
+		k := at.Key()
+		delete(a.pending, k)
+		if len(a.counted) < maxPending {
+			a.counted[k] = at
+		}
+	}
+	for _, k := range n.Dropped {
+		if at, ok := a.counted[k]; ok && !a.done[k] {
+			delete(a.counted, k)
+			a.pending[k] = at
+			a.order = append(a.order, k)
+		}
+	}
 	forget := func(k wire.ChunkKey) {
 		delete(a.pending, k)
+		delete(a.counted, k)
 		if !a.done[k] {
 			a.done[k] = true
 			a.doneFIF = append(a.doneFIF, k)
@@ -112,11 +134,11 @@ func (a *Attestor) Committed(n app.CommitNotice) {
 			}
 		}
 	}
-	for _, at := range n.Included {
-		forget(at.Key())
-	}
 	for _, d := range n.Decided {
 		forget(d.Key)
+	}
+	for _, k := range n.Stale {
+		forget(k)
 	}
 	// Compact the arrival order now and then.
 	if len(a.order) > 2*len(a.pending)+1024 {

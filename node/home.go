@@ -46,7 +46,7 @@ type InitOptions struct {
 	BasePort   int    // validator i's P2P port is BasePort+10·i
 	// APIBasePort, if set, gives validator i the HTTP API port APIBasePort+i.
 	APIBasePort int
-	Power      int64
+	Power       int64
 	// CommitTimeout is CometBFT's pause after a commit; it sets the block rate.
 	CommitTimeout time.Duration
 	// AppState builds the genesis app state once every member is known.

@@ -41,6 +41,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runBench(rest, stdout, stderr)
 	case "source":
 		return runSource(rest, stdout, stderr)
+	case "init":
+		return runInit(rest, stdout, stderr)
+	case "node":
+		return runNode(rest, stdout, stderr)
+	case "devnet":
+		return runDevnet(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "datadragon: unknown command %q\nRun 'datadragon help' to see the commands.\n", cmd)
 		return exitUsage
@@ -50,9 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 func printTopHelp(w io.Writer) {
 	fmt.Fprint(w, `DataDragon turns live data streams into verified, timestamped, tamper-evident
 records, attested by a network of validators with post-quantum STARK proofs.
-This build contains the zk-STARK engine, Rescue hash-chain proofs and Ziggy
-post-quantum signatures (keys, zk sign, zk verify); the network commands
-(node, devnet, ...) are not built yet.
+'datadragon devnet' runs a whole local network in one process.
 
 Usage: datadragon <command> [arguments]
 
@@ -74,7 +78,7 @@ Run 'datadragon <command> --help' for a command's flags and examples, e.g.
 
 // allCommands lists every leaf command, in help order.
 func allCommands() []*command {
-	return []*command{rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd, keysGenCmd, keysPublicCmd, benchZKCmd, benchSigCmd, sourceCmd}
+	return []*command{devnetCmd, initCmd, nodeCmd, sourceCmd, rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd, keysGenCmd, keysPublicCmd, benchZKCmd, benchSigCmd}
 }
 
 // runHelp prints the help of the command named by args, or the overview.

@@ -1,0 +1,386 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/ingest/gen"
+	"github.com/datadragon/datadragon/ingest/source"
+	"github.com/datadragon/datadragon/node"
+)
+
+var initCmd = &command{
+	path:     "init",
+	synopsis: "--validators N --out DIR [--stream ID=URL,POLICY ...] [flags]",
+	summary:  "write the homes and the genesis of a new validator network",
+	about: `Write N validator homes under DIR (DIR/node0, DIR/node1, ...) and the
+genesis they share (DIR/genesis.json, also copied into every home).
+
+Each home holds the validator's CometBFT keys (config/), its Ziggy key pair
+(ziggy.key, mode 0600, and ziggy.pub) and node.json, the node's settings:
+listen addresses, peers, commit timeout, API address, fault injection.
+Every validator gets equal voting power; a chunk is accepted when
+validators holding more than half of all voting power attest the same
+digest.
+
+Streams to observe are given as ID=URL,POLICY where POLICY is seq:M (a
+chunk every M messages) or time:D (source-time windows of D, e.g. 1s).
+Without --stream the genesis registers the two demo sources that
+'datadragon source' serves by default (sensors on 127.0.0.1:9001 and
+ticks on 127.0.0.1:9002).
+
+Start each validator with 'datadragon node --home DIR/nodeI'.`,
+	examples: []string{
+		"datadragon init --validators 4 --out net",
+		"datadragon init --validators 4 --out net --stream sensors=ws://10.0.0.5:9001/stream,seq:100",
+	},
+}
+
+var nodeCmd = &command{
+	path:     "node",
+	synopsis: "--home DIR [--log-level LEVEL]",
+	summary:  "run one validator from its home",
+	about: `Run the validator whose home is DIR (written by 'datadragon init'):
+CometBFT consensus with the DataDragon app in process, observers of every
+stream in the genesis, and the HTTP API at node.json's api_listen. State
+lives under DIR/data; a restarted node resumes from its last committed
+block. Ctrl-C stops it cleanly: observers first, then consensus, then the
+state store.`,
+	examples: []string{"datadragon node --home net/node0"},
+}
+
+var devnetCmd = &command{
+	path:     "devnet",
+	synopsis: "[--validators N] [--dir DIR] [--http HOST:PORT] [flags]",
+	summary:  "run a whole local network in one process: validators, demo sources, API",
+	about: `Run a local DataDragon network in one process: N validators (CometBFT,
+the app, observers), two demo data sources (a sensor stream and a price
+ticker) and each validator's HTTP API — node 0's at --http, the others on
+the following ports. Everything listens on loopback.
+
+The network lives in DIR (a new temporary directory unless --dir is
+given; DIR/genesis.json is the genesis). Run devnet again with the same
+--dir and the same ports to resume the same chain. Every few seconds it
+prints the chain height and the records accepted per stream. Ctrl-C stops
+it cleanly.
+
+--fault-node I makes validator I attest wrong digests for --fault-rate of
+the chunks, to watch it outvoted and flagged faulty.`,
+	examples: []string{
+		"datadragon devnet",
+		"datadragon devnet --validators 4 --dir ./devnet --http 127.0.0.1:8080",
+		"datadragon devnet --fault-node 3 --fault-rate 0.5",
+	},
+}
+
+// streamFlag collects --stream ID=URL,POLICY values.
+type streamFlag []app.Stream
+
+func (s *streamFlag) String() string { return "" }
+
+func (s *streamFlag) Set(v string) error {
+	id, rest, ok := strings.Cut(v, "=")
+	url, policy, ok2 := strings.Cut(rest, ",")
+	if !ok || !ok2 || id == "" || url == "" {
+		return fmt.Errorf("%q: write ID=URL,POLICY, e.g. sensors=ws://127.0.0.1:9001/stream,seq:100", v)
+	}
+	st := app.Stream{ID: id, Source: url}
+	kind, val, _ := strings.Cut(policy, ":")
+	switch kind {
+	case "seq":
+		m, err := strconv.ParseUint(val, 10, 64)
+		if err != nil || m == 0 {
+			return fmt.Errorf("%q: seq:M needs a positive message count", policy)
+		}
+		st.Chunk.Messages = m
+	case "time":
+		d, err := time.ParseDuration(val)
+		if err != nil || d < time.Millisecond {
+			return fmt.Errorf("%q: time:D needs a duration of at least 1ms, e.g. time:1s", policy)
+		}
+		st.Chunk.WindowMs = uint64(d.Milliseconds())
+	default:
+		return fmt.Errorf("%q: the policy is seq:M or time:D", policy)
+	}
+	*s = append(*s, st)
+	return nil
+}
+
+// demoStreams are the streams of the two demo sources at the given ports.
+func demoStreams(host string, sensorPort, tickerPort int) []app.Stream {
+	return []app.Stream{
+		{ID: "sensors", Source: fmt.Sprintf("ws://%s:%d/stream", host, sensorPort), Chunk: app.ChunkPolicy{Messages: 20},
+			Description: "demo: readings of 8 sensors, 20 per second"},
+		{ID: "ticks", Source: fmt.Sprintf("ws://%s:%d/stream", host, tickerPort), Chunk: app.ChunkPolicy{Messages: 50},
+			Description: "demo: price ticks of 8 symbols, 50 per second"},
+	}
+}
+
+func runInit(args []string, stdout, stderr io.Writer) int {
+	c := initCmd
+	fs := newFlagSet(c)
+	n := fs.Int("validators", 4, fmt.Sprintf("number of `N` validators, 1 to %d", node.MaxValidators))
+	out := fs.String("out", "", "write the network into `DIR` (must not hold homes yet)")
+	chainID := fs.String("chain-id", "datadragon", "the chain's `ID`")
+	host := fs.String("host", "127.0.0.1", "the `HOST` validators listen on and dial each other at")
+	p2p := fs.Int("p2p-port", 26656, "validator I listens for peers on `PORT`+10·I")
+	apiPort := fs.Int("api-port", 8080, "validator I serves its HTTP API on `PORT`+I (0: no API)")
+	commit := fs.Duration("commit-timeout", 100*time.Millisecond, "CometBFT's pause after each block (`D`); sets the block rate")
+	var streams streamFlag
+	fs.Var(&streams, "stream", "observe the stream `ID=URL,POLICY` (repeatable); POLICY is seq:M or time:D")
+	pos, err := parse(fs, c, args, stdout)
+	if err == errHelp {
+		return exitOK
+	}
+	switch {
+	case err != nil:
+	case len(pos) > 0:
+		err = unexpectedArg(pos[0])
+	case *out == "":
+		err = usagef("--out DIR is required: the directory to write the network into")
+	case *n < 1 || *n > node.MaxValidators:
+		err = usagef("--validators %d: choose 1 to %d", *n, node.MaxValidators)
+	}
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	if len(streams) == 0 {
+		streams = demoStreams(*host, 9001, 9002)
+	}
+	members, err := node.InitHomes(node.InitOptions{
+		Dir: *out, Validators: *n, ChainID: *chainID, Host: *host, BasePort: *p2p,
+		APIBasePort: *apiPort, Power: 10, CommitTimeout: *commit, AppState: node.AppState(streams),
+	})
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	fmt.Fprintf(stdout, "wrote %d validator homes and %s\n", len(members), filepath.Join(*out, "genesis.json"))
+	for _, m := range members {
+		fmt.Fprintf(stdout, "  %s  %s  p2p %s\n", m.Name, m.Home, m.P2PAddr)
+	}
+	fmt.Fprintf(stdout, "streams:\n")
+	for _, s := range streams {
+		fmt.Fprintf(stdout, "  %s  %s\n", s.ID, s.Source)
+	}
+	fmt.Fprintf(stdout, "start each validator with: datadragon node --home %s\n", filepath.Join(*out, "nodeI"))
+	return exitOK
+}
+
+func runNode(args []string, stdout, stderr io.Writer) int {
+	c := nodeCmd
+	fs := newFlagSet(c)
+	home := fs.String("home", "", "the validator's home `DIR`, written by 'datadragon init'")
+	level := fs.String("log-level", "", "also show CometBFT's logs at `LEVEL`: error, info or debug")
+	pos, err := parse(fs, c, args, stdout)
+	if err == errHelp {
+		return exitOK
+	}
+	switch {
+	case err != nil:
+	case len(pos) > 0:
+		err = unexpectedArg(pos[0])
+	case *home == "":
+		err = usagef("--home DIR is required")
+	}
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	n, err := node.Open(*home, node.Options{Logger: logger, CometLogLevel: *level})
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	if err := n.Start(); err != nil {
+		n.Stop()
+		return fail(stderr, c, err)
+	}
+	fmt.Fprintf(stdout, "datadragon node %s running (home %s); Ctrl-C stops it\n", n.Config().Moniker, *home)
+	<-ctx.Done()
+	if err := n.Stop(); err != nil {
+		return fail(stderr, c, err)
+	}
+	fmt.Fprintf(stdout, "stopped at height %d\n", n.Height())
+	return exitOK
+}
+
+func runDevnet(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return devnetMain(ctx, args, stdout, stderr)
+}
+
+// devnetMain runs the devnet until ctx is done.
+func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c := devnetCmd
+	fs := newFlagSet(c)
+	n := fs.Int("validators", 4, "run `N` validators, 1 to 16")
+	dir := fs.String("dir", "", "keep the network in `DIR` (default: a new temporary directory)")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "node 0's HTTP API at `HOST:PORT`; node I at PORT+I; sources at PORT+50 and PORT+51")
+	p2p := fs.Int("p2p-port", 26656, "validator I listens for peers on `PORT`+10·I")
+	faultNode := fs.Int("fault-node", -1, "make validator `I` attest wrong digests (fault injection)")
+	faultRate := fs.Float64("fault-rate", 0.5, "fraction `F` of chunks the faulty validator lies about")
+	status := fs.Duration("status-every", 5*time.Second, "print the chain's progress every `D` (0: never)")
+	pos, err := parse(fs, c, args, stdout)
+	if err == errHelp {
+		return exitOK
+	}
+	var host string
+	var port int
+	switch {
+	case err != nil:
+	case len(pos) > 0:
+		err = unexpectedArg(pos[0])
+	case *n < 1 || *n > 16:
+		err = usagef("--validators %d: choose 1 to 16", *n)
+	case *faultNode >= *n:
+		err = usagef("--fault-node %d: there are only validators 0 to %d", *faultNode, *n-1)
+	case *faultRate < 0 || *faultRate > 1:
+		err = usagef("--fault-rate %v: choose 0 to 1", *faultRate)
+	default:
+		var p string
+		host, p, err = net.SplitHostPort(*httpAddr)
+		if err == nil {
+			port, err = strconv.Atoi(p)
+		}
+		if err != nil || port < 1024 || port > 65000 {
+			err = usagef("--http %q: write HOST:PORT with a port from 1024 to 65000", *httpAddr)
+		}
+	}
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	if *dir == "" {
+		if *dir, err = os.MkdirTemp("", "datadragon-devnet-"); err != nil {
+			return fail(stderr, c, err)
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	// The demo sources.
+	sensorPort, tickerPort := port+50, port+51
+	srcCtx, stopSources := context.WithCancel(context.Background())
+	defer stopSources()
+	for _, s := range []struct {
+		port int
+		g    gen.Generator
+		rate float64
+	}{{sensorPort, gen.NewSensor(1), 20}, {tickerPort, gen.NewTicker(1), 50}} {
+		srv, err := source.New(source.Config{Generator: s.g, Rate: s.rate})
+		if err != nil {
+			return fail(stderr, c, err)
+		}
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(s.port)))
+		if err != nil {
+			return fail(stderr, c, fmt.Errorf("demo source: %v (choose another --http port)", err))
+		}
+		hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(ln)
+		go srv.Run(srcCtx)
+		defer hs.Close()
+	}
+
+	// The validators: created on the first run, reused afterwards.
+	genesis := filepath.Join(*dir, "genesis.json")
+	if _, err := os.Stat(genesis); errors.Is(err, os.ErrNotExist) {
+		_, err := node.InitHomes(node.InitOptions{
+			Dir: *dir, Validators: *n, ChainID: "datadragon-devnet", Host: host, BasePort: *p2p,
+			APIBasePort: port, Power: 10, CommitTimeout: 100 * time.Millisecond,
+			AppState: node.AppState(demoStreams(host, sensorPort, tickerPort)),
+		})
+		if err != nil {
+			return fail(stderr, c, err)
+		}
+	} else if err != nil {
+		return fail(stderr, c, err)
+	}
+	var nodes []*node.Node
+	stopAll := func() {
+		for _, nd := range nodes {
+			if err := nd.Stop(); err != nil {
+				fmt.Fprintf(stderr, "stopping %s: %v\n", nd.Config().Moniker, err)
+			}
+		}
+	}
+	for i := range *n {
+		home := filepath.Join(*dir, fmt.Sprintf("node%d", i))
+		if i == *faultNode {
+			cfg, err := node.LoadConfig(home)
+			if err == nil {
+				cfg.FaultRate = *faultRate
+				err = cfg.Save(home)
+			}
+			if err != nil {
+				stopAll()
+				return fail(stderr, c, err)
+			}
+		}
+		nd, err := node.Open(home, node.Options{Logger: logger})
+		if err != nil {
+			stopAll()
+			return fail(stderr, c, fmt.Errorf("%s: %w (a --dir from another devnet size? use a new --dir)", home, err))
+		}
+		nodes = append(nodes, nd)
+	}
+	for _, nd := range nodes {
+		if err := nd.Start(); err != nil {
+			stopAll()
+			return fail(stderr, c, err)
+		}
+	}
+	fmt.Fprintf(stdout, "DataDragon devnet: %d validators, chain datadragon-devnet\n", *n)
+	fmt.Fprintf(stdout, "  data:     %s (genesis: %s)\n", *dir, genesis)
+	fmt.Fprintf(stdout, "  sources:  ws://%s:%d/stream (sensors), ws://%s:%d/stream (ticks)\n", host, sensorPort, host, tickerPort)
+	for i, nd := range nodes {
+		fmt.Fprintf(stdout, "  node%d:    http://%s/v1/status\n", i, nd.Config().API)
+	}
+	if *faultNode >= 0 {
+		fmt.Fprintf(stdout, "  node%d attests wrong digests for %.0f%% of chunks\n", *faultNode, 100**faultRate)
+	}
+	fmt.Fprintf(stdout, "Press Ctrl-C to stop.\n")
+
+	var tick <-chan time.Time
+	if *status > 0 {
+		t := time.NewTicker(*status)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			stopAll()
+			fmt.Fprintf(stdout, "devnet stopped; its data stays in %s (run again with --dir %s to resume)\n", *dir, *dir)
+			return exitOK
+		case <-tick:
+			fmt.Fprintln(stdout, progressLine(nodes[0]))
+		}
+	}
+}
+
+// progressLine summarises node's view of the chain.
+func progressLine(nd *node.Node) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s height %d:", time.Now().Format("15:04:05"), nd.Height())
+	streams, err := nd.App().Streams()
+	if err != nil {
+		return b.String() + " (no state yet)"
+	}
+	for _, s := range streams {
+		fmt.Fprintf(&b, " %s %d accepted, %d disputed;", s.ID, s.Accepted, s.Disputed)
+	}
+	return strings.TrimSuffix(b.String(), ";")
+}
