@@ -52,6 +52,152 @@ func expectedDigest(t *testing.T, stream string, index, per uint64, rate float64
 	return wire.Digest(d)
 }
 
+// testNet is an in-process network of validators observing one source.
+type testNet struct {
+	t       *testing.T
+	members []Member
+	nodes   []*Node
+}
+
+// startNet initialises and starts n validators on one sensor stream cut
+// every per messages; faults[i] is validator i's fault rate.
+func startNet(t *testing.T, n int, basePort int, per uint64, rate float64, faults map[int]float64) *testNet {
+	t.Helper()
+	_, url := startSource(t, rate)
+	dir := t.TempDir()
+	members, err := InitHomes(InitOptions{
+		Dir: dir, Validators: n, ChainID: "dd-test", Host: "127.0.0.1",
+		BasePort: basePort, Power: 10, CommitTimeout: 100 * time.Millisecond,
+		AppState: AppState([]app.Stream{{ID: "sensors", Source: url, Chunk: app.ChunkPolicy{Messages: per}}}, 5),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := &testNet{t: t, members: members, nodes: make([]*Node, n)}
+	for i, m := range members {
+		if f, ok := faults[i]; ok {
+			cfg, err := LoadConfig(m.Home)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.FaultRate = f
+			if err := cfg.Save(m.Home); err != nil {
+				t.Fatal(err)
+			}
+		}
+		net.start(i)
+	}
+	t.Cleanup(func() {
+		for _, nd := range net.nodes {
+			if nd != nil {
+				if err := nd.Stop(); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	})
+	return net
+}
+
+func (net *testNet) start(i int) {
+	net.t.Helper()
+	nd, err := Open(net.members[i].Home, Options{})
+	if err != nil {
+		net.t.Fatal(err)
+	}
+	if err := nd.Start(); err != nil {
+		net.t.Fatal(err)
+	}
+	net.nodes[i] = nd
+}
+
+func (net *testNet) stop(i int) {
+	net.t.Helper()
+	if err := net.nodes[i].Stop(); err != nil {
+		net.t.Fatal(err)
+	}
+	net.nodes[i] = nil
+}
+
+// waitFor polls cond until it holds or a minute passes.
+func (net *testNet) waitFor(what string, cond func() bool) {
+	net.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	net.t.Fatalf("timed out waiting for %s", what)
+}
+
+// accepted returns how many records node i has accepted.
+func (net *testNet) accepted(i int) uint64 {
+	ss, err := net.nodes[i].App().Streams()
+	if err != nil || len(ss) == 0 {
+		return 0
+	}
+	return ss[0].Accepted
+}
+
+func TestTamperingValidatorIsFlaggedAndOutvoted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 4-validator network")
+	}
+	net := startNet(t, 4, 37300, 20, 400, map[int]float64{3: 1})
+	net.waitFor("the liar to be flagged faulty", func() bool {
+		vs, err := net.nodes[0].App().Validators()
+		return err == nil && vs[3].Faulty >= 3 && net.accepted(0) >= 5
+	})
+	vs, _ := net.nodes[0].App().Validators()
+	for i, v := range vs[:3] {
+		if v.Faulty != 0 {
+			t.Errorf("honest validator %d flagged faulty %d times", i, v.Faulty)
+		}
+	}
+	recs, _, err := net.nodes[0].App().Records("sensors", 0, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.Status == "accepted" {
+			if want := expectedDigest(t, "sensors", r.Index, 20, 400); r.Digest != want.String() {
+				t.Fatalf("record %d accepted the liar's digest %s", r.Index, r.Digest)
+			}
+		}
+	}
+}
+
+func TestStoppedValidatorCatchesUpWithTheSameAppHash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 4-validator network")
+	}
+	net := startNet(t, 4, 37500, 20, 400, nil)
+	net.waitFor("first records", func() bool { return net.accepted(0) >= 3 })
+	net.stop(3)
+	before := net.accepted(0)
+	net.waitFor("records accepted by 3 of 4 validators", func() bool { return net.accepted(0) >= before+5 })
+	net.start(3)
+	target := net.nodes[0].Height()
+	net.waitFor("the restarted validator to catch up", func() bool { return net.nodes[3].Height() > target })
+	net.waitFor("the restarted app to commit the target height", func() bool {
+		st, err := net.nodes[3].App().Status()
+		return err == nil && st.Height >= target
+	})
+	a, err := net.nodes[0].App().Block(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := net.nodes[3].App().Block(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.AppHash.String() != b.AppHash.String() {
+		t.Fatalf("app hash at height %d: %s vs %s after restart", target, a.AppHash, b.AppHash)
+	}
+}
+
 func TestFourValidatorsAcceptChunks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 4-validator network")
@@ -62,7 +208,7 @@ func TestFourValidatorsAcceptChunks(t *testing.T) {
 	members, err := InitHomes(InitOptions{
 		Dir: dir, Validators: 4, ChainID: "dd-test", Host: "127.0.0.1",
 		BasePort: 37100, Power: 10, CommitTimeout: 100 * time.Millisecond,
-		AppState: AppState([]app.Stream{{ID: "sensors", Source: url, Chunk: app.ChunkPolicy{Messages: per}}}),
+		AppState: AppState([]app.Stream{{ID: "sensors", Source: url, Chunk: app.ChunkPolicy{Messages: per}}}, 0),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -162,7 +162,7 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 	}
 	members, err := node.InitHomes(node.InitOptions{
 		Dir: *out, Validators: *n, ChainID: *chainID, Host: *host, BasePort: *p2p,
-		APIBasePort: *apiPort, Power: 10, CommitTimeout: *commit, AppState: node.AppState(streams),
+		APIBasePort: *apiPort, Power: 10, CommitTimeout: *commit, AppState: node.AppState(streams, 0),
 	})
 	if err != nil {
 		return fail(stderr, c, err)
@@ -300,7 +300,7 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		_, err := node.InitHomes(node.InitOptions{
 			Dir: *dir, Validators: *n, ChainID: "datadragon-devnet", Host: host, BasePort: *p2p,
 			APIBasePort: port, Power: 10, CommitTimeout: 100 * time.Millisecond,
-			AppState: node.AppState(demoStreams(host, sensorPort, tickerPort)),
+			AppState: node.AppState(demoStreams(host, sensorPort, tickerPort), 0),
 		})
 		if err != nil {
 			return fail(stderr, c, err)
