@@ -17,16 +17,17 @@ func printBenchHelp(w io.Writer) {
 	fmt.Fprintf(w, `Usage: datadragon bench <target> [arguments]
 
 Benchmarks of this machine. Targets:
-  %-4s %s
-  %-4s %s
+  %-8s %s
+  %-8s %s
+  %-8s %s
 
 Examples:
   datadragon bench zk --max-k 11
   datadragon bench sig
+  datadragon bench network --duration 60s
 
-Run 'datadragon bench zk --help' or 'datadragon bench sig --help' for every
-flag with its default.
-`, "zk", benchZKCmd.summary, "sig", benchSigCmd.summary)
+Run 'datadragon bench TARGET --help' for every flag with its default.
+`, "zk", benchZKCmd.summary, "sig", benchSigCmd.summary, "network", benchNetworkCmd.summary)
 }
 
 func runBench(args []string, stdout, stderr io.Writer) int {
@@ -42,6 +43,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return runBenchZK(rest, stdout, stderr)
 	case "sig":
 		return runBenchSig(rest, stdout, stderr)
+	case "network":
+		return runBenchNetwork(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "datadragon bench: unknown target %q\nRun 'datadragon bench --help' to see the targets.\n", target)
 		return exitUsage

@@ -134,7 +134,7 @@ func TestGroupHelp(t *testing.T) {
 	}{
 		{[]string{"zk", "--help"}, []string{"rescue-hash", "chain-prove", "chain-verify", "Examples:", "datadragon zk chain-verify chain.proof", "--help"}},
 		{[]string{"help", "zk"}, []string{"rescue-hash", "chain-prove", "chain-verify"}},
-		{[]string{"bench", "--help"}, []string{"zk", "datadragon bench zk --help"}},
+		{[]string{"bench", "--help"}, []string{"zk", "sig", "network", "datadragon bench TARGET --help"}},
 	} {
 		code, out, errOut := runCLI(t, tc.args...)
 		wantCode(t, tc.args, code, exitOK, out, errOut)
