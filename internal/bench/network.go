@@ -32,7 +32,7 @@ type NetworkOptions struct {
 	BasePort   int           // validators' P2P ports start here
 	// CommitTimeout is CometBFT's pause after each block (0: 100ms).
 	CommitTimeout time.Duration
-	Progress   io.Writer     // progress lines; nil for none
+	Progress      io.Writer // progress lines; nil for none
 }
 
 // NetworkResult is what a network benchmark measured.
