@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -17,7 +19,9 @@ import (
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
 	cmttypes "github.com/cometbft/cometbft/types"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/datadragon/datadragon/api"
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/ziggysig"
 	"github.com/datadragon/datadragon/ingest"
@@ -37,6 +41,9 @@ type Node struct {
 	cmt     *cmtnode.Node
 	att     *Attestor
 	genesis *app.GenesisState
+	feed    *api.Feed
+	api     *http.Server
+	apiLn   net.Listener
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -53,6 +60,8 @@ type Options struct {
 	CometLogLevel string
 	// OnCommit is called after every block the app commits.
 	OnCommit func(app.CommitSummary)
+	// Version is shown by the API.
+	Version string
 }
 
 // Open loads a node home (written by InitHomes / 'datadragon init').
@@ -80,13 +89,20 @@ func Open(home string, o Options) (*Node, error) {
 		return nil, fmt.Errorf("node: genesis app_state: %w", err)
 	}
 	att := NewAttestor(cfg.FaultRate)
+	feed := api.NewFeed(api.FeedOptions{})
+	onCommit := func(s app.CommitSummary) {
+		feed.Publish(s)
+		if o.OnCommit != nil {
+			o.OnCommit(s)
+		}
+	}
 	a, err := app.New(app.Config{
 		Dir:      filepath.Join(home, "data", "app"),
 		Scheme:   ziggysig.Scheme{},
 		Signer:   ziggysig.NewSigner(priv),
 		Attestor: att,
 		Logger:   logger,
-		OnCommit: o.OnCommit,
+		OnCommit: onCommit,
 	})
 	if err != nil {
 		return nil, err
@@ -116,7 +132,25 @@ func Open(home string, o Options) (*Node, error) {
 		a.Close()
 		return nil, fmt.Errorf("node: starting CometBFT: %w", err)
 	}
-	return &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs}, nil
+	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed}
+	if cfg.API != "" {
+		h, err := api.New(api.Config{
+			App: a, Feed: feed, Registry: prometheus.NewRegistry(), Logger: logger,
+			Node: api.NodeInfo{Moniker: cfg.Moniker, Version: o.Version, Height: n.Height},
+		})
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		// Listen now, so a port in use is reported before anything starts.
+		ln, err := net.Listen("tcp", cfg.API)
+		if err != nil {
+			a.Close()
+			return nil, fmt.Errorf("node: API address %s: %w (change api_listen in %s)", cfg.API, err, filepath.Join(home, NodeFile))
+		}
+		n.api, n.apiLn = api.Server(cfg.API, h), ln
+	}
+	return n, nil
 }
 
 // Start starts consensus and the stream followers.
@@ -130,6 +164,13 @@ func (n *Node) Start() error {
 		return fmt.Errorf("node: starting CometBFT: %w", err)
 	}
 	n.state = 1
+	if n.api != nil {
+		go func() {
+			if err := n.api.Serve(n.apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				n.log.Error("API server stopped", "err", err)
+			}
+		}()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	for _, s := range n.genesis.Streams {
@@ -177,6 +218,15 @@ func (n *Node) Stop() error {
 	if n.state == 2 {
 		return nil
 	}
+	if n.api != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		n.api.Shutdown(sctx)
+		cancel()
+		if n.state == 0 {
+			n.apiLn.Close()
+		}
+	}
+	n.feed.Close()
 	if n.cancel != nil {
 		n.cancel()
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -38,6 +40,24 @@ func TestDevnetAcceptsRecordsAndStopsCleanly(t *testing.T) {
 			}
 		}
 	}
+	// Every node serves the API.
+	var streams struct {
+		Streams []struct {
+			ID       string `json:"id"`
+			Accepted uint64 `json:"accepted"`
+		} `json:"streams"`
+	}
+	getJSON(t, "http://127.0.0.1:18480/v1/streams", &streams)
+	if len(streams.Streams) != 2 || streams.Streams[0].ID != "sensors" || streams.Streams[0].Accepted == 0 {
+		t.Errorf("node0 /v1/streams: %+v", streams)
+	}
+	var vals struct {
+		Validators []json.RawMessage `json:"validators"`
+	}
+	getJSON(t, "http://127.0.0.1:18483/v1/validators", &vals)
+	if len(vals.Validators) != 4 {
+		t.Errorf("node3 /v1/validators lists %d validators", len(vals.Validators))
+	}
 	cancel()
 	if code := <-done; code != exitOK {
 		t.Fatalf("devnet exit %d\nstderr:\n%s", code, errOut.String())
@@ -46,5 +66,20 @@ func TestDevnetAcceptsRecordsAndStopsCleanly(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("devnet output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
 	}
 }

@@ -1,0 +1,331 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/datadragon/datadragon/app"
+)
+
+// Reader is the part of the app the API reads: committed state only, safe
+// for concurrent use. *app.App satisfies it; tests use a fake.
+type Reader interface {
+	Status() (app.Status, error)
+	Validators() ([]app.ValidatorInfo, error)
+	Streams() ([]app.StreamInfo, error)
+	Stream(id string) (app.StreamInfo, error)
+	Record(stream string, index uint64) (*app.RecordView, error)
+	Records(stream string, from uint64, limit int) ([]*app.RecordView, *uint64, error)
+	Block(height int64) (*app.BlockInfo, error)
+}
+
+var _ Reader = (*app.App)(nil)
+
+// NodeInfo describes the node serving the API.
+type NodeInfo struct {
+	// Moniker is the node's name (node.Config.Moniker).
+	Moniker string
+	// Version is the build's version; optional.
+	Version string
+	// Height returns CometBFT's block-store height (node.Node.Height);
+	// nil leaves it out of /v1/status and /metrics.
+	Height func() int64
+}
+
+// Config is what New needs. Only App is required.
+type Config struct {
+	// App is the state the API serves (the node's *app.App).
+	App Reader
+	// Node is shown in /v1/status and /healthz.
+	Node NodeInfo
+	// Feed carries decided records to WebSocket subscribers; the node
+	// feeds it with Feed.Publish from app.Config.OnCommit. Nil makes a
+	// feed with default options (Handler.Feed returns it).
+	Feed *Feed
+	// Registry receives the API's metrics and is served at /metrics. Nil
+	// makes a private one. Give each node its own: several nodes run in
+	// one process in devnet, so the global registry is never used.
+	Registry *prometheus.Registry
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies (POST /v1/zk/verify); 0 means
+	// DefaultMaxBodyBytes. Larger bodies are answered 413.
+	MaxBodyBytes int64
+	// MaxVerifications bounds the proofs and signatures verified at once
+	// by POST /v1/zk/verify; 0 means GOMAXPROCS. A request arriving when
+	// all are busy is answered 503 at once.
+	MaxVerifications int
+	// HealthTTL is how long /healthz reuses its self-check result; 0 means
+	// DefaultHealthTTL.
+	HealthTTL time.Duration
+	// OriginPatterns are the browser origins, besides the API's own host,
+	// that may open the WebSocket feed (github.com/coder/websocket
+	// AcceptOptions.OriginPatterns, e.g. "explorer.example.org"). Clients
+	// that send no Origin header (every non-browser client) are always
+	// accepted.
+	OriginPatterns []string
+}
+
+// Limits and defaults.
+const (
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultPageSize     = 100
+	MaxPageSize         = app.MaxPageSize
+	DefaultHealthTTL    = 30 * time.Second
+)
+
+// Handler is the node's HTTP API: an http.Handler serving /v1/...,
+// /healthz and /metrics. Create it with New.
+type Handler struct {
+	app      Reader
+	node     NodeInfo
+	log      *slog.Logger
+	feed     *Feed
+	registry *prometheus.Registry
+	mux      *http.ServeMux
+	maxBody  int64
+	verifies chan struct{} // semaphore of POST /v1/zk/verify
+	health   *selfCheck
+	metrics  *metrics
+	origins  []string
+	routes   []routeInfo
+
+	feedWriteHook func() // tests: runs before each feed write
+}
+
+// New returns the API handler. It registers its metrics in cfg.Registry
+// and fails if they are already there (one Handler per registry).
+func New(cfg Config) (*Handler, error) {
+	if cfg.App == nil {
+		return nil, errors.New("api: Config.App is required")
+	}
+	h := &Handler{app: cfg.App, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
+		maxBody: cfg.MaxBodyBytes, origins: cfg.OriginPatterns}
+	if h.log == nil {
+		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if h.feed == nil {
+		h.feed = NewFeed(FeedOptions{})
+	}
+	if h.registry == nil {
+		h.registry = prometheus.NewRegistry()
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+	n := cfg.MaxVerifications
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	h.verifies = make(chan struct{}, n)
+	ttl := cfg.HealthTTL
+	if ttl <= 0 {
+		ttl = DefaultHealthTTL
+	}
+	h.health = &selfCheck{ttl: ttl}
+	m, err := newMetrics(h)
+	if err != nil {
+		return nil, err
+	}
+	h.metrics = m
+	h.routes = h.routeTable()
+	h.mux = http.NewServeMux()
+	for _, rt := range h.routes {
+		for _, p := range rt.patterns {
+			h.mux.Handle(p, h.wrap(rt))
+		}
+	}
+	h.mux.Handle("/", h.wrap(routeInfo{label: "unmatched", methods: []string{"*"}, fn: h.notFound}))
+	return h, nil
+}
+
+// ServeHTTP serves the API.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Feed returns the feed the handler serves (Config.Feed or the one New
+// made).
+func (h *Handler) Feed() *Feed { return h.feed }
+
+// Registry returns the registry /metrics serves.
+func (h *Handler) Registry() *prometheus.Registry { return h.registry }
+
+// Server returns an http.Server for the handler with timeouts that keep a
+// slow or idle client from holding a connection: 5 s to send the headers,
+// 30 s for the whole request, 60 s to write a response, 2 min idle, 64 KiB
+// of headers. The WebSocket feed lifts the read and write deadlines of its
+// own connections. Start it with ListenAndServe; stop it with Shutdown,
+// then Feed.Close to end the feed's connections, which Shutdown does not
+// track.
+func Server(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// routeInfo is one endpoint.
+type routeInfo struct {
+	patterns []string // ServeMux patterns (no method: the wrapper checks it)
+	label    string   // the route label of the metrics, and the path in the index
+	methods  []string // allowed methods; GET implies HEAD
+	about    string
+	fn       http.HandlerFunc
+}
+
+func (h *Handler) routeTable() []routeInfo {
+	get := []string{http.MethodGet}
+	return []routeInfo{
+		{[]string{"/v1", "/v1/{$}"}, "/v1", get, "this list of routes", h.index},
+		{[]string{"/v1/status"}, "/v1/status", get, "chain id, height, app hash, consensus parameters, this node", h.status},
+		{[]string{"/v1/validators"}, "/v1/validators", get, "validators with power and attested/agreed/faulty/absent counts", h.validators},
+		{[]string{"/v1/streams"}, "/v1/streams", get, "registered streams with accepted/disputed counts", h.streams},
+		{[]string{"/v1/streams/{id}"}, "/v1/streams/{id}", get, "one stream", h.stream},
+		{[]string{"/v1/streams/{id}/records"}, "/v1/streams/{id}/records", get, "decided records of a stream in index order; ?from=INDEX&limit=1..1000 (default 100); next is the from of the next page", h.records},
+		{[]string{"/v1/streams/{id}/feed"}, "/v1/streams/{id}/feed", get, "WebSocket: one JSON text message per record decided from now on", h.feedWS},
+		{[]string{"/v1/records/{stream}/{index}"}, "/v1/records/{stream}/{index}", get, "one chunk's record with every validator's attestation, verdict and outcome", h.record},
+		{[]string{"/v1/blocks/{height}"}, "/v1/blocks/{height}", get, "what a committed block decided (height or 'latest')", h.block},
+		{[]string{"/v1/zk/verify"}, "/v1/zk/verify", []string{http.MethodPost}, `verify a Ziggy signature {"kind":"signature","public_key","message[_b64|_hex]","signature[_b64|_hex]"} or a Rescue-chain proof {"kind":"chain","proof[_b64|_hex]"}`, h.verify},
+		{[]string{"/healthz"}, "/healthz", get, "ok, chain height and a cached Rescue-chain prove+verify self-check", h.healthz},
+		{[]string{"/metrics"}, "/metrics", get, "Prometheus metrics (datadragon_*)", h.metricsHandler()},
+	}
+}
+
+// wrap adds method checking, panic recovery and metrics to a route.
+func (h *Handler) wrap(rt routeInfo) http.Handler {
+	allow := strings.Join(rt.methods, ", ")
+	if allow == http.MethodGet {
+		allow = "GET, HEAD"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				buf := make([]byte, 4096)
+				buf = buf[:runtime.Stack(buf, false)]
+				h.log.Error("api: handler panicked", "route", rt.label, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(buf))
+				if sw.code == 0 {
+					writeError(sw, http.StatusInternalServerError, "internal error; the node's log has the details")
+				}
+			}
+			h.metrics.observe(rt.label, sw.code, time.Since(start))
+		}()
+		if !methodAllowed(rt.methods, r.Method) {
+			w.Header().Set("Allow", allow)
+			writeError(sw, http.StatusMethodNotAllowed, fmt.Sprintf("method %.16s is not allowed on %s; use %s", r.Method, rt.label, allow))
+			return
+		}
+		rt.fn(sw, r)
+	})
+}
+
+func methodAllowed(allowed []string, m string) bool {
+	for _, a := range allowed {
+		if a == "*" || a == m || a == http.MethodGet && m == http.MethodHead {
+			return true
+		}
+	}
+	return false
+}
+
+// statusWriter records the status code for the metrics. Unwrap lets the
+// WebSocket upgrade reach the connection's Hijacker.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.code == 0 {
+		s.code = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.code == 0 {
+		s.code = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// errorBody is every error response.
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, errorBody{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		b, _ = json.Marshal(errorBody{Error: "internal error encoding the response: " + err.Error()})
+	}
+	b = append(b, '\n')
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json; charset=utf-8")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	w.Write(b)
+}
+
+// appError answers an error of the Reader: 404 for app.ErrNotFound (with
+// notFound as the message), 503 before the chain is initialised, 500
+// otherwise.
+func (h *Handler) appError(w http.ResponseWriter, r *http.Request, err error, notFound string) {
+	switch {
+	case errors.Is(err, app.ErrNotFound):
+		writeError(w, http.StatusNotFound, notFound)
+	case errors.Is(err, app.ErrNotInitialised):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "the chain is not initialised yet; retry in a few seconds, once the node has joined it")
+	default:
+		h.log.Error("api: reading state", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error reading the node's state; the node's log has the details")
+	}
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, fmt.Sprintf("no endpoint at %.64q; GET /v1 lists the routes", r.URL.Path))
+}
+
+// Route is one entry of GET /v1.
+type Route struct {
+	Path    string   `json:"path"`
+	Methods []string `json:"methods"`
+	About   string   `json:"about"`
+}
+
+func (h *Handler) index(w http.ResponseWriter, r *http.Request) {
+	out := struct {
+		Service string  `json:"service"`
+		Routes  []Route `json:"routes"`
+	}{Service: "datadragon", Routes: []Route{}}
+	for _, rt := range h.routes {
+		out.Routes = append(out.Routes, Route{Path: rt.label, Methods: rt.methods, About: rt.about})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
