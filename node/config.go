@@ -113,6 +113,14 @@ func (c *Config) comet(home string) *cmtcfg.Config {
 	}
 	cfg.GRPC.ListenAddress = ""
 	cfg.Consensus.TimeoutCommit = time.Duration(c.CommitTimeout)
+	// CometBFT's defaults suit continents: it batches peer messages for up
+	// to 100ms and gossips every 100ms. Records wait on consensus, and a
+	// validator network here is a LAN or one machine, so both are 10ms.
+	cfg.P2P.FlushThrottleTimeout = 10 * time.Millisecond
+	cfg.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
+	// Vote extensions carry ~20 KB Ziggy signatures; allow bursts.
+	cfg.P2P.SendRate = 20 << 20
+	cfg.P2P.RecvRate = 20 << 20
 	// One process may run several nodes (devnet): CometBFT's Prometheus
 	// metrics would register into one global registry and collide, so the
 	// node exports its own metrics instead.
