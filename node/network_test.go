@@ -16,8 +16,13 @@ import (
 
 // startSource serves a deterministic sensor stream on a test server.
 func startSource(t *testing.T, rate float64) (*source.Server, string) {
+	return startSourceOf(t, gen.NewSensor(7), rate)
+}
+
+// startSourceOf serves generator g's stream on a test server.
+func startSourceOf(t *testing.T, g gen.Generator, rate float64) (*source.Server, string) {
 	t.Helper()
-	srv, err := source.New(source.Config{Generator: gen.NewSensor(7), Rate: rate})
+	srv, err := source.New(source.Config{Generator: g, Rate: rate})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,8 +36,11 @@ func startSource(t *testing.T, rate float64) (*source.Server, string) {
 // expectedDigest recomputes chunk index of a stream independently, from
 // the generator alone.
 func expectedDigest(t *testing.T, stream string, index, per uint64, rate float64) wire.Digest {
+	return expectedDigestOf(t, gen.NewSensor(7), stream, index, per, rate)
+}
+
+func expectedDigestOf(t *testing.T, g gen.Generator, stream string, index, per uint64, rate float64) wire.Digest {
 	t.Helper()
-	g := gen.NewSensor(7)
 	clock, err := gen.NewClock(gen.DefaultEpoch, rate)
 	if err != nil {
 		t.Fatal(err)
@@ -198,17 +206,22 @@ func TestStoppedValidatorCatchesUpWithTheSameAppHash(t *testing.T) {
 	}
 }
 
-func TestFourValidatorsAcceptChunks(t *testing.T) {
+func TestFourValidatorsAcceptEveryChunkOfTwoStreams(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 4-validator network")
 	}
-	const rate, per = 400.0, 40
-	_, url := startSource(t, rate)
+	const rate, per, chunks = 1000.0, 50, 40 // 2,000 messages per stream
+	sensors, ticks := gen.NewSensor(7), gen.NewTicker(3)
+	_, sURL := startSourceOf(t, sensors, rate)
+	_, tURL := startSourceOf(t, ticks, rate)
 	dir := t.TempDir()
 	members, err := InitHomes(InitOptions{
 		Dir: dir, Validators: 4, ChainID: "dd-test", Host: "127.0.0.1",
 		BasePort: 37100, Power: 10, CommitTimeout: 100 * time.Millisecond,
-		AppState: AppState([]app.Stream{{ID: "sensors", Source: url, Chunk: app.ChunkPolicy{Messages: per}}}, 0),
+		AppState: AppState([]app.Stream{
+			{ID: "sensors", Source: sURL, Chunk: app.ChunkPolicy{Messages: per}},
+			{ID: "ticks", Source: tURL, Chunk: app.ChunkPolicy{Messages: per}},
+		}, 0),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -233,29 +246,32 @@ func TestFourValidatorsAcceptChunks(t *testing.T) {
 			}
 		}
 	}()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		recs, _, err := nodes[0].App().Records("sensors", 0, 10)
-		var accepted []*app.RecordView
-		for _, r := range recs {
-			if r.Status == "accepted" {
-				accepted = append(accepted, r)
+	for _, s := range []struct {
+		id string
+		g  gen.Generator
+	}{{"sensors", sensors}, {"ticks", ticks}} {
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			st, err := nodes[1].App().Stream(s.id)
+			if err == nil && st.Accepted >= chunks {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: fewer than %d chunks accepted in time", s.id, chunks)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		recs, _, err := nodes[2].App().Records(s.id, 0, chunks)
+		if err != nil || len(recs) != chunks {
+			t.Fatalf("%s: %d records, %v", s.id, len(recs), err)
+		}
+		for i, r := range recs {
+			if r.Index != uint64(i) || r.Status != "accepted" {
+				t.Fatalf("%s: record %d is %d/%s", s.id, i, r.Index, r.Status)
+			}
+			if want := expectedDigestOf(t, s.g, s.id, r.Index, per, rate); r.Digest != want.String() {
+				t.Fatalf("%s record %d: digest %s, independently computed %s", s.id, r.Index, r.Digest, want)
 			}
 		}
-		if err == nil && len(accepted) >= 3 {
-			for _, r := range accepted {
-				t.Logf("record %d: %s digest %s height %d", r.Index, r.Status, r.Digest, r.Height)
-				if want := expectedDigest(t, "sensors", r.Index, per, rate); r.Digest != want.String() {
-					t.Fatalf("record %d digest %s, independently computed %s", r.Index, r.Digest, want)
-				}
-			}
-			r := accepted[0]
-			if want := expectedDigest(t, "sensors", r.Index, per, rate); r.Digest != want.String() {
-				t.Fatalf("record %d digest %x, independently computed %x", r.Index, r.Digest, want)
-			}
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("no records accepted within a minute (height %d)", nodes[0].Height())
 }
