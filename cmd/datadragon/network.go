@@ -184,6 +184,7 @@ func runNode(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet(c)
 	home := fs.String("home", "", "the validator's home `DIR`, written by 'datadragon init'")
 	level := fs.String("log-level", "", "also show CometBFT's logs at `LEVEL`: error, info or debug")
+	fault := fs.Float64("fault-rate", -1, "fault injection: attest wrong digests for fraction `F` of chunks (tests and demos; overrides node.json)")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
@@ -194,9 +195,21 @@ func runNode(args []string, stdout, stderr io.Writer) int {
 		err = unexpectedArg(pos[0])
 	case *home == "":
 		err = usagef("--home DIR is required")
+	case *fault > 1:
+		err = usagef("--fault-rate %v: choose 0 to 1", *fault)
 	}
 	if err != nil {
 		return fail(stderr, c, err)
+	}
+	if *fault >= 0 {
+		cfg, err := node.LoadConfig(*home)
+		if err == nil {
+			cfg.FaultRate = *fault
+			err = cfg.Save(*home)
+		}
+		if err != nil {
+			return fail(stderr, c, err)
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -210,6 +223,12 @@ func runNode(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, c, err)
 	}
 	fmt.Fprintf(stdout, "datadragon node %s running (home %s); Ctrl-C stops it\n", n.Config().Moniker, *home)
+	if a := n.Config().API; a != "" {
+		fmt.Fprintf(stdout, "  API: http://%s/v1/status\n", a)
+	}
+	if f := n.Config().FaultRate; f > 0 {
+		fmt.Fprintf(stdout, "  fault injection: attesting wrong digests for %.0f%% of chunks\n", 100*f)
+	}
 	<-ctx.Done()
 	if err := n.Stop(); err != nil {
 		return fail(stderr, c, err)

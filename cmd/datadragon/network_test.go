@@ -83,3 +83,31 @@ func getJSON(t *testing.T, url string, v any) {
 		t.Fatalf("GET %s: %v", url, err)
 	}
 }
+
+func TestInitWritesHomesAndRefusesToOverwrite(t *testing.T) {
+	dir := t.TempDir() + "/net"
+	args := []string{"init", "--validators", "2", "--out", dir, "--p2p-port", "36900",
+		"--stream", "s1=ws://127.0.0.1:9001/stream,seq:10", "--stream", "s2=ws://127.0.0.1:9002/stream,time:2s"}
+	code, out, errOut := runCLI(t, args...)
+	wantCode(t, args, code, exitOK, out, errOut)
+	for _, want := range []string{"wrote 2 validator homes", dir + "/genesis.json", "s1", "s2", "datadragon node --home"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("init output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errOut = runCLI(t, args...)
+	wantCode(t, args, code, exitFail, out, errOut)
+	if !strings.Contains(errOut, "already exists") {
+		t.Errorf("second init: %q", errOut)
+	}
+	for _, bad := range [][]string{
+		{"init", "--out", dir + "2", "--stream", "nonsense"},
+		{"init", "--out", dir + "3", "--stream", "a=ws://x/stream,seq:0"},
+		{"init", "--out", dir + "4", "--stream", "a=ws://x/stream,every:3"},
+		{"init", "--validators", "0", "--out", dir + "5"},
+		{"init"},
+	} {
+		code, out, errOut := runCLI(t, bad...)
+		wantCode(t, bad, code, exitUsage, out, errOut)
+	}
+}
