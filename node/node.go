@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
@@ -127,7 +126,7 @@ func Open(home string, o Options) (*Node, error) {
 	cn, err := cmtnode.NewNode(context.Background(), ccfg, pv, nodeKey,
 		proxy.NewLocalClientCreator(a),
 		cmtnode.DefaultGenesisDocProviderFunc(ccfg),
-		cmtcfg.DefaultDBProvider, cmtnode.DefaultMetricsProvider(ccfg.Instrumentation), clog)
+		guardedDBProvider, cmtnode.DefaultMetricsProvider(ccfg.Instrumentation), clog)
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("node: starting CometBFT: %w", err)
