@@ -252,8 +252,11 @@ func TestFourValidatorsAcceptEveryChunkOfTwoStreams(t *testing.T) {
 	}{{"sensors", sensors}, {"ticks", ticks}} {
 		deadline := time.Now().Add(90 * time.Second)
 		for {
-			st, err := nodes[1].App().Stream(s.id)
-			if err == nil && st.Accepted >= chunks {
+			// Nodes commit at slightly different moments: wait for both
+			// nodes this test reads.
+			a, err1 := nodes[1].App().Stream(s.id)
+			b, err2 := nodes[2].App().Stream(s.id)
+			if err1 == nil && err2 == nil && a.Accepted >= chunks && b.Accepted >= chunks {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -262,6 +265,12 @@ func TestFourValidatorsAcceptEveryChunkOfTwoStreams(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		recs, _, err := nodes[2].App().Records(s.id, 0, chunks)
+		other, _, _ := nodes[1].App().Records(s.id, 0, chunks)
+		for i := range min(len(recs), len(other)) {
+			if recs[i].Digest != other[i].Digest || recs[i].Height != other[i].Height {
+				t.Fatalf("%s record %d differs between nodes: %+v vs %+v", s.id, i, recs[i], other[i])
+			}
+		}
 		if err != nil || len(recs) != chunks {
 			t.Fatalf("%s: %d records, %v", s.id, len(recs), err)
 		}
