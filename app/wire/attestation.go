@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -276,5 +275,3 @@ func UnmarshalAttestation(b []byte) (Attestation, error) {
 func (a *Attestation) SameClaim(o *Attestation) bool {
 	return a.Digest == o.Digest && a.Verdict == o.Verdict
 }
-
-func equalBytes(a, b []byte) bool { return bytes.Equal(a, b) }
