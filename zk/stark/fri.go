@@ -26,7 +26,7 @@ type friProver struct {
 	remainder []field.Ext
 }
 
-// leafIndex returns the coset leaf holding position pos of a layer of
+// friLeaf returns the coset leaf holding position pos of a layer of
 // size m: leaf pos mod (m/F), slot pos div (m/F).
 func friLeaf(pos, m, fold int) (leaf, slot int) {
 	w := m / fold
