@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/receipt"
 )
 
 // Reader is the part of the app the API reads: committed state only, safe
@@ -30,6 +31,12 @@ type Reader interface {
 
 var _ Reader = (*app.App)(nil)
 
+// Receipts builds receipts of accepted records (package receipt);
+// node.Node satisfies it. Errors wrapping app.ErrNotFound answer 404.
+type Receipts interface {
+	Receipt(stream string, index uint64) (*receipt.Receipt, error)
+}
+
 // NodeInfo describes the node serving the API.
 type NodeInfo struct {
 	// Moniker is the node's name (node.Config.Moniker).
@@ -45,6 +52,8 @@ type NodeInfo struct {
 type Config struct {
 	// App is the state the API serves (the node's *app.App).
 	App Reader
+	// Receipts serves GET /v1/receipts/{stream}/{index}; nil answers 501.
+	Receipts Receipts
 	// Node is shown in /v1/status and /healthz.
 	Node NodeInfo
 	// Feed carries decided records to WebSocket subscribers; the node
@@ -87,6 +96,7 @@ const (
 // /healthz and /metrics. Create it with New.
 type Handler struct {
 	app      Reader
+	receipts Receipts
 	node     NodeInfo
 	log      *slog.Logger
 	feed     *Feed
@@ -108,7 +118,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.App == nil {
 		return nil, errors.New("api: Config.App is required")
 	}
-	h := &Handler{app: cfg.App, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
+	h := &Handler{app: cfg.App, receipts: cfg.Receipts, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
 		maxBody: cfg.MaxBodyBytes, origins: cfg.OriginPatterns}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -197,6 +207,7 @@ func (h *Handler) routeTable() []routeInfo {
 		{[]string{"/v1/streams/{id}/records"}, "/v1/streams/{id}/records", get, "decided records of a stream in index order; ?from=INDEX&limit=1..1000 (default 100); next is the from of the next page", h.records},
 		{[]string{"/v1/streams/{id}/feed"}, "/v1/streams/{id}/feed", get, "WebSocket: one JSON text message per record decided from now on", h.feedWS},
 		{[]string{"/v1/records/{stream}/{index}"}, "/v1/records/{stream}/{index}", get, "one chunk's record with every validator's attestation, verdict and outcome", h.record},
+		{[]string{"/v1/receipts/{stream}/{index}"}, "/v1/receipts/{stream}/{index}", get, "an accepted record's receipt, verifiable offline with 'datadragon verify' (404 until the next block is committed)", h.receipt},
 		{[]string{"/v1/blocks/{height}"}, "/v1/blocks/{height}", get, "what a committed block decided (height or 'latest')", h.block},
 		{[]string{"/v1/zk/verify"}, "/v1/zk/verify", []string{http.MethodPost}, `verify a Ziggy signature {"kind":"signature","public_key","message[_b64|_hex]","signature[_b64|_hex]"} or a Rescue-chain proof {"kind":"chain","proof[_b64|_hex]"}`, h.verify},
 		{[]string{"/healthz"}, "/healthz", get, "ok, chain height and a cached Rescue-chain prove+verify self-check", h.healthz},

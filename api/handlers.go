@@ -131,6 +131,34 @@ func (h *Handler) record(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, recordFromView(rv))
 }
 
+func (h *Handler) receipt(w http.ResponseWriter, r *http.Request) {
+	if h.receipts == nil {
+		writeError(w, http.StatusNotImplemented, "this server does not build receipts")
+		return
+	}
+	id, ok := streamID(w, r.PathValue("stream"))
+	if !ok {
+		return
+	}
+	index, err := parseIndex(r.PathValue("index"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	rc, err := h.receipts.Receipt(id, index)
+	if err != nil {
+		msg := fmt.Sprintf("no receipt for %s/%d: only accepted records have one, from the block after the one that decided them (%v)", id, index, err)
+		if errors.Is(err, app.ErrNotFound) {
+			if _, serr := h.app.Stream(id); errors.Is(serr, app.ErrNotFound) {
+				msg = unknownStream(id)
+			}
+		}
+		h.appError(w, r, err, msg)
+		return
+	}
+	writeJSON(w, http.StatusOK, rc)
+}
+
 func (h *Handler) block(w http.ResponseWriter, r *http.Request) {
 	raw := r.PathValue("height")
 	var height int64

@@ -134,7 +134,7 @@ func Open(home string, o Options) (*Node, error) {
 	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed}
 	if cfg.API != "" {
 		h, err := api.New(api.Config{
-			App: a, Feed: feed, Registry: prometheus.NewRegistry(), Logger: logger,
+			App: a, Receipts: n, Feed: feed, Registry: prometheus.NewRegistry(), Logger: logger,
 			Node: api.NodeInfo{Moniker: cfg.Moniker, Version: o.Version, Height: n.Height},
 		})
 		if err != nil {

@@ -1,0 +1,251 @@
+package receipt
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/merkle"
+	"github.com/datadragon/datadragon/app/wire"
+	"github.com/datadragon/datadragon/app/ziggysig"
+	"github.com/datadragon/datadragon/ingest/digest"
+)
+
+// Message is one message of a chunk, the form Verify's data takes: a JSON
+// list of {"seq": N, "data": "<base64>"} in seq order.
+type Message struct {
+	Seq  uint64 `json:"seq"`
+	Data []byte `json:"data"`
+}
+
+// Verify checks every link of r against the trusted genesis (CometBFT's
+// genesis document with DataDragon's app_state) and, if data is not nil,
+// that the chunk's messages (a JSON list of Message) hash to the record's
+// digest. It returns nil only if everything holds, else a *LinkError
+// naming the first broken link.
+func Verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte) error {
+	if r == nil {
+		return broken("receipt", "no receipt")
+	}
+	if r.Version != Version {
+		return broken("version", "receipt version %d, this verifier reads version %d", r.Version, Version)
+	}
+	if genesis == nil {
+		return broken("genesis", "no genesis")
+	}
+	gs, err := app.ParseGenesisState(genesis.AppState)
+	if err != nil {
+		return broken("genesis", "app_state: %v", err)
+	}
+	chainID := genesis.ChainID
+	if r.ChainID != chainID {
+		return broken("chain_id", "receipt is for chain %q, the genesis is chain %q", r.ChainID, chainID)
+	}
+
+	// 1. Validators: exactly the genesis set.
+	if len(r.Validators) != len(gs.Validators) {
+		return broken("validators", "%d validators, genesis has %d", len(r.Validators), len(gs.Validators))
+	}
+	cvals := make([]*cmttypes.Validator, len(gs.Validators))
+	byAddr := map[string]int{}
+	var total int64
+	for i, g := range gs.Validators {
+		v := r.Validators[i]
+		pk, err := cryptoenc.PubKeyFromTypeAndBytes(g.PubKey.Type, g.PubKey.Value)
+		if err != nil {
+			return broken("genesis", "validator %d: %v", i, err)
+		}
+		if !bytes.Equal(pk.Address(), g.Address) && len(g.Address) > 0 {
+			return broken("genesis", "validator %d: address does not match its key", i)
+		}
+		if !bytes.Equal(v.Address, pk.Address()) || v.PubKey.Type != g.PubKey.Type || !bytes.Equal(v.PubKey.Value, g.PubKey.Value) ||
+			!bytes.Equal(v.ZiggyPubKey, g.ZiggyPubKey) || v.Power != g.Power {
+			return broken("validators", "validator %d (%s) differs from the genesis", i, v.Address)
+		}
+		cvals[i] = cmttypes.NewValidator(pk, g.Power)
+		byAddr[string(pk.Address())] = i
+		total += g.Power
+	}
+	valSet := cmttypes.NewValidatorSet(cvals)
+
+	// 2. Record.
+	rec, err := wire.UnmarshalRecord(r.Record)
+	if err != nil {
+		return broken("record", "%v", err)
+	}
+	if !bytes.Equal(rec.Marshal(), r.Record) {
+		return broken("record", "encoding is not canonical")
+	}
+	if rec.Stream != r.Stream || rec.Index != r.Index {
+		return broken("record", "record is for %s/%d, the receipt names %s/%d", rec.Stream, rec.Index, r.Stream, r.Index)
+	}
+	if rec.Status != wire.StatusAccepted {
+		return broken("record", "record is %s, not accepted", rec.Status)
+	}
+	if rec.DecidedHeight != r.Block.Height {
+		return broken("record", "decided at height %d, the receipt's block is %d", rec.DecidedHeight, r.Block.Height)
+	}
+	if rec.TotalPower != total {
+		return broken("record", "total power %d, the genesis set has %d", rec.TotalPower, total)
+	}
+
+	// 3. Record proof.
+	root, err := hash32(r.Block.RecordRoot)
+	if err != nil {
+		return broken("block", "record_root: %v", err)
+	}
+	path, err := hashes(r.RecordProof.Path)
+	if err != nil {
+		return broken("record_proof", "%v", err)
+	}
+	if err := merkle.Verify(root, merkle.LeafHash(r.Record), r.RecordProof.Leaf, r.RecordProof.Leaves, path); err != nil {
+		return broken("record_proof", "the record is not leaf %d of %d under record root %x", r.RecordProof.Leaf, r.RecordProof.Leaves, root)
+	}
+
+	// 4. Block: app hash.
+	cs, err := hash32(r.Block.ChangesetHash)
+	if err != nil {
+		return broken("block", "changeset_hash: %v", err)
+	}
+	if want := app.AppHash(r.Block.PrevAppHash, r.Block.Height, root, cs); !bytes.Equal(want, r.Block.AppHash) {
+		return broken("block", "app hash %x does not follow from prev_app_hash, height, record_root and changeset_hash (%x)", []byte(r.Block.AppHash), want)
+	}
+
+	// 5. Header.
+	h := r.Header
+	if h == nil {
+		return broken("header", "missing")
+	}
+	if h.ChainID != chainID {
+		return broken("header", "chain id %q, want %q", h.ChainID, chainID)
+	}
+	if h.Height != r.Block.Height+1 {
+		return broken("header", "height %d, want %d (the block after the record's)", h.Height, r.Block.Height+1)
+	}
+	if !bytes.Equal(h.AppHash, r.Block.AppHash) {
+		return broken("header", "app_hash %X is not the block's app hash %X", []byte(h.AppHash), []byte(r.Block.AppHash))
+	}
+	if !bytes.Equal(h.ValidatorsHash, valSet.Hash()) {
+		return broken("header", "validators_hash %X is not the genesis set's %X", []byte(h.ValidatorsHash), valSet.Hash())
+	}
+	if err := h.ValidateBasic(); err != nil {
+		return broken("header", "%v", err)
+	}
+
+	// 6. Commit.
+	c := r.Commit
+	if c == nil {
+		return broken("commit", "missing")
+	}
+	if c.Height != h.Height {
+		return broken("commit", "height %d, header height %d", c.Height, h.Height)
+	}
+	if hh := h.Hash(); !bytes.Equal(c.BlockID.Hash, hh) {
+		return broken("commit", "signs block %X, the header hashes to %X", []byte(c.BlockID.Hash), []byte(hh))
+	}
+	if err := valSet.VerifyCommit(chainID, c.BlockID, h.Height, c); err != nil {
+		return broken("commit", "%v", err)
+	}
+
+	// 7. Attestations of the majority.
+	agreed := map[string]wire.RecordAttestation{}
+	for _, ra := range rec.Attestations {
+		if ra.Outcome == wire.OutcomeAgreed {
+			agreed[string(ra.Validator)] = ra
+		}
+	}
+	seen := map[string]bool{}
+	var power int64
+	for i, a := range r.Attestations {
+		vi, ok := byAddr[string(a.Validator)]
+		if !ok {
+			return broken("attestations", "attestation %d: %s is not a genesis validator", i, a.Validator)
+		}
+		if seen[string(a.Validator)] {
+			return broken("attestations", "attestation %d: %s attests twice", i, a.Validator)
+		}
+		seen[string(a.Validator)] = true
+		ra, ok := agreed[string(a.Validator)]
+		if !ok {
+			return broken("attestations", "attestation %d: the record has no agreeing attestation of %s", i, a.Validator)
+		}
+		if ra.Digest != rec.Digest || ra.Verdict != rec.Verdict {
+			return broken("record", "agreeing attestation of %s differs from the accepted claim", a.Validator)
+		}
+		if ra.Power != gs.Validators[vi].Power {
+			return broken("record", "attestation of %s has power %d, genesis %d", a.Validator, ra.Power, gs.Validators[vi].Power)
+		}
+		if a.ExtensionHeight != ra.Height-1 {
+			return broken("attestations", "attestation %d: extension height %d, the record says it was included at %d", i, a.ExtensionHeight, ra.Height)
+		}
+		if a.Proof.Leaf != int(ra.Leaf) {
+			return broken("attestations", "attestation %d: leaf %d, the record says %d", i, a.Proof.Leaf, ra.Leaf)
+		}
+		att := wire.Attestation{Stream: rec.Stream, Index: rec.Index, Digest: ra.Digest, TimeMs: ra.TimeMs, Verdict: ra.Verdict}
+		eroot, err := hash32(a.Root)
+		if err != nil {
+			return broken("attestations", "attestation %d: root: %v", i, err)
+		}
+		p, err := hashes(a.Proof.Path)
+		if err != nil {
+			return broken("attestations", "attestation %d: %v", i, err)
+		}
+		if err := merkle.Verify(eroot, merkle.LeafHash(att.AppendBinary(nil)), a.Proof.Leaf, a.Proof.Leaves, p); err != nil {
+			return broken("attestations", "attestation %d (%s): not in its extension's root", i, a.Validator)
+		}
+		msg := wire.SignBytes(chainID, a.ExtensionHeight, a.Validator, eroot)
+		if err := (ziggysig.Scheme{}).Verify(gs.Validators[vi].ZiggyPubKey, msg, a.Signature); err != nil {
+			return broken("attestations", "attestation %d (%s): Ziggy signature: %v", i, a.Validator, err)
+		}
+		power += ra.Power
+	}
+	th := gs.Threshold
+	if th.Denominator == 0 || uint64(power)*th.Denominator <= th.Numerator*uint64(total) {
+		return broken("attestations", "signed attestations hold %d of %d power, not more than %d/%d", power, total, th.Numerator, th.Denominator)
+	}
+
+	// 8. Data.
+	if data != nil {
+		var msgs []Message
+		if err := json.Unmarshal(data, &msgs); err != nil {
+			return broken("data", "want a JSON list of {\"seq\", \"data\" (base64)}: %v", err)
+		}
+		dm := make([]digest.Message, len(msgs))
+		for i, m := range msgs {
+			dm[i] = digest.Message{Seq: m.Seq, Data: m.Data}
+		}
+		d, err := digest.Compute(rec.Stream, rec.Index, dm)
+		if err != nil {
+			return broken("data", "%v", err)
+		}
+		if wire.Digest(d) != rec.Digest {
+			return broken("data", "digest %s, the record's is %s", d, rec.Digest)
+		}
+	}
+	return nil
+}
+
+func hash32(b []byte) (merkle.Hash, error) {
+	var h merkle.Hash
+	if len(b) != len(h) {
+		return h, fmt.Errorf("%d bytes, want %d", len(b), len(h))
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+func hashes(bs []app.HexBytes) ([]merkle.Hash, error) {
+	out := make([]merkle.Hash, len(bs))
+	for i, b := range bs {
+		h, err := hash32(b)
+		if err != nil {
+			return nil, fmt.Errorf("path %d: %w", i, err)
+		}
+		out[i] = h
+	}
+	return out, nil
+}
