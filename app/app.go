@@ -125,7 +125,7 @@ func New(cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
-	a := &App{cfg: cfg, log: log, store: st, cache: newVerifyCache(4096), inflight: map[int64]map[wire.ChunkKey]tally.Claim{}}
+	a := &App{cfg: cfg, log: log, store: st, cache: newVerifyCache(verifyCacheSize), inflight: map[int64]map[wire.ChunkKey]tally.Claim{}}
 	a.last.Store(&committed{})
 	if err := a.load(); err != nil {
 		st.Close()

@@ -243,3 +243,10 @@ func (a *App) VerifyVoteExtension(_ context.Context, req *abci.VerifyVoteExtensi
 	}
 	return accept, nil
 }
+
+// verifyCacheSize bounds the verified-extension cache. An entry holds a
+// decoded extension with its ~20 KB Ziggy signature; the cache only has to
+// bridge VerifyVoteExtension, ProcessProposal and FinalizeBlock of the
+// last few heights (a miss just verifies again), so a few hundred entries
+// serve a network of dozens of validators in a few megabytes.
+const verifyCacheSize = 256
