@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cometbft/cometbft/crypto"
@@ -43,7 +46,15 @@ type InitOptions struct {
 	Validators int
 	ChainID    string
 	Host       string // address the validators listen on and dial
-	BasePort   int    // validator i's P2P port is BasePort+10·i
+	// Hosts, if set, names each validator's own host, one per validator:
+	// where the others dial it (containers, several machines). Without it
+	// every validator is at Host.
+	Hosts []string
+	// ListenHost, if set, is where every validator listens, P2P and API
+	// (0.0.0.0 inside containers); without it a validator listens on the
+	// host it is dialled at.
+	ListenHost string
+	BasePort   int // validator i's P2P port is BasePort+10·i
 	// APIBasePort, if set, gives validator i the HTTP API port APIBasePort+i.
 	APIBasePort int
 	Power       int64
@@ -70,6 +81,14 @@ func InitHomes(o InitOptions) ([]Member, error) {
 	if o.BasePort < 1024 || o.BasePort+10*o.Validators > 65535 {
 		return nil, fmt.Errorf("node: base port %d leaves no room for %d validators", o.BasePort, o.Validators)
 	}
+	if o.Hosts != nil && len(o.Hosts) != o.Validators {
+		return nil, fmt.Errorf("node: %d hosts for %d validators; give one host per validator", len(o.Hosts), o.Validators)
+	}
+	for _, h := range o.Hosts {
+		if h == "" || strings.ContainsAny(h, "@,/ \t") || (strings.Contains(h, ":") && net.ParseIP(h) == nil) {
+			return nil, fmt.Errorf("node: host %q: give a host name or address without a port", h)
+		}
+	}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -82,13 +101,21 @@ func InitHomes(o InitOptions) ([]Member, error) {
 			return nil, fmt.Errorf("node: %s already exists; remove it or choose another --out directory", home)
 		}
 		port := o.BasePort + 10*i
+		host := o.Host
+		if o.Hosts != nil {
+			host = o.Hosts[i]
+		}
+		listen := host
+		if o.ListenHost != "" {
+			listen = o.ListenHost
+		}
 		nc := &Config{
 			Moniker:       name,
-			P2PListen:     fmt.Sprintf("%s:%d", o.Host, port),
+			P2PListen:     net.JoinHostPort(listen, strconv.Itoa(port)),
 			CommitTimeout: Duration(o.CommitTimeout),
 		}
 		if o.APIBasePort > 0 {
-			nc.API = fmt.Sprintf("%s:%d", o.Host, o.APIBasePort+i)
+			nc.API = net.JoinHostPort(listen, strconv.Itoa(o.APIBasePort+i))
 		}
 		cfg := nc.comet(home)
 		for _, d := range []string{"config", "data"} {
@@ -123,7 +150,7 @@ func InitHomes(o InitOptions) ([]Member, error) {
 		}
 		members[i] = Member{
 			Name: name, Home: home, NodeID: string(nk.ID()),
-			P2PAddr:  fmt.Sprintf("%s:%d", o.Host, port),
+			P2PAddr:  net.JoinHostPort(host, strconv.Itoa(port)),
 			CometPub: cometPub, ZiggyPub: pub, Power: o.Power,
 		}
 		configs[i] = nc
@@ -167,4 +194,33 @@ func InitHomes(o InitOptions) ([]Member, error) {
 		}
 	}
 	return members, nil
+}
+
+// HomesExist reports whether dir already holds a complete network of n
+// validators written by InitHomes: dir/genesis.json and every
+// dir/nodeI/node.json. It is false with no error when none of them exists
+// yet, and an error when only some do (an interrupted or different init).
+func HomesExist(dir string, n int) (bool, error) {
+	paths := []string{filepath.Join(dir, "genesis.json")}
+	for i := range n {
+		paths = append(paths, filepath.Join(dir, fmt.Sprintf("node%d", i), NodeFile))
+	}
+	var have, missing []string
+	for _, p := range paths {
+		switch _, err := os.Stat(p); {
+		case err == nil:
+			have = append(have, p)
+		case errors.Is(err, os.ErrNotExist):
+			missing = append(missing, p)
+		default:
+			return false, err
+		}
+	}
+	switch {
+	case len(missing) == 0:
+		return true, nil
+	case len(have) == 0:
+		return false, nil
+	}
+	return false, fmt.Errorf("node: %s holds part of a network (%s exists, %s does not); remove it or choose another directory", dir, have[0], missing[0])
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,5 +76,62 @@ func TestInitHomes(t *testing.T) {
 	if _, err := InitHomes(InitOptions{Dir: dir, Validators: 1, ChainID: "x", Host: "127.0.0.1", BasePort: 36000, Power: 1,
 		AppState: func([]Member) (json.RawMessage, error) { return json.RawMessage(`{}`), nil }}); err == nil {
 		t.Fatal("init overwrote an existing home")
+	}
+}
+
+func TestInitHomesPerValidatorHosts(t *testing.T) {
+	dir := t.TempDir()
+	state := func([]Member) (json.RawMessage, error) { return json.RawMessage(`{}`), nil }
+	hosts := []string{"node0", "node1", "node2"}
+	members, err := InitHomes(InitOptions{
+		Dir: dir, Validators: 3, ChainID: "c", Host: "127.0.0.1", Hosts: hosts, ListenHost: "0.0.0.0",
+		BasePort: 26656, APIBasePort: 8080, Power: 10, AppState: state,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range members {
+		if want := fmt.Sprintf("%s:%d", hosts[i], 26656+10*i); m.P2PAddr != want {
+			t.Fatalf("member %d dialled at %s, want %s", i, m.P2PAddr, want)
+		}
+		nc, err := LoadConfig(m.Home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("0.0.0.0:%d", 26656+10*i); nc.P2PListen != want {
+			t.Fatalf("member %d listens at %s, want %s", i, nc.P2PListen, want)
+		}
+		if want := fmt.Sprintf("0.0.0.0:%d", 8080+i); nc.API != want {
+			t.Fatalf("member %d API at %s, want %s", i, nc.API, want)
+		}
+		for _, p := range nc.Peers {
+			if strings.Contains(p, "127.0.0.1") || strings.Contains(p, "0.0.0.0") || strings.Contains(p, hosts[i]+":") {
+				t.Fatalf("member %d has peer %s", i, p)
+			}
+		}
+		if len(nc.Peers) != 2 {
+			t.Fatalf("member %d peers %v", i, nc.Peers)
+		}
+	}
+	ok, err := HomesExist(dir, 3)
+	if !ok || err != nil {
+		t.Fatalf("HomesExist after init: %v %v", ok, err)
+	}
+	if _, err := HomesExist(dir, 4); err == nil {
+		t.Fatal("HomesExist accepted a network of 3 as one of 4")
+	}
+	if ok, err := HomesExist(t.TempDir(), 4); ok || err != nil {
+		t.Fatalf("HomesExist on an empty dir: %v %v", ok, err)
+	}
+	v6, err := InitHomes(InitOptions{Dir: t.TempDir(), Validators: 2, ChainID: "c", Hosts: []string{"fd00::1", "10.0.0.2"},
+		BasePort: 26656, Power: 1, AppState: state})
+	if err != nil || v6[0].P2PAddr != "[fd00::1]:26656" || v6[1].P2PAddr != "10.0.0.2:26666" {
+		t.Fatalf("IPv6 and IPv4 hosts: %v %+v", err, v6)
+	}
+	for _, bad := range [][]string{{"a", "b"}, {"a", "b", ""}, {"a", "b:1", "c"}, {"a", "b c", "d"}} {
+		if _, err := InitHomes(InitOptions{Dir: t.TempDir(), Validators: 3, ChainID: "c", Hosts: bad,
+			BasePort: 26656, Power: 1, AppState: state}); err == nil {
+			t.Fatalf("hosts %q accepted", bad)
+		}
 	}
 }

@@ -42,9 +42,18 @@ Without --stream the genesis registers the two demo sources that
 'datadragon source' serves by default (sensors on 127.0.0.1:9001 and
 ticks on 127.0.0.1:9002).
 
+Validators listen on and dial each other at --host. For validators on
+different hosts (containers, machines) give one name each with --hosts:
+validator I is dialled at the I-th; --listen-host 0.0.0.0 makes them listen
+on every interface while peers still dial the names.
+
+--if-missing leaves a complete network already in DIR alone and exits 0,
+so a start-up script can run init every time.
+
 Start each validator with 'datadragon node --home DIR/nodeI'.`,
 	examples: []string{
 		"datadragon init --validators 4 --out net",
+		"datadragon init --validators 4 --out /net --hosts node0,node1,node2,node3 --listen-host 0.0.0.0 --if-missing",
 		"datadragon init --validators 4 --out net --stream sensors=ws://10.0.0.5:9001/stream,seq:100",
 	},
 }
@@ -138,6 +147,9 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 	host := fs.String("host", "127.0.0.1", "the `HOST` validators listen on and dial each other at")
 	p2p := fs.Int("p2p-port", 26656, "validator I listens for peers on `PORT`+10·I")
 	apiPort := fs.Int("api-port", 8080, "validator I serves its HTTP API on `PORT`+I (0: no API)")
+	hosts := fs.String("hosts", "", "validator I is dialled at the I-th `NAME` of this comma-separated list (one per validator; overrides --host)")
+	listenHost := fs.String("listen-host", "", "validators listen (P2P and API) on `HOST`, e.g. 0.0.0.0 in containers (default: the host they are dialled at)")
+	ifMissing := fs.Bool("if-missing", false, "if DIR already holds a complete network of N validators, leave it and exit 0")
 	commit := fs.Duration("commit-timeout", 100*time.Millisecond, "CometBFT's pause after each block (`D`); sets the block rate")
 	var streams streamFlag
 	fs.Var(&streams, "stream", "observe the stream `ID=URL,POLICY` (repeatable); POLICY is seq:M or time:D")
@@ -154,14 +166,37 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 	case *n < 1 || *n > node.MaxValidators:
 		err = usagef("--validators %d: choose 1 to %d", *n, node.MaxValidators)
 	}
+	var hostList []string
+	if err == nil && *hosts != "" {
+		hostList = strings.Split(*hosts, ",")
+		for i := range hostList {
+			hostList[i] = strings.TrimSpace(hostList[i])
+			if h := hostList[i]; h == "" || strings.ContainsAny(h, "@/ ") || (strings.Contains(h, ":") && net.ParseIP(h) == nil) {
+				err = usagef("--hosts %q: give host names without ports, separated by commas", *hosts)
+			}
+		}
+		if err == nil && len(hostList) != *n {
+			err = usagef("--hosts names %d hosts for %d validators; give one per validator", len(hostList), *n)
+		}
+	}
 	if err != nil {
 		return fail(stderr, c, err)
+	}
+	if *ifMissing {
+		done, err := node.HomesExist(*out, *n)
+		if err != nil {
+			return fail(stderr, c, err)
+		}
+		if done {
+			fmt.Fprintf(stdout, "%s already holds a network of %d validators; left unchanged\n", *out, *n)
+			return exitOK
+		}
 	}
 	if len(streams) == 0 {
 		streams = demoStreams(*host, 9001, 9002)
 	}
 	members, err := node.InitHomes(node.InitOptions{
-		Dir: *out, Validators: *n, ChainID: *chainID, Host: *host, BasePort: *p2p,
+		Dir: *out, Validators: *n, ChainID: *chainID, Host: *host, Hosts: hostList, ListenHost: *listenHost, BasePort: *p2p,
 		APIBasePort: *apiPort, Power: 10, CommitTimeout: *commit, AppState: node.AppState(streams, 0),
 	})
 	if err != nil {
@@ -170,6 +205,9 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "wrote %d validator homes and %s\n", len(members), filepath.Join(*out, "genesis.json"))
 	for _, m := range members {
 		fmt.Fprintf(stdout, "  %s  %s  p2p %s\n", m.Name, m.Home, m.P2PAddr)
+	}
+	if *listenHost != "" {
+		fmt.Fprintf(stdout, "validators listen on %s\n", *listenHost)
 	}
 	fmt.Fprintf(stdout, "streams:\n")
 	for _, s := range streams {

@@ -4,11 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/datadragon/datadragon/node"
 )
 
 func TestDevnetAcceptsRecordsAndStopsCleanly(t *testing.T) {
@@ -106,6 +109,55 @@ func TestInitWritesHomesAndRefusesToOverwrite(t *testing.T) {
 		{"init", "--out", dir + "4", "--stream", "a=ws://x/stream,every:3"},
 		{"init", "--validators", "0", "--out", dir + "5"},
 		{"init"},
+	} {
+		code, out, errOut := runCLI(t, bad...)
+		wantCode(t, bad, code, exitUsage, out, errOut)
+	}
+}
+
+func TestInitHostsListenHostAndIfMissing(t *testing.T) {
+	dir := t.TempDir() + "/net"
+	args := []string{"init", "--validators", "3", "--out", dir, "--hosts", "node0, node1,node2", "--listen-host", "0.0.0.0",
+		"--if-missing", "--stream", "s1=ws://sensors:9001/stream,seq:20"}
+	code, out, errOut := runCLI(t, args...)
+	wantCode(t, args, code, exitOK, out, errOut)
+	for _, want := range []string{"wrote 3 validator homes", "node1:26666", "listen on 0.0.0.0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("init output lacks %q:\n%s", want, out)
+		}
+	}
+	cfg, err := node.LoadConfig(dir + "/node2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.P2PListen != "0.0.0.0:26676" || cfg.API != "0.0.0.0:8082" || len(cfg.Peers) != 2 ||
+		!strings.HasSuffix(cfg.Peers[0], "@node0:26656") || !strings.HasSuffix(cfg.Peers[1], "@node1:26666") {
+		t.Fatalf("node2 config %+v", cfg)
+	}
+	before, err := os.ReadFile(dir + "/genesis.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run again: --if-missing leaves the network as it is and succeeds.
+	code, out, errOut = runCLI(t, args...)
+	wantCode(t, args, code, exitOK, out, errOut)
+	if !strings.Contains(out, "left unchanged") {
+		t.Errorf("second init with --if-missing: %q", out)
+	}
+	if after, _ := os.ReadFile(dir + "/genesis.json"); string(after) != string(before) {
+		t.Fatal("--if-missing rewrote the genesis")
+	}
+	// A different size over the same directory is an error, not a silent success.
+	bigger := []string{"init", "--validators", "4", "--out", dir, "--if-missing"}
+	code, out, errOut = runCLI(t, bigger...)
+	wantCode(t, bigger, code, exitFail, out, errOut)
+	if !strings.Contains(errOut, "part of a network") {
+		t.Errorf("init of 4 over 3 with --if-missing: %q", errOut)
+	}
+	for _, bad := range [][]string{
+		{"init", "--out", dir + "2", "--validators", "3", "--hosts", "a,b"},
+		{"init", "--out", dir + "3", "--validators", "2", "--hosts", "a,"},
+		{"init", "--out", dir + "4", "--validators", "2", "--hosts", "a:1,b"},
 	} {
 		code, out, errOut := runCLI(t, bad...)
 		wantCode(t, bad, code, exitUsage, out, errOut)
