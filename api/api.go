@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/datadragon/datadragon/api/explorer"
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/receipt"
 )
@@ -212,6 +213,7 @@ func (h *Handler) routeTable() []routeInfo {
 		{[]string{"/v1/zk/verify"}, "/v1/zk/verify", []string{http.MethodPost}, `verify a Ziggy signature {"kind":"signature","public_key","message[_b64|_hex]","signature[_b64|_hex]"} or a Rescue-chain proof {"kind":"chain","proof[_b64|_hex]"}`, h.verify},
 		{[]string{"/healthz"}, "/healthz", get, "ok, chain height and a cached Rescue-chain prove+verify self-check", h.healthz},
 		{[]string{"/metrics"}, "/metrics", get, "Prometheus metrics (datadragon_*)", h.metricsHandler()},
+		{[]string{"/{$}", explorer.Prefix}, "/", get, "the explorer web UI: one page (assets under " + explorer.Prefix + "), views at #/streams/ID, #/records/STREAM/INDEX, #/blocks/HEIGHT", explorer.Handler().ServeHTTP},
 	}
 }
 

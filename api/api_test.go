@@ -252,7 +252,7 @@ func TestMethodsAndUnknownRoutes(t *testing.T) {
 	if code, _, _ := a.do(http.MethodHead, "/v1/status", nil); code != 200 {
 		t.Errorf("HEAD: %d", code)
 	}
-	for _, target := range []string{"/", "/v2/status", "/v1/status/", "/v1/records/sensor", "/v1/nothing"} {
+	for _, target := range []string{"/v2/status", "/v1/status/", "/v1/records/sensor", "/v1/nothing"} {
 		e := a.get(target, 404)
 		if !strings.Contains(e["error"].(string), "GET /v1") {
 			t.Errorf("%s: %v", target, e)

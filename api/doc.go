@@ -28,6 +28,7 @@
 //	POST /v1/zk/verify                    verify a Ziggy signature or a Rescue-chain proof: {"valid":…,"reason":…}
 //	GET  /healthz                         ok, chain height and a cached STARK self-check (200 or 503)
 //	GET  /metrics                         Prometheus text format, series prefixed datadragon_
+//	GET  /, /explorer/…                   the web explorer (package api/explorer): one embedded page, hash-routed
 //
 // A record is
 //
