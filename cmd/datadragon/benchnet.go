@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"time"
 
@@ -68,15 +67,8 @@ func runBenchNetwork(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		return writeJSON(stdout, stderr, c, res)
 	}
-	fmt.Fprintf(stdout, "%d validators, %d streams, %.0f messages/s of %d B for %.0f s\n",
-		res.Validators, res.Streams, res.Rate, res.MessageBytes, res.DurationS)
-	fmt.Fprintf(stdout, "chunks filled:   %d\n", res.Chunks)
-	fmt.Fprintf(stdout, "accepted:        %d (disputed %d)\n", res.Accepted, res.Disputed)
-	fmt.Fprintf(stdout, "close → accepted: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", res.LatencyP50MS, res.LatencyP99MS, res.LatencyMaxMS)
-	fmt.Fprintf(stdout, "blocks:          %.1f per second\n", res.BlocksPerS)
-	fmt.Fprintf(stdout, "memory:          peak RSS %s for the process, %s per validator; peak Go heap %s\n",
-		mib(res.PeakRSSBytes), mib(res.PerNodeRSSBytes), mib(res.PeakHeapBytes))
+	if err := res.WriteText(stdout); err != nil {
+		return fail(stderr, c, err)
+	}
 	return exitOK
 }
-
-func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }

@@ -168,3 +168,19 @@ func benchmarkVerify(b *testing.B, n int) {
 		}
 	}
 }
+
+func TestNetworkResultText(t *testing.T) {
+	r := NetworkResult{Validators: 4, Streams: 2, DurationS: 60, Rate: 2000, MessageBytes: 1024, Chunks: 1200,
+		Accepted: 1199, Disputed: 1, LatencyP50MS: 294.4, LatencyP99MS: 676, LatencyMaxMS: 1176, BlocksPerS: 5.9,
+		PeakRSSBytes: 468 << 20, PerNodeRSSBytes: 117 << 20, PeakHeapBytes: 382 << 20}
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"4 validators, 2 streams, 2000 messages/s of 1024 B for 60 s", "1199 (disputed 1)",
+		"p50 294 ms, p99 676 ms, max 1176 ms", "5.9 per second", "468.0 MiB", "117.0 MiB", "382.0 MiB"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+}

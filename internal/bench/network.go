@@ -237,3 +237,17 @@ func Network(o NetworkOptions) (NetworkResult, error) {
 	}
 	return res, nil
 }
+
+// WriteText prints the result for people.
+func (r NetworkResult) WriteText(w io.Writer) error {
+	_, err := fmt.Fprintf(w, `%d validators, %d streams, %.0f messages/s of %d B for %.0f s
+chunks filled:    %d
+accepted:         %d (disputed %d)
+close → accepted: p50 %.0f ms, p99 %.0f ms, max %.0f ms
+blocks:           %.1f per second
+memory:           peak RSS %s for the process, %s per validator; peak Go heap %s
+`, r.Validators, r.Streams, r.Rate, r.MessageBytes, r.DurationS, r.Chunks, r.Accepted, r.Disputed,
+		r.LatencyP50MS, r.LatencyP99MS, r.LatencyMaxMS, r.BlocksPerS,
+		mib(r.PeakRSSBytes), mib(r.PerNodeRSSBytes), mib(r.PeakHeapBytes))
+	return err
+}
