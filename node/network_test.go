@@ -68,15 +68,22 @@ type testNet struct {
 }
 
 // startNet initialises and starts n validators on one sensor stream cut
-// every per messages; faults[i] is validator i's fault rate.
+// every per messages, with a dispute window of 5 blocks so counters
+// settle quickly; faults[i] is validator i's fault rate.
 func startNet(t *testing.T, n int, basePort int, per uint64, rate float64, faults map[int]float64) *testNet {
 	t.Helper()
 	_, url := startSource(t, rate)
+	return startStreams(t, n, basePort, []app.Stream{{ID: "sensors", Source: url, Chunk: app.ChunkPolicy{Messages: per}}}, 5, faults)
+}
+
+// startStreams initialises and starts n validators observing streams.
+func startStreams(t *testing.T, n int, basePort int, streams []app.Stream, window int64, faults map[int]float64) *testNet {
+	t.Helper()
 	dir := t.TempDir()
 	members, err := InitHomes(InitOptions{
 		Dir: dir, Validators: n, ChainID: "dd-test", Host: "127.0.0.1",
 		BasePort: basePort, Power: 10, CommitTimeout: 100 * time.Millisecond,
-		AppState: AppState([]app.Stream{{ID: "sensors", Source: url, Chunk: app.ChunkPolicy{Messages: per}}}, 5),
+		AppState: AppState(streams, window),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -214,56 +221,22 @@ func TestFourValidatorsAcceptEveryChunkOfTwoStreams(t *testing.T) {
 	sensors, ticks := gen.NewSensor(7), gen.NewTicker(3)
 	_, sURL := startSourceOf(t, sensors, rate)
 	_, tURL := startSourceOf(t, ticks, rate)
-	dir := t.TempDir()
-	members, err := InitHomes(InitOptions{
-		Dir: dir, Validators: 4, ChainID: "dd-test", Host: "127.0.0.1",
-		BasePort: 37100, Power: 10, CommitTimeout: 100 * time.Millisecond,
-		AppState: AppState([]app.Stream{
-			{ID: "sensors", Source: sURL, Chunk: app.ChunkPolicy{Messages: per}},
-			{ID: "ticks", Source: tURL, Chunk: app.ChunkPolicy{Messages: per}},
-		}, 0),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var nodes []*Node
-	for _, m := range members {
-		n, err := Open(m.Home, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, n)
-	}
-	for _, n := range nodes {
-		if err := n.Start(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	defer func() {
-		for _, n := range nodes {
-			if err := n.Stop(); err != nil {
-				t.Error(err)
-			}
-		}
-	}()
+	net := startStreams(t, 4, 37100, []app.Stream{
+		{ID: "sensors", Source: sURL, Chunk: app.ChunkPolicy{Messages: per}},
+		{ID: "ticks", Source: tURL, Chunk: app.ChunkPolicy{Messages: per}},
+	}, 0, nil)
+	nodes := net.nodes
 	for _, s := range []struct {
 		id string
 		g  gen.Generator
 	}{{"sensors", sensors}, {"ticks", ticks}} {
-		deadline := time.Now().Add(90 * time.Second)
-		for {
-			// Nodes commit at slightly different moments: wait for both
-			// nodes this test reads.
+		// Nodes commit at slightly different moments: wait for both nodes
+		// this test reads.
+		net.waitFor(s.id+" chunks accepted on nodes 1 and 2", func() bool {
 			a, err1 := nodes[1].App().Stream(s.id)
 			b, err2 := nodes[2].App().Stream(s.id)
-			if err1 == nil && err2 == nil && a.Accepted >= chunks && b.Accepted >= chunks {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: fewer than %d chunks accepted in time", s.id, chunks)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return err1 == nil && err2 == nil && a.Accepted >= chunks && b.Accepted >= chunks
+		})
 		recs, _, err := nodes[2].App().Records(s.id, 0, chunks)
 		other, _, _ := nodes[1].App().Records(s.id, 0, chunks)
 		for i := range min(len(recs), len(other)) {
