@@ -41,11 +41,18 @@ func newChannel(l *layout) *transcript.Transcript {
 func drawExt(t *transcript.Transcript, label string) field.Ext {
 	a := t.Challenge(label)
 	b := t.Challenge(label)
-	buf := append(a[:], b[:]...)
-	coef := func(i int) field.Element {
-		return field.FromWide(binary.LittleEndian.Uint64(buf[16*i:]), binary.LittleEndian.Uint64(buf[16*i+8:]))
-	}
-	return field.Ext{A0: coef(0), A1: coef(1), A2: coef(2)}
+	return extFromBytes(append(a[:], b[:]...))
+}
+
+// elementFromBytes maps 16 uniform bytes to a field element, with bias
+// below 2^-66.
+func elementFromBytes(b []byte) field.Element {
+	return field.FromWide(binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint64(b[8:]))
+}
+
+// extFromBytes maps 48 uniform bytes to an extension element.
+func extFromBytes(b []byte) field.Ext {
+	return field.Ext{A0: elementFromBytes(b), A1: elementFromBytes(b[16:]), A2: elementFromBytes(b[32:])}
 }
 
 // drawOODPoint draws z outside both the trace domain and the evaluation

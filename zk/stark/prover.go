@@ -2,7 +2,6 @@ package stark
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -215,7 +214,7 @@ func (p *prover) randomizeTrace() error {
 			if _, err := io.ReadFull(p.rng, buf); err != nil {
 				return fmt.Errorf("stark: reading randomness: %w", err)
 			}
-			col[i] = field.FromWide(binary.LittleEndian.Uint64(buf), binary.LittleEndian.Uint64(buf[8:]))
+			col[i] = elementFromBytes(buf)
 		}
 	}
 	return nil
@@ -226,10 +225,7 @@ func (p *prover) randomExt() (field.Ext, error) {
 	if _, err := io.ReadFull(p.rng, buf[:]); err != nil {
 		return field.Ext{}, fmt.Errorf("stark: reading randomness: %w", err)
 	}
-	c := func(i int) field.Element {
-		return field.FromWide(binary.LittleEndian.Uint64(buf[16*i:]), binary.LittleEndian.Uint64(buf[16*i+8:]))
-	}
-	return field.Ext{A0: c(0), A1: c(1), A2: c(2)}, nil
+	return extFromBytes(buf[:]), nil
 }
 
 // extendTrace interpolates every column, evaluates it over the LDE coset
