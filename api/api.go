@@ -83,6 +83,9 @@ type Config struct {
 	// that send no Origin header (every non-browser client) are always
 	// accepted.
 	OriginPatterns []string
+	// Push serves the gateway's push API (/v1/push/… and POST /v1/tx,
+	// package gateway); nil answers 501.
+	Push http.Handler
 }
 
 // Limits and defaults.
@@ -98,6 +101,7 @@ const (
 type Handler struct {
 	app      Reader
 	receipts Receipts
+	push     http.Handler
 	node     NodeInfo
 	log      *slog.Logger
 	feed     *Feed
@@ -119,7 +123,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.App == nil {
 		return nil, errors.New("api: Config.App is required")
 	}
-	h := &Handler{app: cfg.App, receipts: cfg.Receipts, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
+	h := &Handler{app: cfg.App, receipts: cfg.Receipts, push: cfg.Push, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
 		maxBody: cfg.MaxBodyBytes, origins: cfg.OriginPatterns}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -209,12 +213,22 @@ func (h *Handler) routeTable() []routeInfo {
 		{[]string{"/v1/streams/{id}/feed"}, "/v1/streams/{id}/feed", get, "WebSocket: one JSON text message per record decided from now on", h.feedWS},
 		{[]string{"/v1/records/{stream}/{index}"}, "/v1/records/{stream}/{index}", get, "one chunk's record with every validator's attestation, verdict and outcome", h.record},
 		{[]string{"/v1/receipts/{stream}/{index}"}, "/v1/receipts/{stream}/{index}", get, "an accepted record's receipt, verifiable offline with 'datadragon verify' (404 until the next block is committed)", h.receipt},
+		{[]string{"/v1/push/{stream}", "/v1/push/{stream}/{rest...}"}, "/v1/push", []string{http.MethodGet, http.MethodPost}, "push mode: POST /v1/push/STREAM?upload=ID&offset=N&end=0|1 uploads bytes (acknowledged once durable); GET …/uploads/ID, …/chunks?upload=ID, …/ws?session=ID (WebSocket push), POST …/chunk (a producer-signed chunk)", h.pushAPI},
+		{[]string{"/v1/tx"}, "/v1/tx", []string{http.MethodPost}, "submit a signed stream registration or expert judgement (binary transaction)", h.pushAPI},
 		{[]string{"/v1/blocks/{height}"}, "/v1/blocks/{height}", get, "what a committed block decided (height or 'latest')", h.block},
 		{[]string{"/v1/zk/verify"}, "/v1/zk/verify", []string{http.MethodPost}, `verify a Ziggy signature {"kind":"signature","public_key","message[_b64|_hex]","signature[_b64|_hex]"} or a Rescue-chain proof {"kind":"chain","proof[_b64|_hex]"}`, h.verify},
 		{[]string{"/healthz"}, "/healthz", get, "ok, chain height and a cached Rescue-chain prove+verify self-check", h.healthz},
 		{[]string{"/metrics"}, "/metrics", get, "Prometheus metrics (datadragon_*)", h.metricsHandler()},
 		{[]string{"/{$}", explorer.Prefix}, "/", get, "the explorer web UI: one page (assets under " + explorer.Prefix + "), views at #/streams/ID, #/records/STREAM/INDEX, #/blocks/HEIGHT", explorer.Handler().ServeHTTP},
 	}
+}
+
+func (h *Handler) pushAPI(w http.ResponseWriter, r *http.Request) {
+	if h.push == nil {
+		writeError(w, http.StatusNotImplemented, "this node runs no gateway")
+		return
+	}
+	h.push.ServeHTTP(w, r)
 }
 
 // wrap adds method checking, panic recovery and metrics to a route.

@@ -85,13 +85,21 @@ type ChunkPolicy struct {
 // Stream is one registered stream.
 type Stream struct {
 	ID          string          `json:"id"`
-	Source      string          `json:"source"`
+	Mode        string          `json:"mode"`             // observe or push
+	Source      string          `json:"source,omitempty"` // observe mode
 	Chunk       ChunkPolicy     `json:"chunk"`
 	Description string          `json:"description,omitempty"`
 	Rules       json.RawMessage `json:"rules,omitempty"`
-	Accepted    uint64          `json:"accepted"`
-	Disputed    uint64          `json:"disputed"`
-	LastIndex   *uint64         `json:"last_index"` // highest accepted index; null before the first
+	Owner       string          `json:"owner,omitempty"`     // hex public key of the registering owner
+	Producers   []string        `json:"producers,omitempty"` // hex keys that must sign pushed chunks
+	Experts     []string        `json:"experts,omitempty"`   // hex keys that may endorse or dispute records
+	// WriteTokens are SHA-256 hashes (hex) of the tokens gateways accept.
+	WriteTokens  []string `json:"write_tokens,omitempty"`
+	OpenLoopback bool     `json:"open_loopback,omitempty"`
+	Accepted     uint64   `json:"accepted"`
+	Disputed     uint64   `json:"disputed"`
+	LastIndex    *uint64  `json:"last_index"`           // highest accepted index; null before the first
+	NextIndex    *uint64  `json:"next_index,omitempty"` // push streams: the next chunk index on chain
 }
 
 // StreamList is GET /v1/streams.
@@ -124,6 +132,11 @@ type Record struct {
 	Settled      bool          `json:"settled"`
 	LeafHash     string        `json:"leaf_hash,omitempty"` // the record's leaf in its block's record root, hex
 	Attestations []Attestation `json:"attestations"`
+	// Push: for a pushed chunk, where it lies in the pushed data and the
+	// producer whose signature every validator verified.
+	Push *app.PushView `json:"push,omitempty"`
+	// Experts: registered experts' signed endorsements and disputes.
+	Experts []app.ExpertJudgement `json:"experts,omitempty"`
 }
 
 // Attestation is one validator's part in a chunk (the seed's "Validation
@@ -195,9 +208,23 @@ func validatorFrom(v app.ValidatorInfo) Validator {
 		Gaps: v.Gaps, Absent: v.Absent, Late: v.Late}
 }
 
+func hexKeys(ks []app.HexBytes) []string {
+	var out []string
+	for _, k := range ks {
+		out = append(out, hex.EncodeToString(k))
+	}
+	return out
+}
+
 func streamFrom(s app.StreamInfo) Stream {
-	out := Stream{ID: s.ID, Source: s.Source, Chunk: ChunkPolicy{Messages: s.Chunk.Messages, WindowMs: s.Chunk.WindowMs},
-		Description: s.Description, Accepted: s.Accepted, Disputed: s.Disputed}
+	mode := s.Mode
+	if mode == "" {
+		mode = app.ModeObserve
+	}
+	out := Stream{ID: s.ID, Mode: mode, Source: s.Source, Chunk: ChunkPolicy{Messages: s.Chunk.Messages, WindowMs: s.Chunk.WindowMs},
+		Description: s.Description, Accepted: s.Accepted, Disputed: s.Disputed, Owner: hex.EncodeToString(s.Owner),
+		Producers: hexKeys(s.Producers), Experts: hexKeys(s.Experts), WriteTokens: hexKeys(s.WriteTokens),
+		OpenLoopback: s.OpenLoopback, NextIndex: s.NextIndex}
 	if len(s.Rules) > 0 && json.Valid(s.Rules) {
 		out.Rules = s.Rules
 	}
@@ -211,7 +238,8 @@ func streamFrom(s app.StreamInfo) Stream {
 func recordFromView(v *app.RecordView) Record {
 	r := Record{Stream: v.Stream, Index: v.Index, Status: v.Status, Digest: v.Digest, Verdict: v.Verdict,
 		Height: v.Height, FirstHeight: v.FirstHeight, Power: v.Power, TotalPower: v.TotalPower, Settled: v.Settled,
-		LeafHash: hex.EncodeToString(v.LeafHash), Attestations: make([]Attestation, 0, len(v.Attestations))}
+		LeafHash: hex.EncodeToString(v.LeafHash), Attestations: make([]Attestation, 0, len(v.Attestations)),
+		Push: v.Push, Experts: v.Experts}
 	if v.Status == wire.StatusAccepted.String() {
 		r.Timestamp, r.TimestampMs = timePtr(v.Timestamp), v.TimestampMs
 	}

@@ -66,6 +66,7 @@ type CommitSummary struct {
 	Height  int64
 	AppHash []byte
 	Records []*wire.Record // decided in this block, in chunk-key order
+	Txs     []TxOutcome    // the block's mempool transactions, in block order
 }
 
 // App is the DataDragon ABCI++ application. Create it with New; it is safe
@@ -196,6 +197,9 @@ func (a *App) buildChain(m chainMeta, g *GenesisState) (*chain, error) {
 		powers[i] = v.Power
 	}
 	for i, s := range g.Streams {
+		if err := s.Validate(a.cfg.Scheme); err != nil {
+			return nil, fmt.Errorf("genesis: stream %q: %w", s.ID, err)
+		}
 		c.streams[s.ID] = i
 	}
 	p, err := tally.NewParams(powers, g.Threshold.Numerator, g.Threshold.Denominator, g.DisputeWindow)
@@ -330,16 +334,6 @@ func matchValidators(g *GenesisState, vals []abci.ValidatorUpdate) error {
 	}
 	return nil
 }
-
-// CheckTx refuses every mempool transaction: attestations travel in vote
-// extensions, and the only transaction in a block is the injected commit,
-// which the proposer adds itself.
-func (a *App) CheckTx(context.Context, *abci.CheckTxRequest) (*abci.CheckTxResponse, error) {
-	return &abci.CheckTxResponse{Code: CodeNoTransactions, Log: "DataDragon accepts no mempool transactions: attestations travel in vote extensions"}, nil
-}
-
-// CodeNoTransactions is CheckTx's code for every transaction.
-const CodeNoTransactions = 1
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
 

@@ -92,7 +92,7 @@ func (a *App) checkExtensionUncached(c *chain, val int, height int64, raw []byte
 		return nil, fmt.Errorf("extension is for height %d, the vote for height %d", ext.Height, height)
 	}
 	for i := range ext.Attestations {
-		if _, ok := c.streams[ext.Attestations[i].Stream]; !ok {
+		if !a.streamKnown(c, ext.Attestations[i].Stream) {
 			return nil, fmt.Errorf("attestation %d: %w %q", i, ErrUnknownStream, ext.Attestations[i].Stream)
 		}
 	}
@@ -179,7 +179,7 @@ func (a *App) selectAttestations(c *chain, me int, height int64, offered []wire.
 			a.log.Warn("attestor offered an invalid attestation; dropped", "chunk", at.Key().String(), "err", err)
 			continue
 		}
-		if _, ok := c.streams[at.Stream]; !ok {
+		if !a.streamKnown(c, at.Stream) {
 			a.log.Warn("attestor offered an attestation for an unregistered stream; dropped", "stream", at.Stream)
 			continue
 		}

@@ -50,6 +50,9 @@ type blockResult struct {
 	decided  []Decision
 	dropped  []wire.ChunkKey
 	records  []*wire.Record
+	pushed   []PushedChunk
+	outcomes []TxOutcome
+	txResults []*abci.ExecTxResult
 }
 
 // streamStats are per-stream counters (bucket streams).
@@ -93,11 +96,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		return nil, fmt.Errorf("app: height %d: %w", req.Height, err)
 	}
 	a.pending = res
-	txr := make([]*abci.ExecTxResult, len(req.Txs))
-	for i := range txr {
-		txr[i] = &abci.ExecTxResult{Code: 0}
-	}
-	return &abci.FinalizeBlockResponse{Events: events, TxResults: txr, AppHash: res.appHash}, nil
+	return &abci.FinalizeBlockResponse{Events: events, TxResults: res.txResults, AppHash: res.appHash}, nil
 }
 
 // finalize is FinalizeBlock's deterministic core.
@@ -142,6 +141,14 @@ func (a *App) finalize(c *chain, prevAppHash []byte, req *abci.FinalizeBlockRequ
 		}
 		return ch, nil
 	}
+
+	// Mempool transactions (pushed chunks, registrations, experts) follow
+	// the injected commit.
+	first := 0
+	if c.extensionsExpected(h) && len(req.Txs) > 0 {
+		first = 1
+	}
+	res.txResults = a.applyBlockTxs(c, b, h, req.Txs, first, res)
 
 	me := a.self(c)
 	if c.extensionsExpected(h) && len(req.Txs) > 0 {
@@ -247,6 +254,9 @@ func (a *App) finalize(c *chain, prevAppHash []byte, req *abci.FinalizeBlockRequ
 	stats := map[string]*streamStats{}
 	for _, ch := range decided {
 		rec := ch.Record(p, c.addrs)
+		if rec.Push, err = pushInfo(batchGetter(b), ch.Key); err != nil {
+			return nil, nil, fmt.Errorf("chunk %s: %w", ch.Key, err)
+		}
 		b.Put([]byte(bucketRecords), ch.Key.Bytes(), rec.Marshal())
 		res.records = append(res.records, rec)
 		res.decided = append(res.decided, Decision{Key: ch.Key, Status: rec.Status, Digest: rec.Digest, Verdict: rec.Verdict})
@@ -361,10 +371,10 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	a.mu.Unlock()
 
 	if a.cfg.Attestor != nil {
-		a.cfg.Attestor.Committed(CommitNotice{Height: res.height, Included: res.included, Decided: res.decided, Dropped: res.dropped, Stale: stale})
+		a.cfg.Attestor.Committed(CommitNotice{Height: res.height, Included: res.included, Decided: res.decided, Dropped: res.dropped, Stale: stale, Pushed: res.pushed})
 	}
 	if a.cfg.OnCommit != nil {
-		a.cfg.OnCommit(CommitSummary{Height: res.height, AppHash: bytes.Clone(res.appHash), Records: res.records})
+		a.cfg.OnCommit(CommitSummary{Height: res.height, AppHash: bytes.Clone(res.appHash), Records: res.records, Txs: res.outcomes})
 	}
 	return &abci.CommitResponse{}, nil
 }

@@ -15,6 +15,7 @@ import (
 	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
 
 	"github.com/datadragon/datadragon/app/internal/codec"
+	"github.com/datadragon/datadragon/app/rules"
 	"github.com/datadragon/datadragon/app/tally"
 	"github.com/datadragon/datadragon/app/wire"
 )
@@ -123,15 +124,153 @@ type GenesisValidator struct {
 	Power       int64    `json:"power"`
 }
 
-// Stream is one registered stream.
+// Stream is one registered stream: in the genesis, or registered later
+// by its owner's signed transaction (wire.RegisterTx, whose spec is this
+// JSON).
 type Stream struct {
-	ID          string      `json:"id"`
-	Source      string      `json:"source"` // ws:// or wss:// URL of the source to observe
+	ID string `json:"id"`
+	// Mode is "observe" (validators subscribe to Source; the default) or
+	// "push" (producers push to any node's gateway).
+	Mode        string      `json:"mode,omitempty"`
+	Source      string      `json:"source,omitempty"` // observe: ws:// or wss:// URL of the source
 	Chunk       ChunkPolicy `json:"chunk"`
 	Description string      `json:"description,omitempty"`
-	// Rules are the stream's validation rules. The app does not read them;
-	// it registers them so every node's ingest applies the same ones.
+	// Rules are the stream's validation rules (package app/rules); every
+	// validator evaluates them, on observed chunks in ingest and on public
+	// pushed chunks in the app. A violation is the chunk's verdict.
 	Rules json.RawMessage `json:"rules,omitempty"`
+	// Owner is the public key that registered the stream (set by the
+	// chain; empty for genesis streams).
+	Owner HexBytes `json:"owner,omitempty"`
+	// Producers: if any, every pushed chunk must be signed by one of these
+	// keys (the producer chunks and signs; public or private push).
+	Producers []HexBytes `json:"producers,omitempty"`
+	// Experts may endorse or dispute the stream's records.
+	Experts []HexBytes `json:"experts,omitempty"`
+	// WriteTokens are SHA-256 hashes of bearer tokens a gateway accepts
+	// for unsigned pushes; the tokens themselves never go on chain.
+	WriteTokens []HexBytes `json:"write_tokens,omitempty"`
+	// OpenLoopback lets a gateway take unsigned pushes from its own
+	// machine (loopback) without a token: the devnet's "uploads".
+	OpenLoopback bool `json:"open_loopback,omitempty"`
+}
+
+// Stream modes.
+const (
+	ModeObserve = "observe"
+	ModePush    = "push"
+)
+
+// IsPush reports whether producers push the stream.
+func (s *Stream) IsPush() bool { return s.Mode == ModePush }
+
+// Limits of a stream's key lists.
+const (
+	MaxStreamKeys = 64
+	// DefaultPushMessages is a push stream's chunk size in messages when
+	// its policy gives none.
+	DefaultPushMessages = 16
+)
+
+// Validate checks the stream's fields and limits; errors name the field.
+func (s *Stream) Validate(scheme interface{ CheckPublicKey([]byte) error }) error {
+	if err := wire.ValidateStreamID(s.ID); err != nil {
+		return err
+	}
+	c := s.Chunk
+	switch s.Mode {
+	case "", ModeObserve:
+		u, err := url.Parse(s.Source)
+		if err != nil {
+			return fmt.Errorf("source: %w", err)
+		}
+		if u.Scheme != "ws" && u.Scheme != "wss" || u.Host == "" {
+			return fmt.Errorf("source %q must be a ws:// or wss:// URL with a host", s.Source)
+		}
+		switch {
+		case c.Messages == 0 && c.WindowMs == 0:
+			return errors.New("chunk policy needs \"messages\" (every M messages) or \"window_ms\" (source-time window)")
+		case c.Messages != 0 && c.WindowMs != 0:
+			return errors.New("chunk policy sets both \"messages\" and \"window_ms\"; choose one")
+		}
+		if len(s.Producers) > 0 || len(s.WriteTokens) > 0 || s.OpenLoopback {
+			return errors.New("producers, write_tokens and open_loopback are for push streams (\"mode\": \"push\")")
+		}
+	case ModePush:
+		if s.Source != "" {
+			return errors.New("a push stream has no source: producers push to the gateways")
+		}
+		if c.WindowMs != 0 {
+			return errors.New("a push stream is chunked by \"messages\" (the gateway or producer closes chunks), not \"window_ms\"")
+		}
+		if c.Messages > wire.MaxChunkMessages {
+			return fmt.Errorf("a pushed chunk holds at most %d messages, the policy says %d", wire.MaxChunkMessages, c.Messages)
+		}
+	default:
+		return fmt.Errorf("mode %q: want \"observe\" or \"push\"", s.Mode)
+	}
+	switch {
+	case c.Messages > MaxChunkMessages:
+		return fmt.Errorf("chunk of %d messages, the limit is %d", c.Messages, MaxChunkMessages)
+	case c.WindowMs > MaxChunkWindowMs:
+		return fmt.Errorf("chunk window of %d ms, the limit is %d (a day)", c.WindowMs, MaxChunkWindowMs)
+	}
+	if len(s.Rules) > 0 {
+		if len(s.Rules) > 64<<10 {
+			return fmt.Errorf("rules of %d bytes, the limit is 64 KiB", len(s.Rules))
+		}
+		if _, err := rules.Parse(s.Rules); err != nil {
+			return err
+		}
+	}
+	if len(s.Description) > 1024 {
+		return errors.New("description over 1024 bytes")
+	}
+	for name, keys := range map[string][]HexBytes{"producers": s.Producers, "experts": s.Experts} {
+		if len(keys) > MaxStreamKeys {
+			return fmt.Errorf("%d %s, the limit is %d", len(keys), name, MaxStreamKeys)
+		}
+		for i, k := range keys {
+			if scheme == nil {
+				continue
+			}
+			if err := scheme.CheckPublicKey(k); err != nil {
+				return fmt.Errorf("%s[%d]: %w", name, i, err)
+			}
+		}
+	}
+	if len(s.WriteTokens) > MaxStreamKeys {
+		return fmt.Errorf("%d write_tokens, the limit is %d", len(s.WriteTokens), MaxStreamKeys)
+	}
+	for i, t := range s.WriteTokens {
+		if len(t) != sha256.Size {
+			return fmt.Errorf("write_tokens[%d]: want the 32-byte SHA-256 of a token (datadragon stream token prints one)", i)
+		}
+	}
+	return nil
+}
+
+// HasProducer reports whether key is one of the stream's producers.
+func (s *Stream) HasProducer(key []byte) bool { return hasKey(s.Producers, key) }
+
+// HasExpert reports whether key is one of the stream's experts.
+func (s *Stream) HasExpert(key []byte) bool { return hasKey(s.Experts, key) }
+
+func hasKey(keys []HexBytes, k []byte) bool {
+	for _, x := range keys {
+		if bytes.Equal(x, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// PushMessages returns the chunk size in messages of a push stream.
+func (s *Stream) PushMessages() int {
+	if s.Chunk.Messages == 0 {
+		return DefaultPushMessages
+	}
+	return int(s.Chunk.Messages)
 }
 
 // ChunkPolicy is the deterministic chunk boundary rule: exactly one of
@@ -236,41 +375,15 @@ func (g *GenesisState) Validate() error {
 	for i := range g.Streams {
 		s := &g.Streams[i]
 		who := fmt.Sprintf("genesis: stream %d (%q)", i, s.ID)
-		if err := wire.ValidateStreamID(s.ID); err != nil {
-			return fmt.Errorf("%s: %w", who, err)
-		}
 		if j, dup := ids[s.ID]; dup {
 			return fmt.Errorf("%s: id also used by stream %d", who, j)
 		}
 		ids[s.ID] = i
-		u, err := url.Parse(s.Source)
-		if err != nil {
-			return fmt.Errorf("%s: source: %w", who, err)
+		if err := s.Validate(nil); err != nil {
+			return fmt.Errorf("%s: %w", who, err)
 		}
-		if u.Scheme != "ws" && u.Scheme != "wss" || u.Host == "" {
-			return fmt.Errorf("%s: source %q must be a ws:// or wss:// URL with a host", who, s.Source)
-		}
-		c := s.Chunk
-		switch {
-		case c.Messages == 0 && c.WindowMs == 0:
-			return fmt.Errorf("%s: chunk policy needs \"messages\" (every M messages) or \"window_ms\" (source-time window)", who)
-		case c.Messages != 0 && c.WindowMs != 0:
-			return fmt.Errorf("%s: chunk policy sets both \"messages\" and \"window_ms\"; choose one", who)
-		case c.Messages > MaxChunkMessages:
-			return fmt.Errorf("%s: chunk of %d messages, the limit is %d", who, c.Messages, MaxChunkMessages)
-		case c.WindowMs > MaxChunkWindowMs:
-			return fmt.Errorf("%s: chunk window of %d ms, the limit is %d (a day)", who, c.WindowMs, MaxChunkWindowMs)
-		}
-		if len(s.Rules) > 0 {
-			if !json.Valid(s.Rules) {
-				return fmt.Errorf("%s: rules are not valid JSON", who)
-			}
-			if len(s.Rules) > 64<<10 {
-				return fmt.Errorf("%s: rules of %d bytes, the limit is 64 KiB", who, len(s.Rules))
-			}
-		}
-		if len(s.Description) > 1024 {
-			return fmt.Errorf("%s: description over 1024 bytes", who)
+		if len(s.Owner) != 0 {
+			return fmt.Errorf("%s: owner is set by the chain for registered streams; a genesis stream has none", who)
 		}
 	}
 	return nil

@@ -22,7 +22,7 @@ func validGenesis() map[string]any {
 			map[string]any{"name": "a", "pub_key": map[string]any{"type": "ed25519", "value": k}, "ziggy_pub_key": HexBytes(z.NewSigner("a").PublicKey()).String(), "power": 1},
 			map[string]any{"name": "b", "pub_key": map[string]any{"type": "tendermint/PubKeyEd25519", "value": k2}, "ziggy_pub_key": "0x" + HexBytes(z.NewSigner("b").PublicKey()).String(), "power": 2},
 		},
-		"streams": []any{map[string]any{"id": "s1", "source": "ws://127.0.0.1:9/x", "chunk": map[string]any{"messages": 10}, "rules": map[string]any{"max_bytes": 10}}},
+		"streams": []any{map[string]any{"id": "s1", "source": "ws://127.0.0.1:9/x", "chunk": map[string]any{"messages": 10}, "rules": map[string]any{"max_message_bytes": 10}}},
 	}
 }
 

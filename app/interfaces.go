@@ -60,6 +60,10 @@ type CommitNotice struct {
 	// Stale are chunks the attestor offered that are settled: too late to
 	// count at all. The attestor should forget its attestations for them.
 	Stale []wire.ChunkKey
+	// Pushed are the pushed chunks this block carried, hashed and checked
+	// against the stream's rules by this node: the attestor attests each
+	// with its own observation time.
+	Pushed []PushedChunk
 }
 
 // Decision is one decided chunk.

@@ -13,16 +13,17 @@ import (
 	"github.com/datadragon/datadragon/app/wire"
 )
 
-// PrepareProposal makes the block's only transaction: the extended commit
-// of the previous height (req.LocalLastCommit), encoded as a wire.CommitTx.
-// Mempool transactions are dropped (CheckTx admits none).
+// PrepareProposal makes the block's first transaction, the extended
+// commit of the previous height (req.LocalLastCommit) encoded as a
+// wire.CommitTx, and fills the rest of the block with the mempool's
+// DataDragon transactions in their order.
 func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalRequest) (*abci.PrepareProposalResponse, error) {
 	c, err := a.mustChain()
 	if err != nil {
 		return nil, err
 	}
 	if !c.extensionsExpected(req.Height) {
-		return &abci.PrepareProposalResponse{}, nil
+		return &abci.PrepareProposalResponse{Txs: mempoolTxs(req.Txs, req.MaxTxBytes)}, nil
 	}
 	ct := &wire.CommitTx{Height: req.Height - 1, Round: req.LocalLastCommit.Round}
 	for _, v := range req.LocalLastCommit.Votes {
@@ -41,7 +42,29 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.PrepareProposalReques
 		a.log.Error("the injected commit exceeds the block's byte limit; CometBFT will refuse the proposal",
 			"height", req.Height, "bytes", len(tx), "max", req.MaxTxBytes)
 	}
-	return &abci.PrepareProposalResponse{Txs: [][]byte{tx}}, nil
+	room := req.MaxTxBytes - int64(len(tx))
+	if req.MaxTxBytes <= 0 {
+		room = -1
+	}
+	return &abci.PrepareProposalResponse{Txs: append([][]byte{tx}, mempoolTxs(req.Txs, room)...)}, nil
+}
+
+// mempoolTxs keeps the DataDragon transactions of txs, in order, within
+// room bytes (room < 0: no limit).
+func mempoolTxs(txs [][]byte, room int64) [][]byte {
+	var out [][]byte
+	var used int64
+	for _, t := range txs {
+		if !wire.IsTx(t) || len(t) > wire.MaxTxBytes {
+			continue
+		}
+		if room >= 0 && used+int64(len(t)) > room {
+			continue
+		}
+		used += int64(len(t))
+		out = append(out, t)
+	}
+	return out
 }
 
 // ProcessProposal accepts a block only if its transactions are exactly
@@ -64,14 +87,23 @@ func (a *App) ProcessProposal(_ context.Context, req *abci.ProcessProposalReques
 }
 
 func (a *App) checkProposal(c *chain, height int64, txs [][]byte, lc *abci.CommitInfo) error {
-	if !c.extensionsExpected(height) {
-		if len(txs) != 0 {
-			return fmt.Errorf("%d transactions in a block that carries none", len(txs))
+	rest := txs
+	if c.extensionsExpected(height) {
+		if len(txs) == 0 {
+			return errors.New("no transactions; the block must start with the injected commit")
 		}
-		return nil
+		rest = txs[1:]
 	}
-	if len(txs) != 1 {
-		return fmt.Errorf("%d transactions; the block must carry exactly the injected commit", len(txs))
+	// Mempool transactions: their effects depend on the block's state and
+	// FinalizeBlock judges them; here only their framing, so that no
+	// second injected commit or foreign data rides along.
+	for i, t := range rest {
+		if !wire.IsTx(t) || len(t) > wire.MaxTxBytes {
+			return fmt.Errorf("transaction %d is not a DataDragon transaction of at most %d bytes", len(txs)-len(rest)+i, wire.MaxTxBytes)
+		}
+	}
+	if !c.extensionsExpected(height) {
+		return nil
 	}
 	ct, err := wire.UnmarshalCommitTx(txs[0])
 	if err != nil {

@@ -1,7 +1,9 @@
 package app
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -54,6 +56,12 @@ func (a *App) Status() (Status, error) {
 	s := Status{ChainID: c.ChainID, Height: last.height, AppHash: HexBytes(last.appHash),
 		Validators: len(c.addrs), TotalPower: c.params.Total, Threshold: c.genesis.Threshold,
 		DisputeWindow: c.genesis.DisputeWindow, Streams: len(c.genesis.Streams)}
+	a.store.View(func(tx store.Tx) error {
+		if b := tx.Get([]byte(bucketMeta), keyRegistered); len(b) == 8 {
+			s.Streams += int(binary.BigEndian.Uint64(b))
+		}
+		return nil
+	})
 	if last.height > 0 {
 		if bi, err := a.Block(last.height); err == nil {
 			s.Time = bi.Time
@@ -134,28 +142,37 @@ type StreamInfo struct {
 	Accepted  uint64  `json:"accepted"`
 	Disputed  uint64  `json:"disputed"`
 	LastIndex *uint64 `json:"last_index,omitempty"` // highest accepted index
+	NextIndex *uint64 `json:"next_index,omitempty"` // push streams: the next chunk index on chain
 }
 
-// Streams returns the stream registry in genesis order.
+// Streams returns the genesis streams in genesis order, then the
+// registered streams in id order.
 func (a *App) Streams() ([]StreamInfo, error) {
 	c := a.chain.Load()
 	if c == nil {
 		return nil, ErrNotInitialised
 	}
-	out := make([]StreamInfo, len(c.genesis.Streams))
+	out := make([]StreamInfo, 0, len(c.genesis.Streams))
 	err := a.store.View(func(tx store.Tx) error {
-		for i, s := range c.genesis.Streams {
-			out[i] = StreamInfo{Stream: s}
-			if b := tx.Get([]byte(bucketStreams), []byte(s.ID)); b != nil {
-				st, err := unmarshalStreamStats(b)
-				if err != nil {
-					return err
-				}
-				out[i].Accepted, out[i].Disputed = st.Accepted, st.Disputed
-				if st.HasLast {
-					li := st.LastIndex
-					out[i].LastIndex = &li
-				}
+		for _, s := range c.genesis.Streams {
+			out = append(out, StreamInfo{Stream: s})
+		}
+		var regErr error
+		tx.Scan([]byte(bucketRegistry), nil, nil, func(_, v []byte) bool {
+			s, _, err := unmarshalRegistration(v)
+			if err != nil {
+				regErr = err
+				return false
+			}
+			out = append(out, StreamInfo{Stream: *s})
+			return true
+		})
+		if regErr != nil {
+			return regErr
+		}
+		for i := range out {
+			if err := a.fillStreamInfo(tx, &out[i]); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -163,18 +180,72 @@ func (a *App) Streams() ([]StreamInfo, error) {
 	return out, err
 }
 
-// Stream returns one stream.
-func (a *App) Stream(id string) (StreamInfo, error) {
-	all, err := a.Streams()
-	if err != nil {
-		return StreamInfo{}, err
-	}
-	for _, s := range all {
-		if s.ID == id {
-			return s, nil
+func (a *App) fillStreamInfo(tx store.Tx, si *StreamInfo) error {
+	if b := tx.Get([]byte(bucketStreams), []byte(si.ID)); b != nil {
+		st, err := unmarshalStreamStats(b)
+		if err != nil {
+			return err
+		}
+		si.Accepted, si.Disputed = st.Accepted, st.Disputed
+		if st.HasLast {
+			li := st.LastIndex
+			si.LastIndex = &li
 		}
 	}
-	return StreamInfo{}, fmt.Errorf("stream %q: %w", id, ErrNotFound)
+	if si.IsPush() {
+		n := uint64(0)
+		if b := tx.Get([]byte(bucketPushNext), []byte(si.ID)); len(b) == 8 {
+			n = binary.BigEndian.Uint64(b)
+		}
+		si.NextIndex = &n
+	}
+	return nil
+}
+
+// Stream returns one stream.
+func (a *App) Stream(id string) (StreamInfo, error) {
+	c := a.chain.Load()
+	if c == nil {
+		return StreamInfo{}, ErrNotInitialised
+	}
+	var si StreamInfo
+	err := a.store.View(func(tx store.Tx) error {
+		s, _, err := lookupStream(c, txGetter(tx), id)
+		if err != nil {
+			return err
+		}
+		if s == nil {
+			return fmt.Errorf("stream %q: %w", id, ErrNotFound)
+		}
+		si = StreamInfo{Stream: *s}
+		return a.fillStreamInfo(tx, &si)
+	})
+	return si, err
+}
+
+// ProducerSignature returns the producer's signature of a pushed chunk
+// (nil if the chunk was unsigned or not pushed), for receipts.
+func (a *App) ProducerSignature(k wire.ChunkKey) []byte {
+	var sig []byte
+	a.store.View(func(tx store.Tx) error {
+		sig = bytes.Clone(tx.Get([]byte(bucketPushSigs), k.Bytes()))
+		return nil
+	})
+	return sig
+}
+
+// PushedKey returns the chunk a gateway chunk became: the index the chain
+// gave the chunk that gateway log origin started at firstSeq.
+func (a *App) PushedKey(stream string, origin [wire.OriginSize]byte, firstSeq uint64) (wire.ChunkKey, bool) {
+	var k wire.ChunkKey
+	ok := false
+	a.store.View(func(tx store.Tx) error {
+		if v := tx.Get([]byte(bucketOrigins), originKey(stream, origin, firstSeq)); len(v) == 8 {
+			k, ok = wire.ChunkKey{Stream: stream, Index: binary.BigEndian.Uint64(v)}, true
+		}
+		return nil
+	})
+	return k, ok
 }
 
 // AttestationView is one validator's attestation of a chunk as the API
@@ -214,6 +285,30 @@ type RecordView struct {
 	// records only).
 	LeafHash     HexBytes          `json:"leaf_hash,omitempty"`
 	Attestations []AttestationView `json:"attestations"`
+	// Push says where a pushed chunk lies in the pushed data and who
+	// signed it (pushed chunks only, once their transaction is on chain).
+	Push *PushView `json:"push,omitempty"`
+	// Experts are the endorsements and disputes of registered experts.
+	Experts []ExpertJudgement `json:"experts,omitempty"`
+}
+
+// PushView is a pushed chunk's push section as the API shows it.
+type PushView struct {
+	FirstSeq uint64   `json:"first_seq"`
+	Count    int      `json:"messages"`
+	Offset   uint64   `json:"offset"`
+	Bytes    uint64   `json:"bytes"`
+	Lengths  []uint32 `json:"lengths"`
+	Private  bool     `json:"private"`
+	Origin   HexBytes `json:"origin,omitempty"`
+	// Producer is the key whose signature every validator verified
+	// ("authentic: signed by …"); empty if the chunk was unsigned.
+	Producer HexBytes `json:"producer,omitempty"`
+	TxHeight int64    `json:"tx_height"`
+	// Digest and Verdict are what the chain computed from the bytes (or
+	// the producer's digest of a private chunk), before any vote.
+	Digest  string `json:"digest"`
+	Verdict string `json:"verdict"`
 }
 
 // Record returns the chunk's record with every validator's attestation
@@ -235,8 +330,24 @@ func (a *App) Record(stream string, index uint64) (*RecordView, error) {
 }
 
 func (a *App) recordView(c *chain, tx store.Tx, k wire.ChunkKey) (*RecordView, error) {
+	var pv *PushView
+	if pb := tx.Get([]byte(bucketPushed), k.Bytes()); pb != nil {
+		if p, err := unmarshalPushed(pb); err == nil {
+			pv = &PushView{FirstSeq: p.Info.FirstSeq, Count: len(p.Info.Lengths), Offset: p.Info.Offset, Bytes: p.Info.Bytes(),
+				Lengths: p.Info.Lengths, Private: p.Info.Private, Producer: HexBytes(p.Info.Producer), TxHeight: p.Info.TxHeight,
+				Digest: p.Digest.String(), Verdict: p.Verdict.String()}
+			if p.Info.Origin != ([wire.OriginSize]byte{}) {
+				pv.Origin = HexBytes(p.Info.Origin[:])
+			}
+		}
+	}
 	cb := tx.Get([]byte(bucketChunks), k.Bytes())
 	if cb == nil {
+		if pv != nil {
+			// On chain, not yet attested: pending.
+			return &RecordView{Stream: k.Stream, Index: k.Index, Status: wire.StatusPending.String(), TotalPower: c.params.Total,
+				Attestations: []AttestationView{}, Push: pv}, nil
+		}
 		return nil, fmt.Errorf("chunk %s: %w", k, ErrNotFound)
 	}
 	ch, err := tally.UnmarshalChunk(cb)
@@ -244,7 +355,17 @@ func (a *App) recordView(c *chain, tx store.Tx, k wire.ChunkKey) (*RecordView, e
 		return nil, err
 	}
 	rv := &RecordView{Stream: k.Stream, Index: k.Index, Status: ch.Status.String(), FirstHeight: ch.FirstHeight,
-		Height: ch.DecidedHeight, TotalPower: c.params.Total, Settled: ch.Settled, Attestations: []AttestationView{}}
+		Height: ch.DecidedHeight, TotalPower: c.params.Total, Settled: ch.Settled, Attestations: []AttestationView{}, Push: pv}
+	tx.Scan([]byte(bucketExperts), k.Bytes(), nil, func(key, v []byte) bool {
+		if !bytes.HasPrefix(key, k.Bytes()) || len(key) == len(k.Bytes()) {
+			return false
+		}
+		var j ExpertJudgement
+		if json.Unmarshal(v, &j) == nil {
+			rv.Experts = append(rv.Experts, j)
+		}
+		return true
+	})
 	if ch.Status == wire.StatusAccepted {
 		rv.Digest, rv.Verdict = ch.Claim.Digest.String(), ch.Claim.Verdict.String()
 		rv.TimestampMs, rv.Timestamp = ch.TimeMs, time.UnixMilli(ch.TimeMs).UTC()
@@ -284,7 +405,7 @@ func (a *App) Records(stream string, from uint64, limit int) ([]*RecordView, *ui
 	if c == nil {
 		return nil, nil, ErrNotInitialised
 	}
-	if _, ok := c.streams[stream]; !ok {
+	if !a.streamKnown(c, stream) {
 		return nil, nil, fmt.Errorf("stream %q: %w", stream, ErrNotFound)
 	}
 	if limit <= 0 || limit > MaxPageSize {

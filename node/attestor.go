@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"sync"
+	"time"
 
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/wire"
@@ -136,6 +137,23 @@ func (a *Attestor) Committed(n app.CommitNotice) {
 	}
 	for _, d := range n.Decided {
 		forget(d.Key)
+	}
+	// Pushed chunks: this node hashed the bytes (or read the producer's
+	// digest) in FinalizeBlock; it attests now, with its own clock.
+	now := time.Now().UnixMilli()
+	for _, p := range n.Pushed {
+		k := p.Key
+		if a.done[k] {
+			continue
+		}
+		at := wire.Attestation{Stream: k.Stream, Index: k.Index, Digest: p.Digest, Verdict: p.Verdict, TimeMs: now}
+		if a.lies(k) {
+			at.Digest[0] ^= 0xff
+		}
+		if _, ok := a.pending[k]; !ok {
+			a.order = append(a.order, k)
+		}
+		a.pending[k] = at
 	}
 	for _, k := range n.Stale {
 		forget(k)

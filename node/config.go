@@ -9,6 +9,8 @@ import (
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
+
+	"github.com/datadragon/datadragon/app/wire"
 )
 
 // Config is a node's own settings, kept in HOME/node.json. CometBFT's
@@ -118,13 +120,18 @@ func (c *Config) comet(home string) *cmtcfg.Config {
 	// validator network here is a LAN or one machine, so both are 10ms.
 	cfg.P2P.FlushThrottleTimeout = 10 * time.Millisecond
 	cfg.Consensus.PeerGossipSleepDuration = 10 * time.Millisecond
-	// Vote extensions carry ~20 KB Ziggy signatures; allow bursts.
-	cfg.P2P.SendRate = 20 << 20
-	cfg.P2P.RecvRate = 20 << 20
+	// Vote extensions carry ~20 KB Ziggy signatures and pushed chunks up
+	// to 1 MiB: the P2P rate limits (per peer) must not throttle either.
 	// One process may run several nodes (devnet): CometBFT's Prometheus
 	// metrics would register into one global registry and collide, so the
 	// node exports its own metrics instead.
 	cfg.Instrumentation.Prometheus = false
 	cfg.TxIndex.Indexer = "null"
+	// Pushed chunks carry up to 1 MiB of data in one transaction, and a
+	// push keeps a gateway's worth of them in flight.
+	cfg.Mempool.MaxTxBytes = wire.MaxTxBytes
+	cfg.Mempool.MaxTxsBytes = 256 << 20
+	cfg.P2P.SendRate = 200 << 20
+	cfg.P2P.RecvRate = 200 << 20
 	return cfg
 }

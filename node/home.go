@@ -168,6 +168,8 @@ func InitHomes(o InitOptions) ([]Member, error) {
 	}
 	// Attestations travel in vote extensions from the first height on.
 	gen.ConsensusParams.Feature.VoteExtensionsEnableHeight = 1
+	// Room for the injected commit and several pushed chunks of 1 MiB.
+	gen.ConsensusParams.Block.MaxBytes = 8 << 20
 	for _, m := range members {
 		gen.Validators = append(gen.Validators, cmttypes.GenesisValidator{
 			Address: m.CometPub.Address(), PubKey: m.CometPub, Power: m.Power, Name: m.Name,

@@ -160,7 +160,7 @@ func TestTamperingValidatorIsFlaggedAndOutvoted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 4-validator network")
 	}
-	net := startNet(t, 4, 37300, 20, 400, map[int]float64{3: 1})
+	net := startNet(t, 4, 27300, 20, 400, map[int]float64{3: 1})
 	net.waitFor("the liar to be flagged faulty", func() bool {
 		vs, err := net.nodes[0].App().Validators()
 		return err == nil && vs[3].Faulty >= 3 && net.accepted(0) >= 5
@@ -188,7 +188,7 @@ func TestStoppedValidatorCatchesUpWithTheSameAppHash(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 4-validator network")
 	}
-	net := startNet(t, 4, 37500, 20, 400, nil)
+	net := startNet(t, 4, 27500, 20, 400, nil)
 	net.waitFor("first records", func() bool { return net.accepted(0) >= 3 })
 	net.stop(3)
 	before := net.accepted(0)
@@ -221,7 +221,7 @@ func TestFourValidatorsAcceptEveryChunkOfTwoStreams(t *testing.T) {
 	sensors, ticks := gen.NewSensor(7), gen.NewTicker(3)
 	_, sURL := startSourceOf(t, sensors, rate)
 	_, tURL := startSourceOf(t, ticks, rate)
-	net := startStreams(t, 4, 37100, []app.Stream{
+	net := startStreams(t, 4, 27100, []app.Stream{
 		{ID: "sensors", Source: sURL, Chunk: app.ChunkPolicy{Messages: per}},
 		{ID: "ticks", Source: tURL, Chunk: app.ChunkPolicy{Messages: per}},
 	}, 0, nil)

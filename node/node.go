@@ -17,12 +17,14 @@ import (
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/proxy"
+	"github.com/cometbft/cometbft/rpc/client/local"
 	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/datadragon/datadragon/api"
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/ziggysig"
+	"github.com/datadragon/datadragon/gateway"
 	"github.com/datadragon/datadragon/ingest"
 	"github.com/datadragon/datadragon/ingest/chunk"
 	"github.com/datadragon/datadragon/ingest/observe"
@@ -41,6 +43,7 @@ type Node struct {
 	att     *Attestor
 	genesis *app.GenesisState
 	feed    *api.Feed
+	gw      *gateway.Gateway
 	api     *http.Server
 	apiLn   net.Listener
 
@@ -89,8 +92,12 @@ func Open(home string, o Options) (*Node, error) {
 	}
 	att := NewAttestor(cfg.FaultRate)
 	feed := api.NewFeed(api.FeedOptions{})
+	var gw *gateway.Gateway // set below, before CometBFT starts
 	onCommit := func(s app.CommitSummary) {
 		feed.Publish(s)
+		if gw != nil {
+			gw.Committed(s)
+		}
 		if o.OnCommit != nil {
 			o.OnCommit(s)
 		}
@@ -131,19 +138,26 @@ func Open(home string, o Options) (*Node, error) {
 		a.Close()
 		return nil, fmt.Errorf("node: starting CometBFT: %w", err)
 	}
-	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed}
+	gw, err = gateway.Open(gateway.Config{Dir: filepath.Join(home, "data", "gateway"), Chain: &gatewayChain{app: a, rpc: local.New(cn)}, Logger: logger})
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw}
 	if cfg.API != "" {
 		h, err := api.New(api.Config{
-			App: a, Receipts: n, Feed: feed, Registry: prometheus.NewRegistry(), Logger: logger,
+			App: a, Receipts: n, Feed: feed, Registry: prometheus.NewRegistry(), Logger: logger, Push: gw.Handler(),
 			Node: api.NodeInfo{Moniker: cfg.Moniker, Version: o.Version, Height: n.Height},
 		})
 		if err != nil {
+			gw.Close()
 			a.Close()
 			return nil, err
 		}
 		// Listen now, so a port in use is reported before anything starts.
 		ln, err := net.Listen("tcp", cfg.API)
 		if err != nil {
+			gw.Close()
 			a.Close()
 			return nil, fmt.Errorf("node: API address %s: %w (change api_listen in %s)", cfg.API, err, filepath.Join(home, NodeFile))
 		}
@@ -226,6 +240,11 @@ func (n *Node) Stop() error {
 		}
 	}
 	n.feed.Close()
+	// The gateway's logs hold everything it acknowledged; it stops
+	// submitting before CometBFT goes.
+	if err := n.gw.Close(); err != nil {
+		n.log.Error("closing the gateway", "err", err)
+	}
 	if n.cancel != nil {
 		n.cancel()
 	}

@@ -59,3 +59,5 @@ func (s receiptSource) CommitTx(height int64) (*wire.CommitTx, error) {
 	}
 	return nil, fmt.Errorf("block %d carries no injected commit", height)
 }
+
+func (s receiptSource) ProducerSignature(k wire.ChunkKey) []byte { return s.n.app.ProducerSignature(k) }

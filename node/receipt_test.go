@@ -42,7 +42,7 @@ func TestReceiptVerifiesOfflineAndTamperingIsNamed(t *testing.T) {
 		t.Skip("starts a 4-validator network")
 	}
 	const per, rate = 20, 400.0
-	net := startNet(t, 4, 37700, per, rate, nil)
+	net := startNet(t, 4, 27700, per, rate, nil)
 	var r *receipt.Receipt
 	net.waitFor("a receipt", func() bool {
 		recs, _, err := net.nodes[1].App().Records("sensors", 0, 10)

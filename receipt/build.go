@@ -22,6 +22,9 @@ type Source interface {
 	Header(height int64) (*cmttypes.Header, *cmttypes.Commit, error)
 	// CommitTx returns the injected commit carried by the block at height.
 	CommitTx(height int64) (*wire.CommitTx, error)
+	// ProducerSignature returns a pushed chunk's producer signature (nil
+	// if it was unsigned).
+	ProducerSignature(k wire.ChunkKey) []byte
 }
 
 // ErrNotReady is wrapped when the record is decided but the next block's
@@ -42,6 +45,9 @@ func Build(src Source, stream string, index uint64) (*Receipt, error) {
 		return nil, fmt.Errorf("record %s/%d is %s; only accepted records have receipts: %w", stream, index, rec.Status, app.ErrNotFound)
 	}
 	r := &Receipt{Version: Version, ChainID: src.ChainID(), Stream: stream, Index: index, Record: raw}
+	if rec.Push != nil && len(rec.Push.Producer) > 0 {
+		r.ProducerSignature = src.ProducerSignature(rec.Key())
+	}
 
 	bi, err := src.Block(rec.DecidedHeight)
 	if err != nil {

@@ -60,6 +60,9 @@ type Receipt struct {
 	Validators []Validator `json:"validators"`
 	// Attestations are the majority's signed attestations.
 	Attestations []Attestation `json:"attestations"`
+	// ProducerSignature is a pushed chunk's producer signature, whose
+	// SHA-256 the record holds: the chunk's authenticity, checked offline.
+	ProducerSignature app.HexBytes `json:"producer_signature,omitempty"`
 }
 
 // Proof is a Merkle inclusion proof: leaf Leaf of a tree of Leaves leaves.

@@ -2,6 +2,7 @@ package receipt
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 
@@ -208,23 +209,65 @@ func Verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte) error {
 		return broken("attestations", "signed attestations hold %d of %d power, not more than %d/%d", power, total, th.Numerator, th.Denominator)
 	}
 
-	// 8. Data.
+	// 8. Producer: a signed pushed chunk's signature.
+	if p := rec.Push; p != nil && len(p.Producer) > 0 {
+		if sha256.Sum256(r.ProducerSignature) != p.SignatureHash {
+			return broken("producer_signature", "missing or not the signature the record holds the hash of")
+		}
+		msg := wire.ProducerSignBytes(chainID, rec.Stream, rec.Index, p.Offset, rec.Digest)
+		if err := (ziggysig.Scheme{}).Verify(p.Producer, msg, r.ProducerSignature); err != nil {
+			return broken("producer_signature", "Ziggy signature of producer %x: %v", p.Producer, err)
+		}
+	} else if len(r.ProducerSignature) > 0 {
+		return broken("producer_signature", "the record names no producer")
+	}
+
+	// 9. Data.
 	if data != nil {
+		if err := checkData(rec, data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkData recomputes the record's digest from data: for a pushed chunk
+// the whole pushed file (the record says where the chunk lies in it and
+// how it splits into messages) or the chunk's bytes alone; for an observed
+// chunk its messages as a JSON list of Message.
+func checkData(rec *wire.Record, data []byte) error {
+	var dm []digest.Message
+	if p := rec.Push; p != nil {
+		n := p.Bytes()
+		var chunk []byte
+		switch {
+		case uint64(len(data)) == n:
+			chunk = data
+		case uint64(len(data)) >= p.Offset+n:
+			chunk = data[p.Offset : p.Offset+n]
+		default:
+			return broken("data", "%d bytes: neither the chunk (%d bytes) nor a file holding it at offset %d", len(data), n, p.Offset)
+		}
+		for i, l := range p.Lengths {
+			dm = append(dm, digest.Message{Seq: p.FirstSeq + uint64(i), Data: chunk[:l]})
+			chunk = chunk[l:]
+		}
+	} else {
 		var msgs []Message
 		if err := json.Unmarshal(data, &msgs); err != nil {
 			return broken("data", "want a JSON list of {\"seq\", \"data\" (base64)}: %v", err)
 		}
-		dm := make([]digest.Message, len(msgs))
+		dm = make([]digest.Message, len(msgs))
 		for i, m := range msgs {
 			dm[i] = digest.Message{Seq: m.Seq, Data: m.Data}
 		}
-		d, err := digest.Compute(rec.Stream, rec.Index, dm)
-		if err != nil {
-			return broken("data", "%v", err)
-		}
-		if wire.Digest(d) != rec.Digest {
-			return broken("data", "digest %s, the record's is %s", d, rec.Digest)
-		}
+	}
+	d, err := digest.Compute(rec.Stream, rec.Index, dm)
+	if err != nil {
+		return broken("data", "%v", err)
+	}
+	if wire.Digest(d) != rec.Digest {
+		return broken("data", "digest %s, the record's is %s", d, rec.Digest)
 	}
 	return nil
 }

@@ -7,8 +7,13 @@ import (
 	"github.com/datadragon/datadragon/app/merkle"
 )
 
-// RecordVersion is the version byte of the record format.
-const RecordVersion = 1
+// RecordVersion is the version byte of a record of an observed chunk;
+// RecordVersionPush that of a pushed chunk, whose encoding ends with the
+// push section (PushInfo). Each record has exactly one encoding.
+const (
+	RecordVersion     = 1
+	RecordVersionPush = 2
+)
 
 // Status is where a chunk stands.
 type Status uint8
@@ -110,6 +115,32 @@ type Record struct {
 	Power         int64   // power behind the accepted claim (0 when disputed)
 	TotalPower    int64   // total voting power of the validator set
 	Attestations  []RecordAttestation
+	// Push is set for chunks pushed through a gateway or by a producer:
+	// where the chunk lies in the pushed data and who signed it.
+	Push *PushInfo
+}
+
+// PushInfo is what the chain learnt from a pushed chunk's transaction.
+type PushInfo struct {
+	Origin   [OriginSize]byte // the gateway log it came from (zero for producer-chunked pushes)
+	FirstSeq uint64
+	Offset   uint64   // byte offset of the chunk in the pushed stream or file
+	Lengths  []uint32 // each message's length: cuts the pushed file back into the chunk's messages
+	Private  bool     // only the digest was on chain
+	Producer []byte   // producer public key; empty if unsigned
+	// SignatureHash is the SHA-256 of the producer's signature (zero if
+	// unsigned); a receipt carries the signature itself.
+	SignatureHash Digest
+	TxHeight      int64 // block that carried the chunk's transaction
+}
+
+// Bytes returns the chunk's data length.
+func (p *PushInfo) Bytes() uint64 {
+	var n uint64
+	for _, l := range p.Lengths {
+		n += uint64(l)
+	}
+	return n
 }
 
 // Key returns the record's chunk.
@@ -125,9 +156,18 @@ const recordAttestationMinBytes = 1 + 8 + DigestSize + 8 + 1 + 4 + 8 + 2 + 2 + 1
 //	  u8 len ‖ validator address ‖ u64 power ‖ digest[32] ‖ i64 time_ms ‖
 //	  u8 verdict kind ‖ u32 code ‖ u64 height ‖ u16 vote ‖ u16 leaf ‖
 //	  u8 outcome)
+//
+// A pushed chunk's record (version 2) continues with
+//
+//	origin[16] ‖ u64 first seq ‖ u64 offset ‖ u16 n ‖ n × u32 length ‖
+//	u8 private ‖ u8 len ‖ producer ‖ signature hash[32] ‖ u64 tx height
 func (r *Record) Marshal() []byte {
 	w := codec.Writer{B: make([]byte, 0, 128+len(r.Attestations)*(recordAttestationMinBytes+20))}
-	w.U8(RecordVersion)
+	if r.Push != nil {
+		w.U8(RecordVersionPush)
+	} else {
+		w.U8(RecordVersion)
+	}
 	w.Bytes8([]byte(r.Stream))
 	w.U64(r.Index)
 	w.U8(uint8(r.Status))
@@ -152,6 +192,19 @@ func (r *Record) Marshal() []byte {
 		w.U16(a.Leaf)
 		w.U8(uint8(a.Outcome))
 	}
+	if p := r.Push; p != nil {
+		w.Raw(p.Origin[:])
+		w.U64(p.FirstSeq)
+		w.U64(p.Offset)
+		w.U16(uint16(len(p.Lengths)))
+		for _, l := range p.Lengths {
+			w.U32(l)
+		}
+		w.Bool(p.Private)
+		w.Bytes8(p.Producer)
+		w.Raw(p.SignatureHash[:])
+		w.I64(p.TxHeight)
+	}
 	return w.B
 }
 
@@ -161,8 +214,9 @@ func (r *Record) LeafHash() merkle.Hash { return merkle.LeafHash(r.Marshal()) }
 // UnmarshalRecord decodes a record; it never panics.
 func UnmarshalRecord(b []byte) (*Record, error) {
 	rd := codec.NewReader(b)
-	if v := rd.U8(); rd.Err() == nil && v != RecordVersion {
-		return nil, fmt.Errorf("record version %d, this node reads version %d", v, RecordVersion)
+	version := rd.U8()
+	if rd.Err() == nil && version != RecordVersion && version != RecordVersionPush {
+		return nil, fmt.Errorf("record version %d, this node reads versions %d and %d", version, RecordVersion, RecordVersionPush)
 	}
 	r := &Record{}
 	r.Stream = string(rd.Bytes8(MaxStreamIDLen, "stream id"))
@@ -193,6 +247,21 @@ func UnmarshalRecord(b []byte) (*Record, error) {
 		a.Leaf = rd.U16()
 		a.Outcome = Outcome(rd.U8())
 		r.Attestations = append(r.Attestations, a)
+	}
+	if version == RecordVersionPush && rd.Err() == nil {
+		p := &PushInfo{}
+		rd.Fixed(p.Origin[:])
+		p.FirstSeq = rd.U64()
+		p.Offset = rd.U64()
+		n := rd.Count(MaxChunkMessages, 4, "pushed message lengths")
+		for i := 0; i < n && rd.Err() == nil; i++ {
+			p.Lengths = append(p.Lengths, rd.U32())
+		}
+		p.Private = rd.Bool()
+		p.Producer = rd.Bytes8(MaxPublicKeyBytes, "producer key")
+		rd.Fixed(p.SignatureHash[:])
+		p.TxHeight = rd.I64()
+		r.Push = p
 	}
 	if err := rd.Done(); err != nil {
 		return nil, fmt.Errorf("record: %w", err)

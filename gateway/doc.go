@@ -1,0 +1,23 @@
+// Package gateway is a node's push mode (DESIGN §5): producers push
+// files or live messages to any node, which acknowledges each message only
+// once it is durable, cuts the messages into chunks and submits every
+// chunk to the chain as a transaction carrying its bytes, so that every
+// validator hashes them itself.
+//
+// Each pushed stream has a directory with a write-ahead log of its
+// messages (package gateway/wal), a log of session batches (which bytes
+// of which upload or WebSocket session each append holds — written before
+// the append, so an acknowledged session offset is exactly what is
+// durable), the log's random origin (16 bytes that name it on chain) and
+// its chunk size. Chunk boundaries are a pure function of the logs: a
+// chunk closes at the stream's message count, before the transaction data
+// limit, when the session changes, and after a message marked End (the end
+// of an upload, a producer's flush, or an idle chunk). After a crash the
+// gateway rebuilds the same chunks, asks the chain which it already holds
+// (by origin and first seq, which also makes resubmission idempotent) and
+// submits the rest.
+//
+// Producer-signed chunks (streams with registered producers) are chunked
+// and signed by the producer; the gateway logs each signed transaction
+// durably and submits it.
+package gateway

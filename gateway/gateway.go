@@ -1,0 +1,223 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/wire"
+)
+
+// Chain is what the gateway needs of its node.
+type Chain interface {
+	// ChainID is the network's chain id.
+	ChainID() string
+	// Stream returns a registered stream (app.ErrNotFound if none).
+	Stream(id string) (app.StreamInfo, error)
+	// Check runs the app's admission checks on tx without submitting it.
+	Check(tx []byte) (code uint32, log string)
+	// Submit hands tx to the node's mempool, which gossips it to every
+	// validator. code is CheckTx's.
+	Submit(tx []byte) (code uint32, log string, err error)
+	// PushedKey says which chunk a gateway chunk became on chain.
+	PushedKey(stream string, origin [wire.OriginSize]byte, firstSeq uint64) (wire.ChunkKey, bool)
+	// RecordStatus returns "accepted" or "disputed" for a decided chunk,
+	// "pending" while it is tallied or on chain, "" if the chain has never
+	// heard of it.
+	RecordStatus(k wire.ChunkKey) string
+}
+
+// Config configures a gateway.
+type Config struct {
+	// Dir holds one directory per pushed stream (durable logs).
+	Dir   string
+	Chain Chain
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// FlushAfter closes a chunk that has had no new message for this long
+	// (default 1 s), so a slow producer's data does not wait for M
+	// messages.
+	FlushAfter time.Duration
+	// ResubmitAfter resubmits a chunk that is not on chain this long after
+	// its submission (default 15 s): a mempool may drop transactions.
+	ResubmitAfter time.Duration
+	// MaxInflight bounds chunks submitted but not yet on chain, per stream
+	// (default 32).
+	MaxInflight int
+	// NoSync skips fsync: for benchmarks that measure everything else.
+	// Never in production: acknowledgements would not be durable.
+	NoSync bool
+}
+
+// MaxUploadPart bounds one upload request's body.
+const MaxUploadPart = 64 << 20
+
+// DefaultPiece is the message size an upload is cut into.
+const DefaultPiece = 64 << 10
+
+// Gateway takes producers' pushes for one node. Create it with Open; its
+// Handler serves the push API; Committed must be called after every
+// block.
+type Gateway struct {
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	streams map[string]*pushStream
+	closed  bool
+	wg      sync.WaitGroup
+	stop    chan struct{}
+}
+
+// Open opens the gateway's directory and recovers every stream log in it:
+// chunks that are logged but not on chain are submitted again.
+func Open(cfg Config) (*Gateway, error) {
+	if cfg.Chain == nil {
+		return nil, errors.New("gateway: no chain")
+	}
+	if cfg.FlushAfter <= 0 {
+		cfg.FlushAfter = time.Second
+	}
+	if cfg.ResubmitAfter <= 0 {
+		cfg.ResubmitAfter = 15 * time.Second
+	}
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = 32
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	g := &Gateway{cfg: cfg, log: log, streams: map[string]*pushStream{}, stop: make(chan struct{})}
+	ents, err := os.ReadDir(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() || wire.ValidateStreamID(e.Name()) != nil {
+			continue
+		}
+		if _, err := g.stream(e.Name(), nil); err != nil {
+			g.Close()
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// stream returns the stream's log, opening or creating it. spec is needed
+// to create one (its chunk size is fixed at creation).
+func (g *Gateway) stream(id string, spec *app.StreamInfo) (*pushStream, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil, errors.New("gateway: closed")
+	}
+	if ps, ok := g.streams[id]; ok {
+		return ps, nil
+	}
+	dir := filepath.Join(g.cfg.Dir, id)
+	if spec == nil {
+		if _, err := os.Stat(filepath.Join(dir, originFile)); err != nil {
+			return nil, fmt.Errorf("gateway: stream %s: %w", id, err)
+		}
+	}
+	ps, err := openPushStream(g, id, dir, spec)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: stream %s: %w (the directory %s holds its log)", id, err, dir)
+	}
+	g.streams[id] = ps
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		ps.run(g.stop)
+	}()
+	return ps, nil
+}
+
+// Committed tells the gateway what a block did: which of its chunks are
+// on chain (or refused), and which are decided.
+func (g *Gateway) Committed(s app.CommitSummary) {
+	g.mu.Lock()
+	streams := make([]*pushStream, 0, len(g.streams))
+	for _, ps := range g.streams {
+		streams = append(streams, ps)
+	}
+	g.mu.Unlock()
+	for _, ps := range streams {
+		ps.committed(s)
+	}
+}
+
+// Close stops the submitters and closes every log. Nothing acknowledged
+// is lost: it is in the logs, and Open resumes.
+func (g *Gateway) Close() error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.closed = true
+	close(g.stop)
+	g.mu.Unlock()
+	g.wg.Wait()
+	var first error
+	for _, ps := range g.streams {
+		if err := ps.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// authorize checks an unsigned push's credential: a bearer token whose
+// SHA-256 the stream registers, or the loopback when the stream is open
+// to it.
+func authorize(r *http.Request, s *app.StreamInfo) error {
+	if tok, ok := bearer(r); ok {
+		sum := sha256.Sum256([]byte(tok))
+		for _, h := range s.WriteTokens {
+			if subtle.ConstantTimeCompare(sum[:], h) == 1 {
+				return nil
+			}
+		}
+		return errForbidden("the token is not one of stream %q's write tokens", s.ID)
+	}
+	if s.OpenLoopback && isLoopback(r.RemoteAddr) {
+		return nil
+	}
+	if len(s.WriteTokens) == 0 && !s.OpenLoopback {
+		return errForbidden("stream %q takes no unsigned pushes here: its owner registered no write tokens", s.ID)
+	}
+	return errUnauthorized("stream %q needs a write token: send 'Authorization: Bearer <token>' (datadragon stream --token)", s.ID)
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	const p = "Bearer "
+	if len(h) > len(p) && h[:len(p)] == p {
+		return h[len(p):], true
+	}
+	return "", false
+}
+
+func isLoopback(remote string) bool {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,448 @@
+package gateway
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/wire"
+)
+
+// httpError is an error with its HTTP status.
+type httpError struct {
+	status int
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func errForbidden(f string, a ...any) error {
+	return &httpError{http.StatusForbidden, fmt.Sprintf(f, a...)}
+}
+func errUnauthorized(f string, a ...any) error {
+	return &httpError{http.StatusUnauthorized, fmt.Sprintf(f, a...)}
+}
+func errBad(f string, a ...any) error { return &httpError{http.StatusBadRequest, fmt.Sprintf(f, a...)} }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	status := http.StatusInternalServerError
+	var he *httpError
+	if errors.As(err, &he) {
+		status = he.status
+	}
+	writeJSON(w, status, map[string]string{"error": err.Error()})
+}
+
+// Handler serves the push API:
+//
+//	POST /v1/push/{stream}?upload=ID&offset=N&end=0|1&piece=BYTES   upload bytes (durable before the answer)
+//	GET  /v1/push/{stream}/uploads/{upload}                           an upload's acknowledged bytes
+//	GET  /v1/push/{stream}/chunks?upload=ID                           an upload's chunks and their status
+//	GET  /v1/push/{stream}/ws?session=ID                              WebSocket push, one message per frame
+//	POST /v1/push/{stream}/chunk                                      a producer-signed chunk transaction
+//	GET  /v1/push/{stream}                                            the stream's gateway log
+//	POST /v1/tx                                                       a registration or expert transaction
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/push/{stream}", g.handleUpload)
+	mux.HandleFunc("GET /v1/push/{stream}/uploads/{upload}", g.handleUploadStatus)
+	mux.HandleFunc("GET /v1/push/{stream}/chunks", g.handleChunks)
+	mux.HandleFunc("GET /v1/push/{stream}/ws", g.handleWS)
+	mux.HandleFunc("POST /v1/push/{stream}/chunk", g.handleSignedChunk)
+	mux.HandleFunc("GET /v1/push/{stream}", g.handleStatus)
+	mux.HandleFunc("POST /v1/tx", g.handleTx)
+	return mux
+}
+
+// pushStreamFor checks that the stream exists and takes pushes, and
+// opens its log.
+func (g *Gateway) pushStreamFor(id string, unsigned bool) (*pushStream, *app.StreamInfo, error) {
+	if err := wire.ValidateStreamID(id); err != nil {
+		return nil, nil, errBad("stream id: %v", err)
+	}
+	s, err := g.cfg.Chain.Stream(id)
+	if errors.Is(err, app.ErrNotFound) {
+		return nil, nil, &httpError{http.StatusNotFound, fmt.Sprintf("no stream %q is registered (datadragon stream register)", id)}
+	}
+	if err != nil {
+		return nil, nil, &httpError{http.StatusServiceUnavailable, err.Error()}
+	}
+	if !s.IsPush() {
+		return nil, nil, errBad("stream %q is observed from its source; it takes no pushes", id)
+	}
+	if unsigned && len(s.Producers) > 0 {
+		return nil, nil, errForbidden("stream %q takes only chunks signed by its producers: push with datadragon stream --key", id)
+	}
+	ps, err := g.stream(id, &s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ps, &s, nil
+}
+
+func parseSession(s string) (SessionID, error) {
+	var id SessionID
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(id) {
+		return id, errBad("upload/session id must be 32 hex characters (16 random bytes)")
+	}
+	copy(id[:], b)
+	return id, nil
+}
+
+// UploadStatus is the answer of the upload endpoints.
+type UploadStatus struct {
+	Upload   string `json:"upload"`
+	Acked    uint64 `json:"acked"`
+	Ended    bool   `json:"ended"`
+	FirstSeq uint64 `json:"first_seq"`
+	NextSeq  uint64 `json:"next_seq"`
+}
+
+func (ps *pushStream) uploadStatus(id SessionID) UploadStatus {
+	s, _ := ps.session(id)
+	next, _ := ps.log.Next()
+	return UploadStatus{Upload: hex.EncodeToString(id[:]), Acked: s.acked, Ended: s.ended, FirstSeq: s.firstSeq, NextSeq: next}
+}
+
+func (g *Gateway) handleUpload(w http.ResponseWriter, r *http.Request) {
+	ps, spec, err := g.pushStreamFor(r.PathValue("stream"), true)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := authorize(r, spec); err != nil {
+		writeErr(w, err)
+		return
+	}
+	q := r.URL.Query()
+	id, err := parseSession(q.Get("upload"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	offset, err := strconv.ParseUint(q.Get("offset"), 10, 63)
+	if err != nil && q.Get("offset") != "" {
+		writeErr(w, errBad("offset must be a byte count"))
+		return
+	}
+	end := q.Get("end") == "1" || q.Get("end") == "true"
+	piece := uint64(DefaultPiece)
+	if p := q.Get("piece"); p != "" {
+		piece, err = strconv.ParseUint(p, 10, 32)
+		if err != nil || piece == 0 || piece > wire.MaxChunkDataBytes {
+			writeErr(w, errBad("piece must be 1 to %d bytes", wire.MaxChunkDataBytes))
+			return
+		}
+	}
+	if r.ContentLength > MaxUploadPart {
+		writeErr(w, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("one request carries at most %d bytes; send the upload in parts with offset=", MaxUploadPart)})
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxUploadPart+1))
+	if err != nil {
+		writeErr(w, errBad("reading the body: %v", err))
+		return
+	}
+	if len(body) > MaxUploadPart {
+		writeErr(w, &httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("one request carries at most %d bytes; send the upload in parts with offset=", MaxUploadPart)})
+		return
+	}
+	st, _ := ps.session(id)
+	switch {
+	case st.ended:
+		writeJSON(w, http.StatusOK, ps.uploadStatus(id))
+		return
+	case offset > st.acked:
+		writeJSON(w, http.StatusConflict, ps.uploadStatus(id))
+		return
+	}
+	skip := st.acked - offset
+	if skip > uint64(len(body)) {
+		writeJSON(w, http.StatusOK, ps.uploadStatus(id))
+		return
+	}
+	data := body[skip:]
+	// Cut at absolute upload offsets k·piece; keep a partial last piece
+	// for the next request unless this is the end.
+	var msgs [][]byte
+	pos := st.acked
+	for len(data) > 0 {
+		n := piece - pos%piece
+		if n > uint64(len(data)) {
+			if !end {
+				break
+			}
+			n = uint64(len(data))
+		}
+		msgs = append(msgs, data[:n])
+		data, pos = data[n:], pos+n
+	}
+	if len(msgs) > 0 || end && len(data) == 0 {
+		if err := ps.appendSession(id, st.acked, msgs, end && len(data) == 0); err != nil {
+			writeErr(w, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, ps.uploadStatus(id))
+}
+
+func (g *Gateway) handleUploadStatus(w http.ResponseWriter, r *http.Request) {
+	ps, _, err := g.pushStreamFor(r.PathValue("stream"), false)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	id, err := parseSession(r.PathValue("upload"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if _, ok := ps.session(id); !ok {
+		writeJSON(w, http.StatusNotFound, ps.uploadStatus(id))
+		return
+	}
+	writeJSON(w, http.StatusOK, ps.uploadStatus(id))
+}
+
+func (g *Gateway) handleChunks(w http.ResponseWriter, r *http.Request) {
+	ps, _, err := g.pushStreamFor(r.PathValue("stream"), false)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	id, err := parseSession(r.URL.Query().Get("upload"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	st, _ := ps.session(id)
+	writeJSON(w, http.StatusOK, map[string]any{"chunks": ps.sessionChunks(id), "ended": st.ended, "acked": st.acked})
+}
+
+func (g *Gateway) handleStatus(w http.ResponseWriter, r *http.Request) {
+	ps, spec, err := g.pushStreamFor(r.PathValue("stream"), false)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	st := ps.stats()
+	st["signed_next_index"] = ps.signed.nextIndex()
+	if spec.NextIndex != nil {
+		st["chain_next_index"] = *spec.NextIndex
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// handleSignedChunk logs a producer-signed chunk once the app's checks
+// pass (the signature is the credential), then submits it.
+func (g *Gateway) handleSignedChunk(w http.ResponseWriter, r *http.Request) {
+	ps, _, err := g.pushStreamFor(r.PathValue("stream"), false)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, wire.MaxTxBytes+1))
+	if err != nil {
+		writeErr(w, errBad("reading the body: %v", err))
+		return
+	}
+	tx, err := wire.UnmarshalTx(raw)
+	if err != nil {
+		writeErr(w, errBad("%v", err))
+		return
+	}
+	if tx.Chunk == nil || tx.Chunk.Stream != ps.id || len(tx.Chunk.Signature) == 0 {
+		writeErr(w, errBad("the body must be a signed chunk transaction for stream %q", ps.id))
+		return
+	}
+	k := wire.ChunkKey{Stream: ps.id, Index: tx.Chunk.Index}
+	code, lg := g.cfg.Chain.Check(raw)
+	switch code {
+	case app.CodeOK:
+		if err := ps.signed.add(raw, k); err != nil {
+			writeErr(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"index": k.Index, "status": "logged"})
+	case app.CodeDuplicate:
+		writeJSON(w, http.StatusOK, map[string]any{"index": k.Index, "status": "duplicate"})
+	default:
+		status := http.StatusBadRequest
+		if code == app.CodeBadSignature || code == app.CodeNotAllowed {
+			status = http.StatusForbidden
+		} else if code == app.CodeConflict {
+			status = http.StatusConflict
+		}
+		writeJSON(w, status, map[string]any{"error": lg, "code": code})
+	}
+}
+
+func (g *Gateway) handleTx(w http.ResponseWriter, r *http.Request) {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, wire.MaxTxBytes+1))
+	if err != nil {
+		writeErr(w, errBad("reading the body: %v", err))
+		return
+	}
+	tx, err := wire.UnmarshalTx(raw)
+	if err != nil {
+		writeErr(w, errBad("%v", err))
+		return
+	}
+	if tx.Chunk != nil {
+		writeErr(w, errBad("chunks go to /v1/push/{stream}/chunk, which keeps them durable until they are on chain"))
+		return
+	}
+	code, lg, err := g.cfg.Chain.Submit(raw)
+	if err != nil {
+		writeErr(w, &httpError{http.StatusServiceUnavailable, "the node could not take the transaction now (" + err.Error() + "); retry in a moment"})
+		return
+	}
+	if code != app.CodeOK {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"code": code, "log": lg, "error": lg})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"code": code, "log": lg})
+}
+
+// wsMessage is a control frame of the WebSocket push.
+type wsMessage struct {
+	Type  string `json:"type"`            // hello, ack (server); flush, end (client)
+	Acked uint64 `json:"acked"`           // bytes of the session durable
+	Seq   uint64 `json:"last_seq,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// handleWS takes one message per binary frame. The server answers every
+// batch with {"type":"ack","acked":BYTES} once it is durable; a producer
+// that reconnects with the same session gets {"type":"hello","acked":…}
+// and resends what follows.
+func (g *Gateway) handleWS(w http.ResponseWriter, r *http.Request) {
+	ps, spec, err := g.pushStreamFor(r.PathValue("stream"), true)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	if err := authorize(r, spec); err != nil {
+		writeErr(w, err)
+		return
+	}
+	id, err := parseSession(r.URL.Query().Get("session"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(wire.MaxChunkDataBytes + 1024)
+	ctx := r.Context()
+	st, _ := ps.session(id)
+	if err := writeWS(ctx, c, wsMessage{Type: "hello", Acked: st.acked}); err != nil {
+		return
+	}
+	type frame struct {
+		data []byte
+		ctl  string
+		err  error
+	}
+	frames := make(chan frame, 256)
+	go func() {
+		defer close(frames)
+		for {
+			typ, b, err := c.Read(ctx)
+			if err != nil {
+				frames <- frame{err: err}
+				return
+			}
+			if typ == websocket.MessageText {
+				var m wsMessage
+				if json.Unmarshal(b, &m) != nil || (m.Type != "flush" && m.Type != "end") {
+					frames <- frame{err: errors.New(`control frames are {"type":"flush"} or {"type":"end"}`)}
+					return
+				}
+				frames <- frame{ctl: m.Type}
+				continue
+			}
+			frames <- frame{data: b}
+		}
+	}()
+	for f := range frames {
+		if f.err != nil {
+			if websocket.CloseStatus(f.err) == -1 && !errors.Is(f.err, context.Canceled) {
+				c.Close(websocket.StatusPolicyViolation, truncate(f.err.Error()))
+			}
+			return
+		}
+		// Take what else has arrived, up to 4 MiB, into one durable batch.
+		msgs, size, ctl := [][]byte(nil), 0, f.ctl
+		if f.ctl == "" {
+			msgs, size = append(msgs, f.data), len(f.data)
+		}
+	more:
+		for ctl == "" && size < 4<<20 {
+			select {
+			case nf, ok := <-frames:
+				if !ok || nf.err != nil {
+					break more
+				}
+				if nf.ctl != "" {
+					ctl = nf.ctl
+					break more
+				}
+				msgs, size = append(msgs, nf.data), size+len(nf.data)
+			default:
+				break more
+			}
+		}
+		st, _ := ps.session(id)
+		if err := ps.appendSession(id, st.acked, msgs, ctl == "end"); err != nil {
+			writeWS(ctx, c, wsMessage{Type: "error", Error: err.Error()})
+			return
+		}
+		if ctl == "flush" {
+			ps.flushSession(id)
+		}
+		st, _ = ps.session(id)
+		next, _ := ps.log.Next()
+		if err := writeWS(ctx, c, wsMessage{Type: "ack", Acked: st.acked, Seq: next - 1}); err != nil {
+			return
+		}
+		if ctl == "end" {
+			c.Close(websocket.StatusNormalClosure, "ended")
+			return
+		}
+	}
+}
+
+func writeWS(ctx context.Context, c *websocket.Conn, m wsMessage) error {
+	b, _ := json.Marshal(m)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return c.Write(ctx, websocket.MessageText, b)
+}
+
+func truncate(s string) string {
+	if len(s) > 120 {
+		return s[:120]
+	}
+	return s
+}

@@ -1,0 +1,574 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/wire"
+	"github.com/datadragon/datadragon/gateway/wal"
+)
+
+const (
+	originFile   = "origin"   // 16 random bytes: this log's identity on chain
+	policyFile   = "policy"   // u32 messages per chunk, fixed when the log is created
+	sessionsFile = "sessions" // the batch records
+	logDir       = "log"      // the messages (package wal)
+	signedDir    = "signed"   // producer-signed chunk transactions (package wal)
+)
+
+// ChunkState is where a gateway chunk stands.
+type ChunkState uint8
+
+// The states, in order.
+const (
+	StateLogged    ChunkState = iota // durable in the log, not yet in a mempool
+	StateSubmitted                   // admitted to the node's mempool
+	StateOnChain                     // in a block: it has its index
+	StateAccepted                    // its record is accepted
+	StateDisputed                    // its record is disputed
+	StateRejected                    // the chain refused it (Err says why)
+)
+
+func (s ChunkState) String() string {
+	return [...]string{"logged", "submitted", "on_chain", "accepted", "disputed", "rejected"}[s]
+}
+
+// gwChunk is one closed chunk of the log.
+type gwChunk struct {
+	FirstSeq      uint64
+	Count         int
+	StreamOffset  uint64
+	Bytes         uint64
+	Session       SessionID
+	SessionOffset uint64
+	State         ChunkState
+	Index         uint64
+	TxHash        [32]byte
+	SubmittedAt   time.Time
+	Err           string
+}
+
+type sessionState struct {
+	acked    uint64
+	ended    bool
+	firstSeq uint64
+	has      bool // has logged messages
+}
+
+// openChunk is the chunk being filled.
+type openChunk struct {
+	first, count  uint64
+	bytes, offset uint64
+	session       SessionID
+	sessOffset    uint64
+}
+
+// pushStream is one stream's durable log, its chunks and its submitter.
+type pushStream struct {
+	g      *Gateway
+	id     string
+	origin [wire.OriginSize]byte
+	per    int // messages per chunk
+	log    *wal.Log
+	sess   *sessionLog
+	signed *signedChunks
+
+	mu         sync.Mutex
+	batches    []batch
+	sessions   map[SessionID]*sessionState
+	chunks     []*gwChunk
+	byTx       map[[32]byte]*gwChunk
+	byIndex    map[uint64]*gwChunk
+	open       openChunk
+	lastAppend time.Time
+	broken     error
+	wake       chan struct{}
+}
+
+func openPushStream(g *Gateway, id, dir string, spec *app.StreamInfo) (*pushStream, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	ps := &pushStream{g: g, id: id, sessions: map[SessionID]*sessionState{}, byTx: map[[32]byte]*gwChunk{},
+		byIndex: map[uint64]*gwChunk{}, wake: make(chan struct{}, 1)}
+	if err := ps.identity(dir, spec); err != nil {
+		return nil, err
+	}
+	var err error
+	if ps.log, err = wal.Open(filepath.Join(dir, logDir), wal.Options{MaxMessageBytes: wire.MaxChunkDataBytes, NoSync: g.cfg.NoSync}); err != nil {
+		return nil, err
+	}
+	next, _ := ps.log.Next()
+	var batches []batch
+	if ps.sess, batches, err = openSessionLog(filepath.Join(dir, sessionsFile), next); err != nil {
+		ps.log.Close()
+		return nil, err
+	}
+	if ps.signed, err = openSignedChunks(ps, filepath.Join(dir, signedDir)); err != nil {
+		ps.sess.close()
+		ps.log.Close()
+		return nil, err
+	}
+	if err := ps.recover(batches); err != nil {
+		ps.close()
+		return nil, err
+	}
+	return ps, nil
+}
+
+// identity reads (or, for a new log, writes) the origin and chunk size.
+func (ps *pushStream) identity(dir string, spec *app.StreamInfo) error {
+	op, pp := filepath.Join(dir, originFile), filepath.Join(dir, policyFile)
+	ob, err := os.ReadFile(op)
+	if errors.Is(err, os.ErrNotExist) {
+		if spec == nil {
+			return errors.New("no origin file")
+		}
+		if _, err := rand.Read(ps.origin[:]); err != nil {
+			return err
+		}
+		per := binary.BigEndian.AppendUint32(nil, uint32(spec.PushMessages()))
+		if err := writeSynced(pp, per); err != nil {
+			return err
+		}
+		if err := writeSynced(op, ps.origin[:]); err != nil {
+			return err
+		}
+		ps.per = spec.PushMessages()
+		return syncDir(dir)
+	}
+	if err != nil {
+		return err
+	}
+	pb, err := os.ReadFile(pp)
+	if err != nil {
+		return err
+	}
+	if len(ob) != wire.OriginSize || len(pb) != 4 {
+		return errors.New("origin or policy file damaged")
+	}
+	copy(ps.origin[:], ob)
+	ps.per = int(binary.BigEndian.Uint32(pb))
+	if ps.per < 1 || ps.per > wire.MaxChunkMessages {
+		return fmt.Errorf("policy file says %d messages per chunk", ps.per)
+	}
+	return nil
+}
+
+func writeSynced(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// recover rebuilds sessions and chunks from the batches and the log, and
+// asks the chain which chunks it already holds.
+func (ps *pushStream) recover(batches []batch) error {
+	ps.batches = batches
+	for _, b := range batches {
+		ps.noteBatch(b)
+	}
+	next, _ := ps.log.Next()
+	bi := 0
+	var batchStart uint64 // stream offset of batch bi's first message
+	for seq := uint64(0); seq < next; {
+		ents, err := ps.log.Read(seq, 4096, 64<<20)
+		if err != nil {
+			return err
+		}
+		if len(ents) == 0 {
+			break
+		}
+		for _, e := range ents {
+			for bi < len(ps.batches) && ps.batches[bi].FirstSeq+uint64(ps.batches[bi].N) <= e.Seq {
+				bi++
+			}
+			if bi == len(ps.batches) || ps.batches[bi].FirstSeq > e.Seq {
+				return fmt.Errorf("message %d of the log belongs to no session batch", e.Seq)
+			}
+			b := ps.batches[bi]
+			if e.Seq == b.FirstSeq {
+				batchStart = e.Offset
+			}
+			ps.chunkMessage(e.Seq, e.Offset, uint64(len(e.Data)), e.End, b.ID, b.Before+(e.Offset-batchStart))
+			seq = e.Seq + 1
+		}
+	}
+	for _, c := range ps.chunks {
+		ps.resolve(c)
+	}
+	return nil
+}
+
+func (ps *pushStream) noteBatch(b batch) {
+	s := ps.sessions[b.ID]
+	if s == nil {
+		s = &sessionState{}
+		ps.sessions[b.ID] = s
+	}
+	if b.N > 0 && !s.has {
+		s.firstSeq, s.has = b.FirstSeq, true
+	}
+	s.acked = b.After
+	s.ended = s.ended || b.Ended
+}
+
+// chunkMessage feeds one logged message to the chunker. The rule, the
+// same live and on recovery: a chunk closes before a message that would
+// make it exceed the policy's message count or the transaction data limit
+// or that comes from another session, and after a message marked End.
+func (ps *pushStream) chunkMessage(seq, offset, n uint64, end bool, sess SessionID, sessOffset uint64) {
+	o := &ps.open
+	if o.count > 0 && (o.count == uint64(ps.per) || o.bytes+n > wire.MaxChunkDataBytes || o.session != sess) {
+		ps.closeOpen()
+	}
+	if o.count == 0 {
+		*o = openChunk{first: seq, offset: offset, session: sess, sessOffset: sessOffset}
+	}
+	o.count++
+	o.bytes += n
+	if end {
+		ps.closeOpen()
+	}
+}
+
+func (ps *pushStream) closeOpen() {
+	o := ps.open
+	if o.count == 0 {
+		return
+	}
+	c := &gwChunk{FirstSeq: o.first, Count: int(o.count), StreamOffset: o.offset, Bytes: o.bytes,
+		Session: o.session, SessionOffset: o.sessOffset}
+	ps.chunks = append(ps.chunks, c)
+	ps.open = openChunk{}
+}
+
+// resolve asks the chain about a chunk (at recovery, or when a submission
+// went unanswered).
+func (ps *pushStream) resolve(c *gwChunk) {
+	k, ok := ps.g.cfg.Chain.PushedKey(ps.id, ps.origin, c.FirstSeq)
+	if !ok {
+		return
+	}
+	c.State, c.Index = StateOnChain, k.Index
+	ps.byIndex[k.Index] = c
+	switch ps.g.cfg.Chain.RecordStatus(k) {
+	case "accepted":
+		c.State = StateAccepted
+	case "disputed":
+		c.State = StateDisputed
+	}
+}
+
+// appendSession durably logs msgs of a session whose acknowledged bytes
+// are before, and returns the session's state after. end closes the
+// session (and its last chunk).
+func (ps *pushStream) appendSession(id SessionID, before uint64, msgs [][]byte, end bool) error {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.broken != nil {
+		return ps.broken
+	}
+	s := ps.sessions[id]
+	if s != nil && s.acked != before {
+		return fmt.Errorf("session is at %d bytes, not %d", s.acked, before)
+	}
+	if s != nil && s.ended {
+		return errors.New("the upload has ended")
+	}
+	if len(msgs) == 0 && !end {
+		return nil
+	}
+	next, streamOff := ps.log.Next()
+	var n uint64
+	for _, m := range msgs {
+		n += uint64(len(m))
+	}
+	b := batch{ID: id, Before: before, After: before + n, FirstSeq: next, N: uint32(len(msgs)), Ended: end}
+	if err := ps.sess.write(b); err != nil {
+		ps.broken = fmt.Errorf("gateway log of %s: %w; restart the node", ps.id, err)
+		return ps.broken
+	}
+	if len(msgs) > 0 {
+		if _, err := ps.log.Append(msgs, end); err != nil {
+			ps.broken = fmt.Errorf("gateway log of %s: %w; restart the node", ps.id, err)
+			return ps.broken
+		}
+	} else if end && ps.open.count > 0 && ps.open.session == id {
+		if err := ps.log.MarkEnd(); err != nil {
+			ps.broken = fmt.Errorf("gateway log of %s: %w; restart the node", ps.id, err)
+			return ps.broken
+		}
+	}
+	ps.batches = append(ps.batches, b)
+	ps.noteBatch(b)
+	off, sOff := streamOff, before
+	for i, m := range msgs {
+		ps.chunkMessage(next+uint64(i), off, uint64(len(m)), end && i == len(msgs)-1, id, sOff)
+		off += uint64(len(m))
+		sOff += uint64(len(m))
+	}
+	if len(msgs) == 0 && end && ps.open.session == id {
+		ps.closeOpen()
+	}
+	ps.lastAppend = time.Now()
+	ps.poke()
+	return nil
+}
+
+// flushSession closes the open chunk now if it holds the session's
+// messages (a producer's explicit flush).
+func (ps *pushStream) flushSession(id SessionID) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.open.count == 0 || ps.open.session != id || ps.broken != nil {
+		return
+	}
+	if err := ps.log.MarkEnd(); err != nil {
+		ps.broken = fmt.Errorf("gateway log of %s: %w; restart the node", ps.id, err)
+		return
+	}
+	ps.closeOpen()
+	ps.poke()
+}
+
+func (ps *pushStream) poke() {
+	select {
+	case ps.wake <- struct{}{}:
+	default:
+	}
+}
+
+// session returns a copy of a session's state.
+func (ps *pushStream) session(id SessionID) (sessionState, bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	s, ok := ps.sessions[id]
+	if !ok {
+		return sessionState{}, false
+	}
+	return *s, true
+}
+
+// run closes idle chunks and submits chunks until stop.
+func (ps *pushStream) run(stop <-chan struct{}) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-ps.wake:
+		case <-t.C:
+		}
+		ps.flushIdle()
+		ps.submitDue()
+		ps.signed.submitDue()
+	}
+}
+
+func (ps *pushStream) flushIdle() {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.open.count == 0 || ps.broken != nil || time.Since(ps.lastAppend) < ps.g.cfg.FlushAfter {
+		return
+	}
+	if err := ps.log.MarkEnd(); err != nil {
+		ps.broken = fmt.Errorf("gateway log of %s: %w; restart the node", ps.id, err)
+		return
+	}
+	ps.closeOpen()
+}
+
+// submitDue submits logged chunks in order, within the in-flight bound,
+// and takes back submissions that went unanswered.
+func (ps *pushStream) submitDue() {
+	ps.mu.Lock()
+	var due []*gwChunk
+	inflight := 0
+	now := time.Now()
+	for _, c := range ps.chunks {
+		if c.State == StateSubmitted {
+			if now.Sub(c.SubmittedAt) > ps.g.cfg.ResubmitAfter {
+				ps.resolve(c)
+				if c.State == StateSubmitted {
+					c.State = StateLogged
+				}
+			} else {
+				inflight++
+			}
+		}
+	}
+	for _, c := range ps.chunks {
+		if inflight+len(due) >= ps.g.cfg.MaxInflight {
+			break
+		}
+		if c.State == StateLogged {
+			due = append(due, c)
+		}
+	}
+	ps.mu.Unlock()
+	for _, c := range due {
+		tx, err := ps.chunkTx(c)
+		if err != nil {
+			ps.g.log.Error("gateway: reading a logged chunk", "stream", ps.id, "first_seq", c.FirstSeq, "err", err)
+			return
+		}
+		h := sha256.Sum256(tx)
+		code, lg, err := ps.g.cfg.Chain.Submit(tx)
+		ps.mu.Lock()
+		switch {
+		case err != nil:
+			// The mempool is full or the node is busy: try again later.
+			ps.mu.Unlock()
+			return
+		case code == app.CodeOK || code == app.CodeDuplicate:
+			c.State, c.TxHash, c.SubmittedAt = StateSubmitted, h, time.Now()
+			ps.byTx[h] = c
+			if code == app.CodeDuplicate {
+				ps.resolve(c)
+			}
+		default:
+			c.State, c.Err = StateRejected, lg
+			ps.g.log.Warn("gateway: the chain refused a chunk", "stream", ps.id, "first_seq", c.FirstSeq, "code", code, "log", lg)
+		}
+		ps.mu.Unlock()
+	}
+}
+
+// chunkTx reads a chunk's messages from the log into its transaction.
+func (ps *pushStream) chunkTx(c *gwChunk) ([]byte, error) {
+	ents, err := ps.log.Read(c.FirstSeq, c.Count, int(c.Bytes)+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(ents) != c.Count {
+		return nil, fmt.Errorf("log returned %d of %d messages", len(ents), c.Count)
+	}
+	msgs := make([][]byte, len(ents))
+	for i, e := range ents {
+		msgs[i] = e.Data
+	}
+	t := &wire.ChunkTx{Stream: ps.id, Origin: ps.origin, FirstSeq: c.FirstSeq, Offset: c.SessionOffset, Messages: msgs}
+	return t.Marshal()
+}
+
+// committed applies a block's outcomes to this stream's chunks.
+func (ps *pushStream) committed(s app.CommitSummary) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for _, o := range s.Txs {
+		c, ok := ps.byTx[o.TxHash]
+		if !ok {
+			continue
+		}
+		delete(ps.byTx, o.TxHash)
+		switch o.Code {
+		case app.CodeOK, app.CodeDuplicate:
+			if c.State < StateOnChain {
+				c.State, c.Index = StateOnChain, o.Key.Index
+				ps.byIndex[c.Index] = c
+			}
+		default:
+			c.State, c.Err = StateRejected, o.Log
+		}
+	}
+	for _, r := range s.Records {
+		if r.Stream != ps.id {
+			continue
+		}
+		if c, ok := ps.byIndex[r.Index]; ok {
+			if r.Status == wire.StatusAccepted {
+				c.State = StateAccepted
+			} else {
+				c.State = StateDisputed
+			}
+		}
+	}
+	ps.signed.committed(s)
+	ps.poke()
+}
+
+// ChunkView is a gateway chunk as the push API shows it.
+type ChunkView struct {
+	FirstSeq uint64  `json:"first_seq"`
+	Messages int     `json:"messages"`
+	Offset   uint64  `json:"offset"` // in the upload or push session
+	Bytes    uint64  `json:"bytes"`
+	Status   string  `json:"status"`
+	Index    *uint64 `json:"index,omitempty"`
+	Error    string  `json:"error,omitempty"`
+}
+
+// sessionChunks lists a session's chunks in order, the open one last.
+func (ps *pushStream) sessionChunks(id SessionID) []ChunkView {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	out := []ChunkView{}
+	for _, c := range ps.chunks {
+		if c.Session != id {
+			continue
+		}
+		v := ChunkView{FirstSeq: c.FirstSeq, Messages: c.Count, Offset: c.SessionOffset, Bytes: c.Bytes, Status: c.State.String(), Error: c.Err}
+		if c.State >= StateOnChain && c.State != StateRejected {
+			idx := c.Index
+			v.Index = &idx
+		}
+		out = append(out, v)
+	}
+	if o := ps.open; o.count > 0 && o.session == id {
+		out = append(out, ChunkView{FirstSeq: o.first, Messages: int(o.count), Offset: o.sessOffset, Bytes: o.bytes, Status: "open"})
+	}
+	return out
+}
+
+// stats returns counts for the status endpoint.
+func (ps *pushStream) stats() map[string]any {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	by := map[string]int{}
+	for _, c := range ps.chunks {
+		by[c.State.String()]++
+	}
+	next, off := ps.log.Next()
+	return map[string]any{"stream": ps.id, "next_seq": next, "bytes": off, "chunks": by,
+		"open_messages": ps.open.count, "sessions": len(ps.sessions), "messages_per_chunk": ps.per}
+}
+
+func (ps *pushStream) close() error {
+	e1 := ps.signed.close()
+	e2 := ps.sess.close()
+	e3 := ps.log.Close()
+	return errors.Join(e1, e2, e3)
+}
