@@ -43,15 +43,15 @@ func AppHash(prev []byte, height int64, recordRoot, changeset [32]byte) []byte {
 
 // blockResult is what FinalizeBlock leaves for Commit.
 type blockResult struct {
-	height   int64
-	appHash  []byte
-	batch    *store.Batch
-	included []wire.Attestation
-	decided  []Decision
-	dropped  []wire.ChunkKey
-	records  []*wire.Record
-	pushed   []PushedChunk
-	outcomes []TxOutcome
+	height    int64
+	appHash   []byte
+	batch     *store.Batch
+	included  []wire.Attestation
+	decided   []Decision
+	dropped   []wire.ChunkKey
+	records   []*wire.Record
+	pushed    []PushedChunk
+	outcomes  []TxOutcome
 	txResults []*abci.ExecTxResult
 }
 

@@ -323,8 +323,8 @@ func (g *Gateway) handleTx(w http.ResponseWriter, r *http.Request) {
 
 // wsMessage is a control frame of the WebSocket push.
 type wsMessage struct {
-	Type  string `json:"type"`            // hello, ack (server); flush, end (client)
-	Acked uint64 `json:"acked"`           // bytes of the session durable
+	Type  string `json:"type"`  // hello, ack (server); flush, end (client)
+	Acked uint64 `json:"acked"` // bytes of the session durable
 	Seq   uint64 `json:"last_seq,omitempty"`
 	Error string `json:"error,omitempty"`
 }
