@@ -62,6 +62,9 @@ type Validator struct {
 	Gaps          uint64 `json:"gaps"`
 	Absent        uint64 `json:"absent"`
 	Late          uint64 `json:"late"`
+	// LastAttestation is the validator's last counted attestation seen by
+	// this node since it started; null before.
+	LastAttestation *app.LastAttestation `json:"last_attestation"`
 }
 
 // PubKey is a CometBFT consensus key.
@@ -205,7 +208,7 @@ func validatorFrom(v app.ValidatorInfo) Validator {
 	return Validator{Index: v.Index, Name: v.Name, Address: hex.EncodeToString(v.Address),
 		PubKey: PubKey{Type: v.PubKey.Type, Value: v.PubKey.Value}, ZiggyPubKey: hex.EncodeToString(v.ZiggyPubKey),
 		Power: v.Power, Attested: v.Attested, Agreed: v.Agreed, Faulty: v.Faulty, Equivocations: v.Equivocations,
-		Gaps: v.Gaps, Absent: v.Absent, Late: v.Late}
+		Gaps: v.Gaps, Absent: v.Absent, Late: v.Late, LastAttestation: v.LastAttestation}
 }
 
 func hexKeys(ks []app.HexBytes) []string {

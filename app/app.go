@@ -79,8 +79,9 @@ type App struct {
 	store *store.Store
 	cache *verifyCache
 
-	chain atomic.Pointer[chain] // nil until InitChain (or a loaded state)
-	last  atomic.Pointer[committed]
+	chain   atomic.Pointer[chain] // nil until InitChain (or a loaded state)
+	lastAtt sync.Map              // validator index → LastAttestation (not state: for the dashboard)
+	last    atomic.Pointer[committed]
 
 	mu       sync.Mutex // serialises consensus calls
 	pending  *blockResult

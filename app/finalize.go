@@ -53,6 +53,7 @@ type blockResult struct {
 	pushed    []PushedChunk
 	outcomes  []TxOutcome
 	txResults []*abci.ExecTxResult
+	lastAtt   map[int]LastAttestation
 }
 
 // streamStats are per-stream counters (bucket streams).
@@ -185,6 +186,10 @@ func (a *App) finalize(c *chain, prevAppHash []byte, req *abci.FinalizeBlockRequ
 				}
 				eff := ch.Apply(tally.Vote{Validator: val, Attestation: at, Height: h, Vote: uint16(vi), Leaf: uint16(li)})
 				info.Attestations++
+				if res.lastAtt == nil {
+					res.lastAtt = map[int]LastAttestation{}
+				}
+				res.lastAtt[val] = LastAttestation{Stream: at.Stream, Index: at.Index, Height: h, TimeMs: at.TimeMs}
 				if val == me && (eff == tally.Counted || eff == tally.Upgraded || eff == tally.Duplicate) {
 					res.included = append(res.included, at)
 				}
@@ -365,6 +370,9 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 		return nil, fmt.Errorf("app: height %d: %w", res.height, err)
 	}
 	a.last.Store(&committed{height: res.height, appHash: res.appHash})
+	for v, la := range res.lastAtt {
+		a.lastAtt.Store(v, la)
+	}
 	delete(a.inflight, res.height-1)
 	stale := a.stale
 	a.stale = nil

@@ -107,6 +107,18 @@ type ValidatorInfo struct {
 	Gaps          uint64 `json:"gaps"`
 	Absent        uint64 `json:"absent"`
 	Late          uint64 `json:"late"`
+	// LastAttestation is the last attestation of this validator counted
+	// since this node started (nil before): the chunk, its block and the
+	// validator's observation time.
+	LastAttestation *LastAttestation `json:"last_attestation,omitempty"`
+}
+
+// LastAttestation is a validator's most recent counted attestation.
+type LastAttestation struct {
+	Stream string `json:"stream"`
+	Index  uint64 `json:"index"`
+	Height int64  `json:"height"`
+	TimeMs int64  `json:"time_ms"`
 }
 
 // Validators returns every validator in genesis order with its counters.
@@ -121,6 +133,10 @@ func (a *App) Validators() ([]ValidatorInfo, error) {
 			v := c.genesis.Validators[i]
 			out[i] = ValidatorInfo{Index: i, Name: v.Name, Address: HexBytes(c.addrs[i]), PubKey: v.PubKey,
 				ZiggyPubKey: v.ZiggyPubKey, Power: v.Power}
+			if la, ok := a.lastAtt.Load(i); ok {
+				l := la.(LastAttestation)
+				out[i].LastAttestation = &l
+			}
 			if b := tx.Get([]byte(bucketCounters), u16(uint16(i))); b != nil {
 				k, err := tally.UnmarshalCounters(b)
 				if err != nil {
