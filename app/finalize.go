@@ -263,6 +263,9 @@ func (a *App) finalize(c *chain, prevAppHash []byte, req *abci.FinalizeBlockRequ
 			return nil, nil, fmt.Errorf("chunk %s: %w", ch.Key, err)
 		}
 		b.Put([]byte(bucketRecords), ch.Key.Bytes(), rec.Marshal())
+		if rec.Push != nil {
+			b.Delete([]byte(bucketPushPending), ch.Key.Bytes())
+		}
 		res.records = append(res.records, rec)
 		res.decided = append(res.decided, Decision{Key: ch.Key, Status: rec.Status, Digest: rec.Digest, Verdict: rec.Verdict})
 		st, ok := stats[ch.Key.Stream]

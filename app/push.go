@@ -26,6 +26,9 @@ const (
 	bucketOrigins  = "origins"  // u8 len ‖ stream ‖ origin ‖ u64 first seq → u64 index
 	bucketPushNext = "pushnext" // stream id → u64 next chain-assigned index
 	bucketExperts  = "experts"  // chunk key ‖ u8 len ‖ expert key → expert judgement
+	// bucketPushPending indexes pushed chunks without a record yet, so a
+	// restarted node attests again what its attestor lost.
+	bucketPushPending = "pushpending" // chunk key → empty
 )
 
 // Transaction result codes (CheckTx and FinalizeBlock). 0 is success.
@@ -333,6 +336,7 @@ func (a *App) applyChunk(c *chain, get getter, put func(string, []byte, []byte),
 	}
 	if put != nil {
 		put(bucketPushed, key.Bytes(), pc.marshal())
+		put(bucketPushPending, key.Bytes(), nil)
 		if len(t.Signature) > 0 {
 			put(bucketPushSigs, key.Bytes(), bytes.Clone(t.Signature))
 		}
@@ -522,4 +526,51 @@ func pushInfo(get getter, k wire.ChunkKey) (*wire.PushInfo, error) {
 		return nil, err
 	}
 	return &p.Info, nil
+}
+
+// MaxPendingPushed bounds what PendingPushed returns.
+const MaxPendingPushed = 1 << 16
+
+// PendingPushed returns pushed chunks that have no record yet, with the
+// digest and verdict this node computed: a restarted node attests them
+// again (its attestor's memory is gone).
+func (a *App) PendingPushed() []PushedChunk {
+	var out []PushedChunk
+	a.store.View(func(tx store.Tx) error {
+		tx.Scan([]byte(bucketPushPending), nil, nil, func(k, _ []byte) bool {
+			ck, err := wire.ParseChunkKey(k)
+			if err != nil {
+				return true
+			}
+			if p, ok := a.pushedChunk(tx, ck); ok {
+				out = append(out, p)
+			}
+			return len(out) < MaxPendingPushed
+		})
+		return nil
+	})
+	return out
+}
+
+// PushedChunk returns what this node computed for a pushed chunk.
+func (a *App) PushedChunk(k wire.ChunkKey) (PushedChunk, bool) {
+	var p PushedChunk
+	ok := false
+	a.store.View(func(tx store.Tx) error {
+		p, ok = a.pushedChunk(tx, k)
+		return nil
+	})
+	return p, ok
+}
+
+func (a *App) pushedChunk(tx store.Tx, k wire.ChunkKey) (PushedChunk, bool) {
+	b := tx.Get([]byte(bucketPushed), k.Bytes())
+	if b == nil {
+		return PushedChunk{}, false
+	}
+	p, err := unmarshalPushed(b)
+	if err != nil {
+		return PushedChunk{}, false
+	}
+	return PushedChunk{Key: k, Digest: p.Digest, Verdict: p.Verdict}, true
 }

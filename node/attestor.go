@@ -33,6 +33,10 @@ type Attestor struct {
 	// faultRate is the fraction of chunks this node attests with a wrong
 	// digest: fault injection for tests and demos, 0 in production.
 	faultRate float64
+	// pushed looks up a pushed chunk this node hashed, for a chunk the
+	// app dropped that the attestor no longer remembers (after a
+	// restart). Nil: none.
+	pushed func(wire.ChunkKey) (app.PushedChunk, bool)
 }
 
 // NewAttestor returns an attestor; faultRate (0 ≤ f ≤ 1) makes it lie
@@ -79,6 +83,32 @@ func (a *Attestor) Add(o ingest.Observed) {
 	}
 }
 
+// AddPushed attests pushed chunks this node hashed: at start, those the
+// app holds without a record.
+func (a *Attestor) AddPushed(ps []app.PushedChunk) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now().UnixMilli()
+	for _, p := range ps {
+		a.addPushed(p, now)
+	}
+}
+
+func (a *Attestor) addPushed(p app.PushedChunk, now int64) {
+	k := p.Key
+	if a.done[k] {
+		return
+	}
+	at := wire.Attestation{Stream: k.Stream, Index: k.Index, Digest: p.Digest, Verdict: p.Verdict, TimeMs: now}
+	if a.lies(k) {
+		at.Digest[0] ^= 0xff
+	}
+	if _, ok := a.pending[k]; !ok {
+		a.order = append(a.order, k)
+	}
+	a.pending[k] = at
+}
+
 // lies reports whether fault injection makes this node attest a wrong
 // digest for k.
 func (a *Attestor) lies(k wire.ChunkKey) bool {
@@ -121,6 +151,10 @@ func (a *Attestor) Committed(n app.CommitNotice) {
 			delete(a.counted, k)
 			a.pending[k] = at
 			a.order = append(a.order, k)
+		} else if _, ok := a.pending[k]; !ok && a.pushed != nil && !a.done[k] {
+			if p, ok := a.pushed(k); ok {
+				a.addPushed(p, time.Now().UnixMilli())
+			}
 		}
 	}
 	forget := func(k wire.ChunkKey) {
@@ -142,18 +176,7 @@ func (a *Attestor) Committed(n app.CommitNotice) {
 	// digest) in FinalizeBlock; it attests now, with its own clock.
 	now := time.Now().UnixMilli()
 	for _, p := range n.Pushed {
-		k := p.Key
-		if a.done[k] {
-			continue
-		}
-		at := wire.Attestation{Stream: k.Stream, Index: k.Index, Digest: p.Digest, Verdict: p.Verdict, TimeMs: now}
-		if a.lies(k) {
-			at.Digest[0] ^= 0xff
-		}
-		if _, ok := a.pending[k]; !ok {
-			a.order = append(a.order, k)
-		}
-		a.pending[k] = at
+		a.addPushed(p, now)
 	}
 	for _, k := range n.Stale {
 		forget(k)

@@ -113,6 +113,10 @@ func Open(home string, o Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Pushed chunks still without a record: attest them again (what the
+	// attestor held before a restart is gone).
+	att.pushed = a.PushedChunk
+	att.AddPushed(a.PendingPushed())
 	nodeKey, err := p2p.LoadNodeKey(ccfg.NodeKeyFile())
 	if err != nil {
 		a.Close()

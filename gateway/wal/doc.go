@@ -54,10 +54,11 @@
 //	 24     n  data
 //	 24+n   4  CRC-32C of bytes 0..24+n-1
 //
-// An end marker (written by MarkEnd) always follows the message it marks,
-// with no message between them. Data records carry consecutive seqs and
-// offsets within a segment and across segments: each segment's header
-// continues where the previous segment ends.
+// An end marker (written by MarkEnd) always follows the message it marks (in
+// the same segment or at the start of the next), with no message between
+// them. Data records carry consecutive seqs and offsets within a segment and
+// across segments: each segment's header continues where the previous
+// segment ends.
 //
 // A segment is full when the next record would take it past SegmentBytes; the
 // log then fsyncs it, creates the next one, writes and fsyncs that header and

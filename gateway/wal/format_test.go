@@ -50,8 +50,10 @@ func FuzzDecode(f *testing.F) {
 	// Seeds beyond those in testdata: an intact record longer than the limit.
 	f.Add(appendRecord(nil, recHeader{kind: kindData, seq: 1}, make([]byte, 65)))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		const max = 64 // small, so that inputs reach the limit
-		sc := newScanner(bytes.NewReader(b), 0, max, 16) // the smallest buffer: records straddle refills
+		// A small limit, so that inputs reach it, and bufio's smallest buffer,
+		// so that records straddle refills.
+		const max = 64
+		sc := newScanner(bytes.NewReader(b), 0, max, 16)
 		pos := 0
 		for {
 			h, serr := sc.next()

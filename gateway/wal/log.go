@@ -331,6 +331,9 @@ func (l *Log) rotate() error {
 		}
 		l.written += int64(len(l.pending))
 		l.pending = l.pending[:0]
+		if cap(l.pending) > 4<<20 {
+			l.pending = nil
+		}
 	}
 	if !l.opt.NoSync {
 		if err := old.Sync(); err != nil {
@@ -404,8 +407,10 @@ func (l *Log) Read(from uint64, maxMessages int, maxBytes int) ([]Entry, error) 
 		bytes += n
 	}
 	slots := append([]slot(nil), l.slots[i:i+uint64(count)]...)
+	lastSeq := from + uint64(count) - 1
 	k := sort.Search(len(l.segs), func(k int) bool { return l.segs[k].first > from }) - 1
-	segs := append([]segment(nil), l.segs[k:]...)
+	e := sort.Search(len(l.segs), func(k int) bool { return l.segs[k].first > lastSeq })
+	segs := append([]segment(nil), l.segs[k:e]...)
 	l.mu.Unlock()
 
 	out := make([]Entry, 0, len(slots))

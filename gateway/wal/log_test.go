@@ -485,6 +485,9 @@ func TestConcurrentAppend(t *testing.T) {
 				readerDone <- err
 				return
 			}
+			if len(es) == 0 {
+				time.Sleep(50 * time.Microsecond)
+			}
 			for _, e := range es {
 				if e.Seq != from || e.Offset != off {
 					readerDone <- fmt.Errorf("read seq %d offset %d, want %d, %d", e.Seq, e.Offset, from, off)

@@ -39,11 +39,21 @@ func writeFile(t *testing.T, path string, b []byte) {
 }
 
 // recoversTo opens dir, checks it holds exactly want, appends one message and
-// checks it gets the next seq, also after a reopen.
-func recoversTo(t *testing.T, dir string, opt Options, want model) {
+// checks it gets the next seq, also after a reopen. If lastFile is not empty,
+// Open must have cut that file to lastSize bytes.
+func recoversTo(t *testing.T, dir string, opt Options, want model, lastFile string, lastSize int) {
 	t.Helper()
 	l := openLog(t, dir, opt)
 	checkLog(t, l, want)
+	if lastFile != "" {
+		st, err := os.Stat(filepath.Join(dir, lastFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Size() != int64(lastSize) {
+			t.Fatalf("after recovery %s is %d bytes, want %d", lastFile, st.Size(), lastSize)
+		}
+	}
 	want = append(model(nil), want...)
 	mustAppend(t, l, &want, false, []byte("after recovery"))
 	checkLog(t, l, want)
@@ -113,20 +123,20 @@ func TestTornTail(t *testing.T) {
 			}
 			garbage := content(7, 100)
 			for cut := start; cut <= len(full); cut++ {
-				want := durable
+				want, size := durable, start
 				if cut == len(full) {
-					want = m
+					want, size = m, len(full)
 				}
 				for _, tail := range [][]byte{nil, make([]byte, 100), garbage} {
 					damage(append(full[:cut:cut], tail...))
-					recoversTo(t, dir, opt, want)
+					recoversTo(t, dir, opt, want, last, size)
 				}
 			}
 			for i := start; i < len(full); i++ {
 				b := bytes.Clone(full)
 				b[i] ^= 0x40
 				damage(b)
-				recoversTo(t, dir, opt, durable)
+				recoversTo(t, dir, opt, durable, last, start)
 			}
 		})
 	}
@@ -152,14 +162,14 @@ func TestTornSegmentCreation(t *testing.T) {
 			t.Fatalf("the torn segment is still there after Open (%v)", err)
 		}
 		l.Close()
-		recoversTo(t, dir, opt, m)
+		recoversTo(t, dir, opt, m, "", 0)
 	}
 
 	// A log whose very first segment was being created.
 	for _, torn := range [][]byte{{}, header[:5]} {
 		dir := t.TempDir()
 		writeFile(t, filepath.Join(dir, segName(0)), torn)
-		recoversTo(t, dir, opt, nil)
+		recoversTo(t, dir, opt, nil, segName(0), segHeaderSize)
 	}
 	// The only segment, torn, after earlier ones were released: its offset is
 	// lost, and Open says so.
