@@ -20,14 +20,16 @@ Benchmarks of this machine. Targets:
   %-8s %s
   %-8s %s
   %-8s %s
+  %-8s %s
 
 Examples:
   datadragon bench zk --max-k 11
   datadragon bench sig
   datadragon bench network --duration 60s
+  datadragon bench push --size 64MiB
 
 Run 'datadragon bench TARGET --help' for every flag with its default.
-`, "zk", benchZKCmd.summary, "sig", benchSigCmd.summary, "network", benchNetworkCmd.summary)
+`, "zk", benchZKCmd.summary, "sig", benchSigCmd.summary, "network", benchNetworkCmd.summary, "push", benchPushCmd.summary)
 }
 
 func runBench(args []string, stdout, stderr io.Writer) int {
@@ -45,6 +47,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return runBenchSig(rest, stdout, stderr)
 	case "network":
 		return runBenchNetwork(rest, stdout, stderr)
+	case "push":
+		return runBenchPush(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "datadragon bench: unknown target %q\nRun 'datadragon bench --help' to see the targets.\n", target)
 		return exitUsage

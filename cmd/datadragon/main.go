@@ -49,6 +49,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runDevnet(rest, stdout, stderr)
 	case "verify":
 		return runVerify(rest, stdout, stderr)
+	case "stream":
+		return runStream(rest, stdout, stderr)
+	case "expert":
+		return runExpert(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "datadragon: unknown command %q\nRun 'datadragon help' to see the commands.\n", cmd)
 		return exitUsage
@@ -80,7 +84,7 @@ Run 'datadragon <command> --help' for a command's flags and examples, e.g.
 
 // allCommands lists every leaf command, in help order.
 func allCommands() []*command {
-	return []*command{devnetCmd, initCmd, nodeCmd, sourceCmd, verifyCmd, rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd, keysGenCmd, keysPublicCmd, benchZKCmd, benchSigCmd, benchNetworkCmd}
+	return []*command{devnetCmd, initCmd, nodeCmd, sourceCmd, streamCmd, streamRegisterCmd, streamTokenCmd, expertEndorseCmd, expertDisputeCmd, verifyCmd, rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd, keysGenCmd, keysPublicCmd, benchZKCmd, benchSigCmd, benchNetworkCmd}
 }
 
 // runHelp prints the help of the command named by args, or the overview.

@@ -135,6 +135,8 @@ func demoStreams(host string, sensorPort, tickerPort int) []app.Stream {
 			Description: "demo: readings of 8 sensors, 20 per second"},
 		{ID: "ticks", Source: fmt.Sprintf("ws://%s:%d/stream", host, tickerPort), Chunk: app.ChunkPolicy{Messages: 50},
 			Description: "demo: price ticks of 8 symbols, 50 per second"},
+		{ID: "uploads", Mode: app.ModePush, Chunk: app.ChunkPolicy{Messages: 16}, OpenLoopback: true,
+			Description: "demo: files pushed from this machine (loopback, no token); chunks of 16 pieces of 64 KiB"},
 	}
 }
 

@@ -51,8 +51,35 @@ func TestDevnetAcceptsRecordsAndStopsCleanly(t *testing.T) {
 		} `json:"streams"`
 	}
 	getJSON(t, "http://127.0.0.1:18480/v1/streams", &streams)
-	if len(streams.Streams) != 2 || streams.Streams[0].ID != "sensors" || streams.Streams[0].Accepted == 0 {
+	if len(streams.Streams) != 3 || streams.Streams[0].ID != "sensors" || streams.Streams[0].Accepted == 0 || streams.Streams[2].ID != "uploads" {
 		t.Errorf("node0 /v1/streams: %+v", streams)
+	}
+	// The push stream takes a file from this machine without a token.
+	resp, err := http.Post("http://127.0.0.1:18481/v1/push/uploads?upload=0123456789abcdef0123456789abcdef&end=1", "application/octet-stream",
+		strings.NewReader(strings.Repeat("devnet upload ", 1000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("upload to the devnet's uploads stream: %s", resp.Status)
+	}
+	uploadDeadline := time.Now().Add(30 * time.Second)
+	for {
+		var rec struct {
+			Status string `json:"status"`
+		}
+		if r, err := http.Get("http://127.0.0.1:18482/v1/records/uploads/0"); err == nil {
+			json.NewDecoder(r.Body).Decode(&rec)
+			r.Body.Close()
+		}
+		if rec.Status == "accepted" {
+			break
+		}
+		if time.Now().After(uploadDeadline) {
+			t.Fatalf("the uploaded file's chunk is %q after 30 s", rec.Status)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	var vals struct {
 		Validators []json.RawMessage `json:"validators"`

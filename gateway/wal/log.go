@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -171,6 +172,11 @@ func (l *Log) Append(msgs [][]byte, end bool) (first uint64, err error) {
 		return 0, err
 	}
 	first = l.next
+	total := 0
+	for _, m := range msgs {
+		total += recOverhead + len(m)
+	}
+	l.pending = slices.Grow(l.pending, total) // one copy of the data, not a doubling series
 	for i, m := range msgs {
 		rec := int64(recOverhead + len(m))
 		if l.size+rec > l.opt.SegmentBytes && l.next > l.segs[len(l.segs)-1].first {
@@ -276,7 +282,7 @@ func (l *Log) sync() {
 
 	l.mu.Lock()
 	l.syncing = false
-	if cap(buf) <= 4<<20 {
+	if cap(buf) <= 32<<20 {
 		l.spare = buf[:0]
 	}
 	if err != nil {
