@@ -33,12 +33,12 @@ type PushOptions struct {
 
 // PushResult is what a push benchmark measured.
 type PushResult struct {
-	Validators int     `json:"validators"`
-	Bytes      int     `json:"bytes"`
-	Chunks     int     `json:"chunks"`
-	Accepted   int     `json:"accepted"`
-	PieceBytes int     `json:"piece_bytes"`
-	PartBytes  int     `json:"part_bytes"`
+	Validators int `json:"validators"`
+	Bytes      int `json:"bytes"`
+	Chunks     int `json:"chunks"`
+	Accepted   int `json:"accepted"`
+	PieceBytes int `json:"piece_bytes"`
+	PartBytes  int `json:"part_bytes"`
 	// Ingest: from the first byte sent to the gateway acknowledging the
 	// last (every byte durable in its log).
 	IngestS      float64 `json:"ingest_s"`
