@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	cmttypes "github.com/cometbft/cometbft/types"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/datadragon/datadragon/api/explorer"
@@ -71,8 +72,9 @@ type Config struct {
 	// DefaultMaxBodyBytes. Larger bodies are answered 413.
 	MaxBodyBytes int64
 	// MaxVerifications bounds the proofs and signatures verified at once
-	// by POST /v1/zk/verify; 0 means GOMAXPROCS. A request arriving when
-	// all are busy is answered 503 at once.
+	// by POST /v1/zk/verify and the receipts verified at once by POST
+	// /v1/receipts/verify (one pool for both); 0 means GOMAXPROCS. A
+	// request arriving when all are busy is answered 503 at once.
 	MaxVerifications int
 	// HealthTTL is how long /healthz reuses its self-check result; 0 means
 	// DefaultHealthTTL.
@@ -86,6 +88,9 @@ type Config struct {
 	// Push serves the gateway's push API (/v1/push/… and POST /v1/tx,
 	// package gateway); nil answers 501.
 	Push http.Handler
+	// Genesis returns the chain's genesis document, the trust anchor of
+	// POST /v1/receipts/verify; nil answers 501.
+	Genesis func() (*cmttypes.GenesisDoc, error)
 }
 
 // Limits and defaults.
@@ -102,17 +107,20 @@ type Handler struct {
 	app      Reader
 	receipts Receipts
 	push     http.Handler
+	genesis  func() (*cmttypes.GenesisDoc, error)
 	node     NodeInfo
 	log      *slog.Logger
 	feed     *Feed
 	registry *prometheus.Registry
 	mux      *http.ServeMux
 	maxBody  int64
-	verifies chan struct{} // semaphore of POST /v1/zk/verify
+	verifies chan struct{} // semaphore of POST /v1/zk/verify and /v1/receipts/verify
 	health   *selfCheck
 	metrics  *metrics
 	origins  []string
 	routes   []routeInfo
+
+	maxReceipt, maxData int64 // POST /v1/receipts/verify: MaxReceiptBytes, MaxReceiptDataBytes (tests lower them)
 
 	feedWriteHook func() // tests: runs before each feed write
 }
@@ -123,8 +131,8 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.App == nil {
 		return nil, errors.New("api: Config.App is required")
 	}
-	h := &Handler{app: cfg.App, receipts: cfg.Receipts, push: cfg.Push, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
-		maxBody: cfg.MaxBodyBytes, origins: cfg.OriginPatterns}
+	h := &Handler{app: cfg.App, receipts: cfg.Receipts, push: cfg.Push, genesis: cfg.Genesis, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
+		maxBody: cfg.MaxBodyBytes, origins: cfg.OriginPatterns, maxReceipt: MaxReceiptBytes, maxData: MaxReceiptDataBytes}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -213,6 +221,7 @@ func (h *Handler) routeTable() []routeInfo {
 		{[]string{"/v1/streams/{id}/feed"}, "/v1/streams/{id}/feed", get, "WebSocket: one JSON text message per record decided from now on", h.feedWS},
 		{[]string{"/v1/records/{stream}/{index}"}, "/v1/records/{stream}/{index}", get, "one chunk's record with every validator's attestation, verdict and outcome", h.record},
 		{[]string{"/v1/receipts/{stream}/{index}"}, "/v1/receipts/{stream}/{index}", get, "an accepted record's receipt, verifiable offline with 'datadragon verify' (404 until the next block is committed)", h.receipt},
+		{[]string{"/v1/receipts/verify"}, "/v1/receipts/verify", []string{http.MethodPost}, "a convenience: verify a receipt against this node's genesis. multipart/form-data with a 'receipt' part (≤ 16 MiB) and an optional 'data' part (the pushed file, the chunk's bytes or an observed chunk's JSON message list, ≤ 80 MiB), or the receipt JSON as the body; answers {\"valid\":true,\"stream\",\"index\",\"digest\",\"checked\":[…]} or {\"valid\":false,\"link\",\"error\"}. It trusts this node; the authoritative check is offline, with no node: 'datadragon verify RECEIPT --genesis genesis.json [--data FILE]'", h.verifyReceipt},
 		{[]string{"/v1/push/{stream}", "/v1/push/{stream}/{rest...}"}, "/v1/push", []string{http.MethodGet, http.MethodPost}, "push mode: POST /v1/push/STREAM?upload=ID&offset=N&end=0|1 uploads bytes (acknowledged once durable); GET …/uploads/ID, …/chunks?upload=ID, …/ws?session=ID (WebSocket push), POST …/chunk (a producer-signed chunk)", h.pushAPI},
 		{[]string{"/v1/tx"}, "/v1/tx", []string{http.MethodPost}, "submit a signed stream registration or expert judgement (binary transaction)", h.pushAPI},
 		{[]string{"/v1/blocks/{height}"}, "/v1/blocks/{height}", get, "what a committed block decided (height or 'latest')", h.block},

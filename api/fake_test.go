@@ -320,3 +320,61 @@ func hasKeys(t *testing.T, what string, v any, want ...string) {
 		}
 	}
 }
+
+// setLastAttestations gives every validator a last attestation of
+// sensor/249, observed ago before now.
+func (f *fakeReader) setLastAttestations(now time.Time, ago time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.validators {
+		f.validators[i].LastAttestation = &app.LastAttestation{Stream: "sensor", Index: 249, Height: 299,
+			TimeMs: now.Add(-ago).UnixMilli()}
+	}
+}
+
+// fixtureProducer and fixtureExpert are hex public keys of the push
+// fixture.
+var (
+	fixtureProducer = strings.Repeat("ab", 32)
+	fixtureExpert   = strings.Repeat("cd", 32)
+)
+
+// addPushFixture registers the push stream "uploads" with three accepted
+// records, each a 3 MiB piece of a pushed file decided in block 10:
+// index 0 and 1 unsigned gateway pushes (index 1 with the rule violation
+// "not monotonic"), index 2 private, signed by fixtureProducer, with an
+// endorsement and a dispute by fixtureExpert.
+func (f *fakeReader) addPushFixture() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	last := uint64(2)
+	next := uint64(3)
+	f.streams = append(f.streams, app.StreamInfo{Stream: app.Stream{ID: "uploads", Mode: app.ModePush,
+		Chunk: app.ChunkPolicy{Messages: 48}, OpenLoopback: true}, Accepted: 3, LastIndex: &last, NextIndex: &next})
+	f.status.Streams = len(f.streams)
+	f.records["uploads"] = map[uint64]*app.RecordView{}
+	for i := range uint64(3) {
+		w := wireRecord("uploads", i, false)
+		w.DecidedHeight, w.FirstHeight = 10, 9
+		rv := viewFromWire(w)
+		rv.Push = &app.PushView{FirstSeq: 48 * i, Count: 48, Offset: i * 3 << 20, Bytes: 3 << 20, Private: i == 2,
+			TxHeight: 8, Digest: rv.Digest, Verdict: "ok", Origin: make(app.HexBytes, 16)}
+		rv.Push.Origin[0] = 7
+		switch i {
+		case 1:
+			rv.Verdict, rv.Push.Verdict = "rule-violation:8", "rule-violation:8"
+			for j := range rv.Attestations {
+				rv.Attestations[j].Verdict = "rule-violation:8"
+			}
+		case 2:
+			p, _ := hex.DecodeString(fixtureProducer)
+			e, _ := hex.DecodeString(fixtureExpert)
+			rv.Push.Producer = p
+			rv.Experts = []app.ExpertJudgement{
+				{Expert: e, Note: "calibrated instrument", Digest: rv.Digest, Height: 11, Signature: make(app.HexBytes, 300)},
+				{Expert: e, Dispute: true, Note: "sensor 4 drifted after noon", Digest: rv.Digest, Height: 12, Signature: make(app.HexBytes, 300)},
+			}
+		}
+		f.records["uploads"][i] = rv
+	}
+}

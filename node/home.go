@@ -57,7 +57,9 @@ type InitOptions struct {
 	BasePort   int // validator i's P2P port is BasePort+10·i
 	// APIBasePort, if set, gives validator i the HTTP API port APIBasePort+i.
 	APIBasePort int
-	Power       int64
+	// MaxBlockBytes bounds a block (0: DefaultMaxBlockBytes).
+	MaxBlockBytes int64
+	Power         int64
 	// CommitTimeout is CometBFT's pause after a commit; it sets the block rate.
 	CommitTimeout time.Duration
 	// AppState builds the genesis app state once every member is known.
@@ -71,6 +73,10 @@ const MaxValidators = 64
 // node and validator keys, a Ziggy key pair — and one genesis shared by all,
 // copied into every home and into o.Dir/genesis.json. It refuses to touch
 // homes that already exist.
+// DefaultMaxBlockBytes is the block size limit of a new network: room for
+// the injected commit and several pushed chunks of 1 MiB.
+const DefaultMaxBlockBytes = 8 << 20
+
 func InitHomes(o InitOptions) ([]Member, error) {
 	if o.Validators < 1 || o.Validators > MaxValidators {
 		return nil, fmt.Errorf("node: %d validators; choose 1 to %d", o.Validators, MaxValidators)
@@ -169,7 +175,10 @@ func InitHomes(o InitOptions) ([]Member, error) {
 	// Attestations travel in vote extensions from the first height on.
 	gen.ConsensusParams.Feature.VoteExtensionsEnableHeight = 1
 	// Room for the injected commit and several pushed chunks of 1 MiB.
-	gen.ConsensusParams.Block.MaxBytes = 8 << 20
+	gen.ConsensusParams.Block.MaxBytes = DefaultMaxBlockBytes
+	if o.MaxBlockBytes > 0 {
+		gen.ConsensusParams.Block.MaxBytes = o.MaxBlockBytes
+	}
 	for _, m := range members {
 		gen.Validators = append(gen.Validators, cmttypes.GenesisValidator{
 			Address: m.CometPub.Address(), PubKey: m.CometPub, Power: m.Power, Name: m.Name,

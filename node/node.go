@@ -151,7 +151,8 @@ func Open(home string, o Options) (*Node, error) {
 	if cfg.API != "" {
 		h, err := api.New(api.Config{
 			App: a, Receipts: n, Feed: feed, Registry: prometheus.NewRegistry(), Logger: logger, Push: gw.Handler(),
-			Node: api.NodeInfo{Moniker: cfg.Moniker, Version: o.Version, Height: n.Height},
+			Node:    api.NodeInfo{Moniker: cfg.Moniker, Version: o.Version, Height: n.Height},
+			Genesis: func() (*cmttypes.GenesisDoc, error) { return cmttypes.GenesisDocFromFile(ccfg.GenesisFile()) },
 		})
 		if err != nil {
 			gw.Close()

@@ -28,6 +28,7 @@ type PushOptions struct {
 	APIPort    int    // validator I's API listens on APIPort+I
 	// CommitTimeout is CometBFT's pause after each block (0: 100ms).
 	CommitTimeout time.Duration
+	MaxBlockBytes int64
 	Progress      io.Writer
 }
 
@@ -72,7 +73,7 @@ func Push(o PushOptions) (PushResult, error) {
 	}
 	members, err := node.InitHomes(node.InitOptions{
 		Dir: dir, Validators: o.Validators, ChainID: "dd-bench-push", Host: "127.0.0.1",
-		BasePort: o.BasePort, APIBasePort: o.APIPort, Power: 10, CommitTimeout: ct,
+		BasePort: o.BasePort, APIBasePort: o.APIPort, Power: 10, CommitTimeout: ct, MaxBlockBytes: o.MaxBlockBytes,
 		AppState: node.AppState([]app.Stream{{ID: "files", Mode: app.ModePush, Chunk: app.ChunkPolicy{Messages: o.PerChunk}, OpenLoopback: true}}, 0),
 	})
 	if err != nil {

@@ -36,6 +36,39 @@
   const short = (hex, n) => (!hex ? "—" : hex.length <= 2 * (n || 8) ? hex : hex.slice(0, n || 8) + "…" + hex.slice(-4));
   const pct = (a, b) => (b > 0 ? ((100 * a) / b).toFixed(1) + " %" : "—");
 
+  function fmtBytes(n) {
+    if (n === null || n === undefined) return "—";
+    if (n < 1024) return n + " B";
+    const u = ["KiB", "MiB", "GiB", "TiB"];
+    let v = n / 1024, i = 0;
+    while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
+    return v.toFixed(v < 10 ? 2 : 1) + " " + u[i];
+  }
+
+  // fmtAgo says how long ago a time in Unix milliseconds was.
+  function fmtAgo(ms) {
+    const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+    if (s < 120) return s + "s ago";
+    if (s < 7200) return Math.round(s / 60) + "m ago";
+    if (s < 172800) return Math.round(s / 3600) + "h ago";
+    return Math.round(s / 86400) + "d ago";
+  }
+
+  // The rule-violation codes of app/rules (codes.go); they never change.
+  const RULES = {
+    1: "message too large", 2: "chunk too large", 3: "not a JSON object", 4: "required field missing",
+    5: "wrong type", 6: "below min", 7: "above max", 8: "not monotonic",
+  };
+
+  // verdictText spells out a verdict: ok, gap, or rule-violation:N with
+  // what rule N is.
+  function verdictText(v) {
+    if (!v) return "—";
+    const m = /^rule-violation:(\d+)$/.exec(v);
+    if (!m) return v;
+    return v + " (" + (RULES[m[1]] || "unknown rule") + ")";
+  }
+
   function fmtTime(t) {
     if (!t) return "—";
     const d = new Date(t);
@@ -49,7 +82,7 @@
 
   function outcomeBadge(o) {
     const cls = { agreed: "ok", accepted: "ok", ok: "ok", faulty: "bad", equivocated: "bad", disputed: "bad",
-      absent: "warn", gap: "warn", pending: "warn", none: "" }[o] || "";
+      absent: "warn", gap: "warn", pending: "warn", none: "", rejected: "bad", open: "warn" }[o] || "";
     return el("span", { class: "badge " + cls }, o || "—");
   }
 
@@ -105,10 +138,11 @@
   function newView() {
     if (view) view.stop();
     const v = {
-      alive: true, timers: [], sockets: [],
+      alive: true, timers: [], sockets: [], cleanups: [],
       stop() {
         this.alive = false;
         this.timers.forEach(clearTimeout);
+        this.cleanups.forEach((f) => { try { f(); } catch (e) { /* best effort */ } });
         this.sockets.forEach((s) => { try { s.close(1000, "navigated away"); } catch (e) { /* closed */ } });
       },
       // every(fn, ms): run fn now and again ms after each run ends.
@@ -238,7 +272,7 @@
         el("th", { scope: "col", class: "num" }, "Agreed"), el("th", { scope: "col", class: "num" }, "Faulty"),
         el("th", { scope: "col", class: "num" }, "Absent"), el("th", { scope: "col", class: "num" }, "Equivocations"),
         el("th", { scope: "col", class: "num" }, "Gaps"), el("th", { scope: "col", class: "num" }, "Late"),
-        el("th", { scope: "col" }, "Health"))),
+        el("th", { scope: "col" }, "Last attestation"), el("th", { scope: "col" }, "Health"))),
       el("tbody", {}, vals.map((x) => {
         const bad = x.faulty + x.equivocations;
         const health = bad > 0 ? outcomeBadge("faulty") : x.absent > 0 ? el("span", { class: "badge warn" }, "absences")
@@ -249,15 +283,29 @@
           el("td", { class: "num" }, fmtInt(x.attested)), el("td", { class: "num" }, fmtInt(x.agreed)),
           el("td", { class: "num" }, fmtInt(x.faulty)), el("td", { class: "num" }, fmtInt(x.absent)),
           el("td", { class: "num" }, fmtInt(x.equivocations)), el("td", { class: "num" }, fmtInt(x.gaps)),
-          el("td", { class: "num" }, fmtInt(x.late)), el("td", {}, health));
+          el("td", { class: "num" }, fmtInt(x.late)), el("td", { class: "last-att" }, lastAttestation(x.last_attestation)),
+          el("td", {}, health));
       }))));
+  }
+
+  // lastAttestation: the chunk a validator last attested (as counted by
+  // this node since it started) and how long ago it observed it.
+  function lastAttestation(la) {
+    if (!la) return el("span", { class: "muted" }, "none yet");
+    return el("span", {},
+      el("a", { href: "#/records/" + enc(la.stream) + "/" + la.index }, la.stream + "/" + la.index),
+      " ", el("span", { class: "muted", title: fmtTime(la.time_ms) + ", block " + la.height }, fmtAgo(la.time_ms)));
+  }
+
+  function modeBadge(mode) {
+    return el("span", { class: "badge" + (mode === "push" ? " push" : "") }, mode || "observe");
   }
 
   function streamTable(streams) {
     if (streams.length === 0) return el("p", { class: "muted" }, "No streams registered.");
     return el("div", { class: "scroll" }, el("table", { id: "streams" },
       el("thead", {}, el("tr", {},
-        el("th", { scope: "col" }, "Stream"), el("th", { scope: "col" }, "Source"),
+        el("th", { scope: "col" }, "Stream"), el("th", { scope: "col" }, "Mode"), el("th", { scope: "col" }, "Source"),
         el("th", { scope: "col" }, "Chunks"), el("th", { scope: "col", class: "num" }, "Accepted"),
         el("th", { scope: "col", class: "num" }, "Disputed"), el("th", { scope: "col", class: "num" }, "Last index"),
         el("th", { scope: "col" }, "Decided per second"))),
@@ -266,7 +314,9 @@
         const now = rates.length ? rates.slice(-5).reduce((a, b) => a + b, 0) / Math.min(5, rates.length) : null;
         return el("tr", {},
           el("th", { scope: "row" }, el("a", { href: "#/streams/" + enc(s.id) }, s.id)),
-          el("td", { class: "mono" }, s.source),
+          el("td", {}, modeBadge(s.mode)),
+          s.mode === "push" ? el("td", {}, el("a", { href: "#/upload/" + enc(s.id) }, "upload a file"))
+            : el("td", { class: "mono" }, s.source || "—"),
           el("td", {}, chunkPolicy(s.chunk)),
           el("td", { class: "num" }, fmtInt(s.accepted)), el("td", { class: "num" }, fmtInt(s.disputed)),
           el("td", { class: "num" }, s.last_index === null ? "—"
@@ -363,7 +413,9 @@
       info.replaceChildren(el("dl", { class: "stats" },
         stat("Accepted", fmtInt(s.accepted), "stream-accepted"), stat("Disputed", fmtInt(s.disputed)),
         stat("Last index", s.last_index === null ? "—" : fmtInt(s.last_index)),
-        stat("Chunks", chunkPolicy(s.chunk), null, true), stat("Source", s.source, null, true)));
+        stat("Chunks", chunkPolicy(s.chunk), null, true), stat("Mode", modeBadge(s.mode), "stream-mode", true),
+        s.mode === "push" ? stat("Source", el("a", { href: "#/upload/" + enc(id) }, "pushed to gateways: upload a file"), null, true)
+          : stat("Source", s.source, null, true)));
       // Connect first, then read the newest page, so nothing falls between.
       let ws = null;
       if ("WebSocket" in window) {
@@ -428,7 +480,7 @@
     const facts = el("dl", { class: "kv" },
       el("dt", {}, "Status"), el("dd", {}, outcomeBadge(r.status), r.settled ? " settled" : " not settled yet"),
       el("dt", {}, "Digest"), el("dd", { class: "mono break", id: "digest" }, r.digest || "—"),
-      el("dt", {}, "Verdict"), el("dd", {}, r.verdict || "—"),
+      el("dt", {}, "Verdict"), el("dd", { id: "verdict" }, verdictText(r.verdict)),
       el("dt", {}, "Timestamp"), el("dd", {}, fmtTime(r.timestamp), r.timestamp_ms ? el("span", { class: "muted" }, " (" + r.timestamp_ms + " ms)") : null),
       el("dt", {}, "Decided in block"), el("dd", {}, r.height ? el("a", { href: "#/blocks/" + r.height }, fmtInt(r.height)) : "— (pending)"),
       el("dt", {}, "First attested in"), el("dd", {}, r.first_height ? el("a", { href: "#/blocks/" + r.first_height }, fmtInt(r.first_height)) : "—"),
@@ -436,10 +488,59 @@
     const dl = accepted
       ? el("p", {}, el("a", { class: "btn primary", href: receipt, download: "receipt-" + r.stream + "-" + r.index + ".json", id: "receipt" }, "Download receipt"),
         " ", el("span", { class: "muted" }, "Check it offline with "), el("code", {}, "datadragon verify"),
-        el("span", { class: "muted" }, "; it exists once the block after the deciding one is committed."))
+        el("span", { class: "muted" }, "; it exists once the block after the deciding one is committed. Or "),
+        el("a", { href: "#/verify" }, "verify one here"), el("span", { class: "muted" }, "."))
       : null;
     return [el("div", { class: "two" }, el("div", { class: "card" }, facts), analysis(r, th)), dl,
+      r.push ? pushSection(r) : null,
+      r.push || (r.experts && r.experts.length) ? expertsSection(r) : null,
       el("h2", { id: "results-h" }, "Validation results"), attestationTable(r)];
+  }
+
+  // pushSection: where a pushed chunk lies in the pushed data, and who
+  // vouches for it.
+  function pushSection(r) {
+    const p = r.push;
+    const last = p.messages > 0 ? p.first_seq + p.messages - 1 : p.first_seq;
+    const origin = p.origin && /[^0]/.test(p.origin) ? p.origin : "";
+    return el("section", { class: "card push", "aria-labelledby": "push-h" },
+      el("h2", { id: "push-h" }, "Push"),
+      el("dl", { class: "kv", id: "push" },
+        el("dt", {}, "Offset"), el("dd", { id: "push-offset" }, fmtInt(p.offset), el("span", { class: "muted" }, " bytes into the pushed data")),
+        el("dt", {}, "Bytes"), el("dd", { id: "push-bytes" }, fmtInt(p.bytes), el("span", { class: "muted" }, " (" + fmtBytes(p.bytes) + ")")),
+        el("dt", {}, "Messages"), el("dd", { id: "push-messages" }, fmtInt(p.messages),
+          el("span", { class: "muted" }, p.messages > 0 ? " (seq " + p.first_seq + (last !== p.first_seq ? "–" + last : "") + ")" : "")),
+        el("dt", {}, "Content"), el("dd", { id: "push-content" }, p.private
+          ? [el("span", { class: "badge warn" }, "private"), " only the digest and the message lengths went on chain; the bytes stayed with the producer"]
+          : [el("span", { class: "badge" }, "public"), " the bytes went on chain and every validator hashed them"]),
+        el("dt", {}, "Authenticity"), el("dd", { id: "push-auth" }, p.producer
+          ? [el("span", { class: "badge ok" }, "authentic"), ": signed by ", el("span", { class: "mono break", id: "push-producer" }, p.producer),
+            el("span", { class: "muted" }, " — every validator verified the producer's signature")]
+          : [el("span", { class: "badge" }, "unsigned"), " (gateway push)"]),
+        origin ? el("dt", {}, "Gateway log") : null, origin ? el("dd", { class: "mono" }, origin) : null,
+        el("dt", {}, "Submitted in block"), el("dd", {}, p.tx_height ? el("a", { href: "#/blocks/" + p.tx_height }, fmtInt(p.tx_height)) : "—"),
+        el("dt", {}, "Chain's digest"), el("dd", { class: "mono break" }, p.digest || "—"),
+        el("dt", {}, "Chain's verdict"), el("dd", { id: "push-verdict" }, verdictText(p.verdict))));
+  }
+
+  // expertsSection: registered experts' signed endorsements and disputes.
+  function expertsSection(r) {
+    const xs = r.experts || [];
+    const body = xs.length === 0 ? el("p", { class: "muted", id: "experts-none" }, "No registered expert has endorsed or disputed this record.")
+      : el("div", { class: "scroll" }, el("table", { id: "experts" },
+        el("caption", {}, "Signed judgements of the stream's registered experts. ✓: about the accepted digest."),
+        el("thead", {}, el("tr", {},
+          el("th", { scope: "col" }, "Expert"), el("th", { scope: "col" }, "Judgement"), el("th", { scope: "col" }, "Note"),
+          el("th", { scope: "col" }, "Digest"), el("th", { scope: "col", class: "num" }, "Block"), el("th", { scope: "col" }, "Signature"))),
+        el("tbody", {}, xs.map((x) => el("tr", {},
+          el("th", { scope: "row" }, hexCell(x.expert, 10)),
+          el("td", {}, x.dispute ? el("span", { class: "badge bad" }, "disputes") : el("span", { class: "badge ok" }, "endorses")),
+          el("td", { class: "note" }, x.note || el("span", { class: "muted" }, "no note")),
+          el("td", {}, hexCell(x.digest), x.digest && r.digest ? (x.digest === r.digest ? " ✓" : " ≠") : null),
+          el("td", { class: "num" }, x.height ? el("a", { href: "#/blocks/" + x.height }, fmtInt(x.height)) : "—"),
+          el("td", {}, el("span", { class: "mono" }, short(x.signature, 6)),
+            x.signature ? el("span", { class: "muted" }, " (" + fmtBytes(x.signature.length / 2) + ")") : null))))));
+    return el("section", { "aria-labelledby": "experts-h" }, el("h2", { id: "experts-h" }, "Experts"), body);
   }
 
   // The 51 % analysis: power behind each digest against the threshold.
@@ -490,7 +591,7 @@
       el("td", { class: "num" }, fmtInt(a.power)),
       el("td", {}, hexCell(a.digest), a.digest && r.digest ? (a.digest === r.digest ? " ✓" : " ≠") : null),
       el("td", {}, fmtTime(a.time), a.late ? el("span", { class: "badge warn" }, "late") : null),
-      el("td", {}, a.verdict || "—"),
+      el("td", {}, verdictText(a.verdict)),
       el("td", {}, a.digest ? (a.signature_ok ? el("span", { class: "badge ok" }, "valid") : el("span", { class: "badge bad" }, "invalid")) : "—"),
       el("td", {}, outcomeBadge(a.outcome)),
       el("td", { class: "num" }, a.included_height ? el("a", { href: "#/blocks/" + a.included_height }, fmtInt(a.included_height)) : "—")));
@@ -550,6 +651,438 @@
     if (which === "latest") v.every(show, POLL_MS); else show();
   }
 
+  // --- upload view: push a file through this node's gateway ---------------
+
+  const PART = 4 << 20;            // bytes per upload request
+  const CHUNK_POLL_MS = 500;       // refresh of an upload's chunks
+  const MAX_FAILS = 8;             // failed requests in a row before an upload gives up
+  const WHOLE_FILE_MAX = 16 << 20; // "verify" sends the whole file up to this size, else the chunk's bytes
+  const SETTLED = new Set(["accepted", "disputed", "rejected"]);
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  function randomHex(n) {
+    const b = new Uint8Array(n);
+    crypto.getRandomValues(b);
+    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  }
+
+  const receiptURL = (stream, index) => "/v1/receipts/" + enc(stream) + "/" + index;
+
+  // postVerify asks this node to verify a receipt (text or Blob), with the
+  // chunk's data when given.
+  async function postVerify(rc, data, dataName) {
+    const fd = new FormData();
+    fd.append("receipt", rc instanceof Blob ? rc : new Blob([rc], { type: "application/json" }), "receipt.json");
+    if (data) fd.append("data", data, dataName || "data");
+    let res;
+    try {
+      res = await fetch("/v1/receipts/verify", { method: "POST", body: fd, cache: "no-store" });
+    } catch (e) {
+      throw new HTTPError(0, "cannot reach the node (" + e.message + ")");
+    }
+    let body = null;
+    try { body = await res.json(); } catch (e) { body = null; }
+    if (!res.ok || !body) throw new HTTPError(res.status, (body && body.error) || res.status + " " + res.statusText);
+    return body;
+  }
+
+  // pushFile uploads file as upload id in PART-sized requests. After a
+  // failed request it asks the gateway what it has acknowledged and
+  // resumes from there. onAck(bytes) reports progress; onRetry(error, n)
+  // each failure. It resolves with the final upload status.
+  async function pushFile(v, stream, file, id, token, onAck, onRetry) {
+    const base = "/v1/push/" + enc(stream);
+    const headers = { "Content-Type": "application/octet-stream" };
+    if (token) headers.Authorization = "Bearer " + token;
+    const ctl = new AbortController();
+    v.cleanups.push(() => ctl.abort());
+    const status = async () => {
+      try {
+        const res = await fetch(base + "/uploads/" + id, { cache: "no-store", signal: ctl.signal });
+        const j = await res.json();
+        if (res.ok) return j;
+        if (res.status === 404) return { acked: 0, ended: false }; // nothing acknowledged yet
+      } catch (e) { /* ask again after the next failure */ }
+      return null;
+    };
+    let acked = 0, fails = 0, stalls = 0;
+    for (;;) {
+      const end = Math.min(file.size, acked + PART);
+      const last = end === file.size;
+      let st = null;
+      try {
+        const body = await file.slice(acked, end).arrayBuffer();
+        let res;
+        try {
+          res = await fetch(base + "?upload=" + id + "&offset=" + acked + "&end=" + (last ? "1" : "0"),
+            { method: "POST", headers, body, cache: "no-store", signal: ctl.signal });
+        } catch (e) {
+          throw new HTTPError(0, "cannot reach the node (" + e.message + ")");
+        }
+        let j = null;
+        try { j = await res.json(); } catch (e) { j = null; }
+        if (!res.ok || !j) throw new HTTPError(res.status, (j && j.error) || res.status + " " + res.statusText);
+        st = j;
+        fails = 0;
+      } catch (e) {
+        if (!v.alive) throw e;
+        const s = e.status || 0;
+        if (s >= 400 && s < 500 && s !== 408 && s !== 409 && s !== 429) throw e; // refused: retrying will not help
+        if (++fails >= MAX_FAILS) throw new Error("the upload failed " + fails + " times in a row; the last error: " + e.message);
+        onRetry(e, fails);
+        await sleep(Math.min(8000, 250 * 2 ** fails));
+        if (!v.alive) throw e;
+        st = await status();
+        if (!st) continue; // the node did not answer: try again from what we know
+      }
+      if (st.acked > file.size) throw new Error("the gateway acknowledges " + st.acked + " bytes, more than the file has");
+      if (st.ended) { onAck(st.acked); return st; }
+      stalls = st.acked > acked || fails > 0 ? 0 : stalls + 1;
+      if (stalls >= 3) throw new Error("the gateway acknowledges nothing more after " + fmtInt(st.acked) + " bytes");
+      acked = st.acked;
+      onAck(acked);
+    }
+  }
+
+  function uploadView(v, preset) {
+    const streamSel = el("select", { id: "up-stream", disabled: true }, el("option", {}, "loading…"));
+    const token = el("input", { id: "up-token", type: "password", class: "wide", autocomplete: "off", spellcheck: "false", "aria-describedby": "up-token-help" });
+    const fileIn = el("input", { id: "up-file", type: "file", "aria-describedby": "up-chosen" });
+    const chosen = el("p", { id: "up-chosen", class: "help" }, "No file chosen.");
+    const drop = el("div", { class: "dropzone", id: "up-drop" },
+      el("label", { for: "up-file" }, "File"), fileIn,
+      el("p", { class: "help" }, "Choose a file, or drop one anywhere in this box."), chosen);
+    const go = el("button", { type: "submit", class: "btn primary", id: "up-start", disabled: true }, "Upload");
+    const formMsg = el("div", { id: "up-msg", role: "alert" });
+    const fields = el("fieldset", {},
+      el("legend", { class: "sr-only" }, "What to upload"),
+      el("div", { class: "field" }, el("label", { for: "up-stream" }, "Push stream"), streamSel,
+        el("p", { class: "help", id: "up-stream-help" }, "Streams in push mode take files from producers.")),
+      el("div", { class: "field" }, el("label", { for: "up-token" }, "Write token (optional)"), token,
+        el("p", { class: "help", id: "up-token-help" }, "Needed unless the stream is open to clients on the node's own machine. Sent as an Authorization header; never stored.")),
+      drop, el("div", { class: "row" }, go, el("span", { class: "help" }, "Keep this page open until every chunk is decided.")));
+    let file = null;
+    const choose = (f) => {
+      file = f || null;
+      chosen.textContent = file ? "Chosen: " + file.name + " — " + fmtBytes(file.size) + " (" + fmtInt(file.size) + " bytes)" : "No file chosen.";
+    };
+    fileIn.addEventListener("change", () => choose(fileIn.files[0]));
+    drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+    drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+    drop.addEventListener("drop", (e) => {
+      e.preventDefault();
+      drop.classList.remove("over");
+      const fs = e.dataTransfer && e.dataTransfer.files;
+      if (!fs || fs.length === 0) return;
+      try { fileIn.files = fs; } catch (x) { /* older browsers: keep our own reference */ }
+      choose(fs[0]);
+    });
+    const run = el("section", { id: "up-run", "aria-labelledby": "up-run-h", hidden: true });
+    const form = el("form", { class: "card form", id: "upload-form", "aria-labelledby": "up-form-h", onsubmit: (e) => {
+      e.preventDefault();
+      const f = file || fileIn.files[0];
+      formMsg.replaceChildren();
+      if (!streamSel.value) { formMsg.replaceChildren(el("p", { class: "err" }, "Choose a push stream first.")); return; }
+      if (!f) { formMsg.replaceChildren(el("p", { class: "err" }, "Choose a file first.")); fileIn.focus(); return; }
+      startUpload(v, streamSel.value, f, token.value.trim(), run, fields);
+    } }, el("h2", { id: "up-form-h" }, "What to upload"), fields, formMsg);
+    page("Upload a file",
+      el("p", { class: "crumbs" }, el("a", { href: "#/" }, "Network"), " › upload"),
+      el("p", {}, "The file goes to this node's gateway in parts of " + fmtBytes(PART) + ", each acknowledged once it is durable. " +
+        "The gateway cuts it into chunks by the stream's rule; every validator attests each chunk, and each accepted chunk gets a receipt you can check offline."),
+      form, run);
+
+    (async () => {
+      let streams;
+      try {
+        streams = (await api("/v1/streams")).streams.filter((s) => s.mode === "push");
+      } catch (e) {
+        formMsg.replaceChildren(errorBox(e));
+        return;
+      }
+      if (!v.alive) return;
+      if (streams.length === 0) {
+        streamSel.replaceChildren(el("option", { value: "" }, "no push streams"));
+        formMsg.replaceChildren(el("p", { class: "err", id: "up-none" }, "This chain has no push streams. Register one with 'datadragon stream register', then upload here."));
+        return;
+      }
+      const want = streams.some((s) => s.id === preset) ? preset : streams.some((s) => s.id === "uploads") ? "uploads" : streams[0].id;
+      streamSel.replaceChildren(...streams.map((s) => el("option", { value: s.id, selected: s.id === want },
+        s.id + " (" + chunkPolicy(s.chunk) + (s.producers && s.producers.length ? "; signed chunks only" : "") + ")")));
+      streamSel.value = want;
+      streamSel.disabled = false;
+      go.disabled = false;
+    })();
+  }
+
+  async function startUpload(v, stream, file, token, run, fields) {
+    const id = randomHex(16);
+    fields.disabled = true;
+    const progress = el("progress", { id: "up-progress", max: Math.max(1, file.size), value: 0, "aria-labelledby": "up-progress-label" });
+    const progressText = el("p", { id: "up-progress-text", role: "status" }, "Starting…");
+    const retryText = el("p", { id: "up-retry", class: "help" });
+    const summary = el("p", { id: "chunk-summary", role: "status" }, "Waiting for the first chunk…");
+    const tbody = el("tbody");
+    const allBtn = el("button", { type: "button", class: "btn", id: "download-all", disabled: true }, "Download all receipts");
+    const allMsg = el("span", { class: "help", id: "download-all-msg", role: "status" });
+    run.hidden = false;
+    run.replaceChildren(
+      el("h2", { id: "up-run-h" }, "Upload of " + file.name),
+      el("p", { class: "help" }, "Stream ", el("a", { href: "#/streams/" + enc(stream) }, stream), " · upload id ", el("code", { id: "up-id" }, id)),
+      el("p", { id: "up-progress-label", class: "label" }, "Bytes acknowledged by the gateway"), progress, progressText, retryText,
+      el("h2", { id: "chunks-h" }, "Chunks"), summary,
+      el("div", { class: "scroll" }, el("table", { id: "chunks" },
+        el("caption", {}, "The chunks the gateway cut the file into, as the chain decides them. A receipt appears once the block after the deciding one is committed."),
+        el("thead", {}, el("tr", {},
+          el("th", { scope: "col", class: "num" }, "#"), el("th", { scope: "col", class: "num" }, "Offset"),
+          el("th", { scope: "col", class: "num" }, "Bytes"), el("th", { scope: "col", class: "num" }, "Messages"),
+          el("th", { scope: "col" }, "Status"), el("th", { scope: "col", class: "num" }, "Index"),
+          el("th", { scope: "col" }, "Receipt"), el("th", { scope: "col" }, "Check"))),
+        tbody)),
+      el("p", { class: "row" }, allBtn, allMsg));
+    run.querySelector("h2").scrollIntoView({ block: "nearest" });
+
+    const t0 = performance.now();
+    const onAck = (n) => {
+      progress.value = n;
+      const secs = (performance.now() - t0) / 1000;
+      progressText.textContent = fmtBytes(n) + " of " + fmtBytes(file.size) + " acknowledged (" + pct(n, Math.max(1, file.size)) + ")" +
+        (secs > 0.5 && n > 0 ? " · " + fmtBytes(n / secs) + "/s" : "");
+    };
+    const onRetry = (e, n) => { retryText.textContent = "A part failed (" + e.message + "); resuming from what the gateway has acknowledged (attempt " + n + ")."; };
+    const rows = watchChunks(v, stream, id, file, tbody, summary, () => {
+      allBtn.disabled = ![...rows.values()].some((r) => r.ready);
+      fields.disabled = false;
+    });
+    allBtn.addEventListener("click", () => downloadAll(stream, id, rows, allBtn, allMsg));
+    try {
+      const st = await pushFile(v, stream, file, id, token, onAck, onRetry);
+      if (!v.alive) return;
+      retryText.textContent = "";
+      progressText.textContent = "Uploaded: all " + fmtInt(st.acked) + " bytes acknowledged by the gateway. The chain decides the chunks below.";
+    } catch (e) {
+      if (!v.alive) return;
+      rows.failed = true;
+      progressText.replaceChildren(el("span", { class: "err" }, "The upload stopped: " + e.message));
+      fields.disabled = false;
+    }
+  }
+
+  // watchChunks polls an upload's chunks and keeps one table row per
+  // chunk, updated in place (so focus and verification results stay). It
+  // stops once the upload has ended and every chunk is decided and every
+  // accepted chunk's receipt exists; then it calls done.
+  function watchChunks(v, stream, id, file, tbody, summary, done) {
+    const rows = new Map(); // offset → row
+    const url = "/v1/push/" + enc(stream) + "/chunks?upload=" + id;
+    let ended = false;
+
+    function makeRow(c, n) {
+      const row = { offset: c.offset, bytes: c.bytes, status: "", index: null, decided: 0, ready: false };
+      row.statusTd = el("td");
+      row.indexTd = el("td", { class: "num" }, "—");
+      row.receiptTd = el("td", {}, el("span", { class: "muted" }, "—"));
+      row.result = el("span", { class: "vres", role: "status" });
+      row.verifyBtn = el("button", { type: "button", class: "verify", disabled: true, "aria-label": "Verify chunk " + n + "'s receipt" }, "verify");
+      row.verifyBtn.addEventListener("click", () => verifyRow(row));
+      row.tr = el("tr", { "data-offset": c.offset },
+        el("td", { class: "num" }, String(n)), el("td", { class: "num" }, fmtInt(c.offset)),
+        el("td", { class: "num", title: fmtInt(c.bytes) + " bytes" }, fmtBytes(c.bytes)), row.messagesTd = el("td", { class: "num" }, fmtInt(c.messages)),
+        row.statusTd, row.indexTd, row.receiptTd, el("td", { class: "wrap" }, row.verifyBtn, " ", row.result));
+      return row;
+    }
+
+    async function verifyRow(row) {
+      row.verifyBtn.disabled = true;
+      row.result.className = "vres";
+      row.result.textContent = "checking…";
+      try {
+        const res = await fetch(receiptURL(stream, row.index), { cache: "no-store" });
+        if (!res.ok) throw new HTTPError(res.status, "the receipt is not available (" + res.status + ")");
+        const text = await res.text();
+        const whole = file.size <= WHOLE_FILE_MAX;
+        const out = await postVerify(text, whole ? file : file.slice(row.offset, row.offset + row.bytes), file.name);
+        if (!v.alive) return;
+        row.result.className = "vres " + (out.valid ? "ok" : "bad");
+        row.result.textContent = out.valid ? "✓ valid" : "✗ broken link: " + out.link;
+        row.result.title = out.valid ? "checked " + out.checked.join(", ") + (whole ? " against the whole file" : " against the chunk's bytes of the file") : out.error;
+      } catch (e) {
+        row.result.className = "vres bad";
+        row.result.textContent = "✗ " + e.message;
+      }
+      row.verifyBtn.disabled = false;
+    }
+
+    function setStatus(row, c) {
+      row.status = c.status;
+      row.statusTd.replaceChildren(outcomeBadge(c.status.replace("_", " ")));
+      if (c.error) row.statusTd.append(" ", el("span", { class: "help" }, c.error));
+      if (c.index !== undefined && c.index !== null && row.index !== c.index) {
+        row.index = c.index;
+        row.indexTd.replaceChildren(el("a", { href: "#/records/" + enc(stream) + "/" + c.index }, fmtInt(c.index)));
+      }
+      if (c.status === "accepted") row.receiptTd.replaceChildren(el("span", { class: "muted" }, "after the next block…"));
+      else if (SETTLED.has(c.status)) row.receiptTd.replaceChildren(el("span", { class: "muted" }, "none (" + c.status + ")"));
+    }
+
+    function receiptReady(row) {
+      row.ready = true;
+      row.receiptTd.replaceChildren(el("a", { href: receiptURL(stream, row.index), class: "receipt-link",
+        download: "receipt-" + stream + "-" + row.index + ".json" }, "receipt"));
+      row.verifyBtn.disabled = false;
+    }
+
+    function render(list) {
+      let n = 0;
+      const count = {};
+      let bytes = 0;
+      for (const c of list) {
+        n++;
+        bytes += c.bytes;
+        count[c.status] = (count[c.status] || 0) + 1;
+        let row = rows.get(c.offset);
+        if (!row) {
+          row = makeRow(c, n);
+          rows.set(c.offset, row);
+          tbody.append(row.tr);
+        } else if (row.bytes !== c.bytes) { // the open chunk grows
+          row.bytes = c.bytes;
+          row.tr.children[2].textContent = fmtBytes(c.bytes);
+          row.tr.children[2].title = fmtInt(c.bytes) + " bytes";
+          row.messagesTd.textContent = fmtInt(c.messages);
+        } else if (row.messagesTd.textContent !== fmtInt(c.messages)) {
+          row.messagesTd.textContent = fmtInt(c.messages);
+        }
+        if (row.status !== c.status || (c.index !== undefined && c.index !== row.index)) setStatus(row, c);
+      }
+      const parts = Object.entries(count).map(([k, x]) => x + " " + k.replace("_", " "));
+      const all = list.length > 0 && list.every((c) => SETTLED.has(c.status)) && ended && bytes === file.size;
+      summary.textContent = (all ? "All " + list.length + " chunks are decided: " : list.length + " chunk" + (list.length === 1 ? "" : "s") + " so far: ") +
+        (parts.join(", ") || "none") + ".";
+      summary.classList.toggle("done", all);
+      return all || (ended && file.size === 0);
+    }
+
+    const tick = async () => {
+      if (!v.alive) return;
+      let settled = false;
+      try {
+        const j = await api(url);
+        ended = j.ended;
+        settled = render(j.chunks || []);
+        // Receipts: an accepted record's exists once the app has committed
+        // the block after the one that decided it.
+        const waiting = [...rows.values()].filter((r) => r.status === "accepted" && !r.ready);
+        for (const r of waiting.filter((r) => !r.decided).slice(0, 16)) {
+          const rec = await api("/v1/records/" + enc(stream) + "/" + r.index);
+          if (rec.status === "accepted" && rec.height) r.decided = rec.height;
+        }
+        if (waiting.some((r) => r.decided)) {
+          const st = await api("/v1/status");
+          for (const r of waiting) if (r.decided && st.height > r.decided) receiptReady(r);
+        }
+      } catch (e) {
+        summary.textContent = "Cannot read the chunks (" + e.message + "); retrying.";
+      }
+      if (!v.alive) return;
+      const pending = [...rows.values()].some((r) => r.status === "accepted" && !r.ready);
+      if (settled && !pending) { done(); return; }
+      if (rows.failed && !ended) { done(); return; } // the upload stopped: what was sent is still shown
+      v.timers.push(setTimeout(tick, CHUNK_POLL_MS));
+    };
+    tick();
+    return rows;
+  }
+
+  // downloadAll saves the receipts of every accepted chunk as one JSON
+  // array, in file order.
+  async function downloadAll(stream, id, rows, btn, msg) {
+    const ready = [...rows.values()].filter((r) => r.ready).sort((a, b) => a.offset - b.offset);
+    btn.disabled = true;
+    const texts = [];
+    try {
+      for (const r of ready) {
+        msg.textContent = "Fetching receipt " + (texts.length + 1) + " of " + ready.length + "…";
+        const res = await fetch(receiptURL(stream, r.index), { cache: "no-store" });
+        if (!res.ok) throw new Error("receipt of index " + r.index + ": " + res.status);
+        texts.push((await res.text()).trim());
+      }
+    } catch (e) {
+      msg.textContent = "Could not collect the receipts: " + e.message;
+      btn.disabled = false;
+      return;
+    }
+    // The receipts' own bytes, joined: nothing is re-encoded.
+    const blob = new Blob(["[\n" + texts.join(",\n") + "\n]\n"], { type: "application/json" });
+    const href = URL.createObjectURL(blob);
+    const a = el("a", { href, download: "receipts-" + stream + "-" + id + ".json", hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(href), 60000);
+    msg.textContent = "Saved " + texts.length + " receipt" + (texts.length === 1 ? "" : "s") + " as one JSON array.";
+    btn.disabled = false;
+  }
+
+  // --- verify view --------------------------------------------------------
+
+  function verifyView(v) {
+    const text = el("textarea", { id: "vf-text", rows: 8, spellcheck: "false", autocomplete: "off", "aria-describedby": "vf-text-help" });
+    const rfile = el("input", { id: "vf-receipt", type: "file", accept: ".json,application/json" });
+    const dfile = el("input", { id: "vf-data", type: "file", "aria-describedby": "vf-data-help" });
+    const btn = el("button", { type: "submit", class: "btn primary", id: "vf-go" }, "Verify");
+    const result = el("div", { id: "vf-result", role: "status", "aria-live": "polite" });
+    const form = el("form", { class: "card form", id: "verify-form", onsubmit: async (e) => {
+      e.preventDefault();
+      const rc = rfile.files[0] || text.value.trim();
+      if (!rc) {
+        result.replaceChildren(el("p", { class: "err" }, "Paste a receipt or choose its file."));
+        text.focus();
+        return;
+      }
+      const data = dfile.files[0];
+      btn.disabled = true;
+      result.replaceChildren(el("p", { class: "muted" }, "Verifying…"));
+      try {
+        const out = await postVerify(rc, data, data && data.name);
+        if (v.alive) result.replaceChildren(receiptVerdict(out, !!data));
+      } catch (err) {
+        if (v.alive) result.replaceChildren(errorBox(err));
+      }
+      btn.disabled = false;
+    } },
+      el("div", { class: "field" }, el("label", { for: "vf-text" }, "Receipt (paste its JSON)"), text,
+        el("p", { class: "help", id: "vf-text-help" }, "As GET /v1/receipts/STREAM/INDEX answers, or a file saved from a record or an upload.")),
+      el("div", { class: "field" }, el("label", { for: "vf-receipt" }, "…or choose the receipt file"), rfile),
+      el("div", { class: "field" }, el("label", { for: "vf-data" }, "Data (optional)"), dfile,
+        el("p", { class: "help", id: "vf-data-help" }, "The pushed file, the chunk's bytes, or an observed chunk's messages as a JSON list of {\"seq\", \"data\"}: its digest must be the record's.")),
+      el("div", { class: "row" }, btn));
+    page("Verify a receipt",
+      el("p", { class: "crumbs" }, el("a", { href: "#/" }, "Network"), " › verify"),
+      el("p", { id: "vf-caveat", class: "note-box" }, "This asks this node, so it trusts the node's genesis and software. The authoritative check needs no node at all: ",
+        el("code", {}, "datadragon verify RECEIPT --genesis genesis.json [--data FILE]"),
+        " checks the receipt offline against the network's genesis file."),
+      form, result);
+  }
+
+  function receiptVerdict(out, withData) {
+    if (!out.valid) {
+      return el("div", { class: "card result bad", id: "vf-verdict" },
+        el("p", { class: "big" }, "✗ broken link: " + out.link),
+        el("p", { class: "break" }, out.error),
+        el("p", { class: "help" }, "The first link of the receipt that does not hold; nothing after it was checked."));
+    }
+    return el("div", { class: "card result ok", id: "vf-verdict" },
+      el("p", { class: "big" }, "✓ valid"),
+      el("dl", { class: "kv" },
+        el("dt", {}, "Record"), el("dd", {}, el("a", { href: "#/records/" + enc(out.stream) + "/" + out.index }, out.stream + " / " + out.index)),
+        el("dt", {}, "Digest"), el("dd", { class: "mono break" }, out.digest),
+        el("dt", {}, "Chain"), el("dd", {}, out.chain_id),
+        el("dt", {}, "Links checked"), el("dd", { id: "vf-checked" }, out.checked.join(", ")),
+        el("dt", {}, "Data"), el("dd", {}, withData ? "hashes to the record's digest" : el("span", { class: "muted" }, "not checked: choose the data file to check the bytes too"))));
+  }
+
   function notFound() {
     page("Not found", el("p", {}, "No such view. ", el("a", { href: "#/" }, "Back to the network.")));
   }
@@ -567,6 +1100,8 @@
     if (parts.length === 0) dashboard(v);
     else if (parts[0] === "streams" && parts.length === 2) streamView(v, parts[1]);
     else if (parts[0] === "records" && parts.length === 3 && isIndex(parts[2])) recordView(v, parts[1], Number(parts[2]));
+    else if (parts[0] === "upload" && parts.length <= 2) { nav = "upload"; uploadView(v, parts[1]); }
+    else if (parts[0] === "verify" && parts.length === 1) { nav = "verify"; verifyView(v); }
     else if (parts[0] === "blocks" && parts.length === 1) { nav = "blocks"; blockView(v, "latest"); }
     else if (parts[0] === "blocks" && parts.length === 2 && (parts[1] === "latest" || isIndex(parts[1]))) { nav = "blocks"; blockView(v, parts[1]); }
     else notFound();
