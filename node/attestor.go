@@ -50,8 +50,12 @@ func NewAttestor(faultRate float64) *Attestor {
 	}
 }
 
-// Add records a closed chunk.
-func (a *Attestor) Add(o ingest.Observed) {
+// Add records a closed chunk that passed the stream's rules (or has none).
+func (a *Attestor) Add(o ingest.Observed) { a.AddVerdict(o, wire.OK) }
+
+// AddVerdict records a closed chunk with the verdict of the stream's
+// rules on its messages (used only if the chunk is complete).
+func (a *Attestor) AddVerdict(o ingest.Observed, v wire.Verdict) {
 	at := wire.Attestation{
 		Stream: o.Stream,
 		Index:  o.Index,
@@ -59,7 +63,7 @@ func (a *Attestor) Add(o ingest.Observed) {
 	}
 	if o.Status == chunk.Complete {
 		at.Digest = wire.Digest(o.Digest)
-		at.Verdict = wire.Verdict{Kind: wire.VerdictOK}
+		at.Verdict = v
 		if a.lies(at.Key()) {
 			at.Digest[0] ^= 0xff
 		}

@@ -23,6 +23,8 @@ import (
 
 	"github.com/datadragon/datadragon/api"
 	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/rules"
+	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/app/ziggysig"
 	"github.com/datadragon/datadragon/gateway"
 	"github.com/datadragon/datadragon/ingest"
@@ -191,14 +193,48 @@ func (n *Node) Start() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	for _, s := range n.genesis.Streams {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.followStreams(ctx)
+	}()
+	return nil
+}
+
+// followStreams follows every observed stream: the genesis ones at once,
+// and streams registered later as their registrations are committed.
+func (n *Node) followStreams(ctx context.Context) {
+	followed := map[string]bool{}
+	start := func(s app.Stream) {
+		if followed[s.ID] || s.IsPush() {
+			return
+		}
+		followed[s.ID] = true
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
 			n.follow(ctx, s)
 		}()
 	}
-	return nil
+	for _, s := range n.genesis.Streams {
+		start(s)
+	}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		all, err := n.app.Streams()
+		if err != nil {
+			continue
+		}
+		for _, si := range all {
+			start(si.Stream)
+		}
+	}
 }
 
 // follow observes one stream until ctx ends, restarting after failures.
@@ -207,13 +243,27 @@ func (n *Node) follow(ctx context.Context, s app.Stream) {
 	if s.Chunk.WindowMs > 0 {
 		policy = chunk.EveryWindow(time.Duration(s.Chunk.WindowMs) * time.Millisecond)
 	}
+	// The genesis (or registration) validated the rules; a stream whose
+	// rules do not parse here is followed without them and says so.
+	rs, err := rules.Parse(s.Rules)
+	if err != nil {
+		n.log.Error("stream rules do not parse; chunks are attested without them", "stream", s.ID, "err", err)
+	}
 	for ctx.Err() == nil {
 		err := ingest.Follow(ctx, ingest.Config{
 			Stream: s.ID,
 			Policy: policy,
 			Source: observe.Config{URL: s.Source},
 		}, func(o ingest.Observed) error {
-			n.att.Add(o)
+			v := wire.OK
+			if rs != nil && o.Status == chunk.Complete {
+				msgs := make([][]byte, len(o.Frames))
+				for i, f := range o.Frames {
+					msgs[i] = f.Payload
+				}
+				v = rs.Check(msgs)
+			}
+			n.att.AddVerdict(o, v)
 			return nil
 		})
 		if ctx.Err() != nil {
