@@ -2,6 +2,8 @@ package docker_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -52,7 +54,10 @@ func TestComposeNetworkSurvivesAStoppedValidator(t *testing.T) {
 	image := "datadragon-composetest:" + id
 	project := "ddtest" + id
 	ports := freePorts(t, 6)
+	token := "compose-test-token-" + id
+	tokenSum := sha256.Sum256([]byte(token))
 	env := append(os.Environ(),
+		"DD_UPLOAD_TOKEN_SHA256="+hex.EncodeToString(tokenSum[:]),
 		"COMPOSE_PROJECT_NAME="+project,
 		"DD_IMAGE="+image,
 		"DD_BIND=127.0.0.1",
@@ -107,6 +112,43 @@ func TestComposeNetworkSurvivesAStoppedValidator(t *testing.T) {
 
 	first := waitAccepted(ctx, t, api, 3, 3*time.Minute)
 	up := time.Since(start)
+
+	// Push mode from the host: refused without the token, accepted with it.
+	upload := func(auth string) int {
+		req, _ := http.NewRequestWithContext(ctx, "POST", api+"/v1/push/uploads?upload=00112233445566778899aabbccddeeff&end=1", strings.NewReader("a file pushed into the containers"))
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := upload(""); code != http.StatusUnauthorized {
+		t.Fatalf("a push from the host without a token: %d, want 401", code)
+	}
+	if code := upload(token); code != http.StatusOK {
+		t.Fatalf("a push with the token: %d", code)
+	}
+	pushDeadline := time.Now().Add(2 * time.Minute)
+	for {
+		var rec struct {
+			Status string `json:"status"`
+		}
+		if resp, err := http.Get(api + "/v1/records/uploads/0"); err == nil {
+			json.NewDecoder(resp.Body).Decode(&rec)
+			resp.Body.Close()
+		}
+		if rec.Status == "accepted" {
+			break
+		}
+		if time.Now().After(pushDeadline) {
+			t.Fatalf("the pushed file's chunk is %q after 2 minutes", rec.Status)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 
 	if out, err := compose(ctx, "stop", "-t", "10", "node3"); err != nil {
 		t.Fatalf("compose stop node3: %v\n%s", err, out)
@@ -169,12 +211,14 @@ func accepted(t *testing.T, api string) int {
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatalf("GET %s/v1/streams: %v", api, err)
 	}
-	if len(body.Streams) != 2 {
-		t.Fatalf("node0 lists %d streams, want 2 (sensors, ticks)", len(body.Streams))
+	if len(body.Streams) != 3 {
+		t.Fatalf("node0 lists %d streams, want 3 (sensors, ticks, uploads)", len(body.Streams))
 	}
 	n := 0
 	for _, s := range body.Streams {
-		n += s.Accepted
+		if s.ID != "uploads" { // observed records only: they keep coming
+			n += s.Accepted
+		}
 	}
 	return n
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/ingest/gen"
 	"github.com/datadragon/datadragon/ingest/source"
 	"github.com/datadragon/datadragon/node"
@@ -95,6 +98,16 @@ the chunks, to watch it outvoted and flagged faulty.`,
 	},
 }
 
+// listFlag collects a repeatable flag's values.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}
+
 // streamFlag collects --stream ID=URL,POLICY values.
 type streamFlag []app.Stream
 
@@ -155,6 +168,10 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 	commit := fs.Duration("commit-timeout", 100*time.Millisecond, "CometBFT's pause after each block (`D`); sets the block rate")
 	var streams streamFlag
 	fs.Var(&streams, "stream", "observe the stream `ID=URL,POLICY` (repeatable); POLICY is seq:M or time:D")
+	var pushStreams listFlag
+	fs.Var(&pushStreams, "push-stream", "add the push stream `ID` (repeatable): chunks of 16 messages, open to pushes from each node's own machine")
+	var tokenHashes listFlag
+	fs.Var(&tokenHashes, "push-token-sha256", "let every push stream take pushes bearing the token whose SHA-256 is `HEX` (repeatable; 'datadragon stream token' makes one)")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
@@ -194,8 +211,29 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 			return exitOK
 		}
 	}
-	if len(streams) == 0 {
+	if len(streams) == 0 && len(pushStreams) == 0 {
 		streams = demoStreams(*host, 9001, 9002)
+	}
+	for _, id := range pushStreams {
+		if err := wire.ValidateStreamID(id); err != nil {
+			return fail(stderr, c, usagef("--push-stream %q: %v", id, err))
+		}
+		streams = append(streams, app.Stream{ID: id, Mode: app.ModePush, Chunk: app.ChunkPolicy{Messages: app.DefaultPushMessages}, OpenLoopback: true,
+			Description: "files pushed through any node's gateway"})
+	}
+	for _, h := range tokenHashes {
+		if h == "" {
+			continue // an unset variable in a Compose file
+		}
+		b, err := hex.DecodeString(h)
+		if err != nil || len(b) != sha256.Size {
+			return fail(stderr, c, usagef("--push-token-sha256 %q: give the 64 hex digits 'datadragon stream token' prints after sha256:", h))
+		}
+		for i := range streams {
+			if streams[i].IsPush() {
+				streams[i].WriteTokens = append(streams[i].WriteTokens, b)
+			}
+		}
 	}
 	members, err := node.InitHomes(node.InitOptions{
 		Dir: *out, Validators: *n, ChainID: *chainID, Host: *host, Hosts: hostList, ListenHost: *listenHost, BasePort: *p2p,
@@ -213,7 +251,14 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "streams:\n")
 	for _, s := range streams {
-		fmt.Fprintf(stdout, "  %s  %s\n", s.ID, s.Source)
+		switch {
+		case s.IsPush() && len(s.WriteTokens) > 0:
+			fmt.Fprintf(stdout, "  %s  push (loopback, or %d write token(s))\n", s.ID, len(s.WriteTokens))
+		case s.IsPush():
+			fmt.Fprintf(stdout, "  %s  push (from each node's own machine)\n", s.ID)
+		default:
+			fmt.Fprintf(stdout, "  %s  %s\n", s.ID, s.Source)
+		}
 	}
 	fmt.Fprintf(stdout, "start each validator with: datadragon node --home %s\n", filepath.Join(*out, "nodeI"))
 	return exitOK
