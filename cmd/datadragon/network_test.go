@@ -23,7 +23,7 @@ func TestDevnetAcceptsRecordsAndStopsCleanly(t *testing.T) {
 	var out, errOut syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- devnetMain(ctx, []string{"--dir", dir, "--http", "127.0.0.1:18480", "--p2p-port", "36656", "--status-every", "1s"}, &out, &errOut)
+		done <- devnetMain(ctx, []string{"--dir", dir, "--http", "127.0.0.1:18480", "--p2p-port", "24656", "--status-every", "1s"}, &out, &errOut)
 	}()
 	accepted := regexp.MustCompile(`sensors (\d+) accepted`)
 	deadline := time.After(60 * time.Second)
@@ -116,7 +116,7 @@ func getJSON(t *testing.T, url string, v any) {
 
 func TestInitWritesHomesAndRefusesToOverwrite(t *testing.T) {
 	dir := t.TempDir() + "/net"
-	args := []string{"init", "--validators", "2", "--out", dir, "--p2p-port", "36900",
+	args := []string{"init", "--validators", "2", "--out", dir, "--p2p-port", "24900",
 		"--stream", "s1=ws://127.0.0.1:9001/stream,seq:10", "--stream", "s2=ws://127.0.0.1:9002/stream,time:2s"}
 	code, out, errOut := runCLI(t, args...)
 	wantCode(t, args, code, exitOK, out, errOut)
