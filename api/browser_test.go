@@ -233,7 +233,7 @@ func (b *browser) step(what string, err error) {
 // waitFor polls a JavaScript boolean expression until it is true.
 func (b *browser) waitFor(what, expr string) {
 	b.t.Helper()
-	b.waitForIn(what, expr, 10*time.Second)
+	b.waitForIn(what, expr, 45*time.Second) // generous: CI machines run other packages meanwhile
 }
 
 func (b *browser) waitForIn(what, expr string, d time.Duration) {

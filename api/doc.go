@@ -24,11 +24,26 @@
 //	GET  /v1/streams/{id}/records         {"stream":…,"records":[…],"next":N|null}; ?from=INDEX (default 0) &limit=1..1000 (default 100)
 //	GET  /v1/streams/{id}/feed            WebSocket: one JSON text message per record decided from now on
 //	GET  /v1/records/{stream}/{index}     one chunk's record (pending ones too)
+//	GET  /v1/receipts/{stream}/{index}    an accepted record's receipt, checked offline by 'datadragon verify' (404 until the next block is committed)
+//	POST /v1/receipts/verify              verify a receipt against this node's genesis: multipart "receipt" (≤ 16 MiB) and optional "data" (≤ 80 MiB),
+//	                                      or the receipt JSON as the body; {"valid":true,"stream","index","digest","checked":[…]} or {"valid":false,"link","error"}
+//	POST /v1/push/{stream}?upload=ID&offset=N&end=0|1&piece=BYTES
+//	                                      push mode: upload bytes from offset N; answered once durable: {"upload","acked","ended","first_seq","next_seq"}
+//	GET  /v1/push/{stream}/uploads/{id}   an upload's acknowledged bytes (same answer)
+//	GET  /v1/push/{stream}/chunks         ?upload=ID: the upload's chunks with status (open, logged, submitted, on_chain, accepted, disputed, rejected) and index
+//	GET  /v1/push/{stream}/ws             ?session=ID: WebSocket push, one message per binary frame; {"type":"flush"|"end"} text frames; hello and ack replies
+//	POST /v1/push/{stream}/chunk          a producer-signed chunk transaction (public or private)
+//	GET  /v1/push/{stream}                this gateway's log of the stream: bytes, chunks by status, sessions
+//	GET  /v1/data/{digest}                the bytes of a chunk pushed through this node, by the chunk digest its record and receipt carry
+//	POST /v1/tx                           a signed stream registration or expert judgement (binary transaction)
 //	GET  /v1/blocks/{height}              what a committed block decided; {height} may be "latest"
 //	POST /v1/zk/verify                    verify a Ziggy signature or a Rescue-chain proof: {"valid":…,"reason":…}
 //	GET  /healthz                         ok, chain height and a cached STARK self-check (200 or 503)
 //	GET  /metrics                         Prometheus text format, series prefixed datadragon_
 //	GET  /, /explorer/…                   the web explorer (package api/explorer): one embedded page, hash-routed
+//
+// The /v1/push/… routes, /v1/data/{digest} and /v1/tx are served by the
+// handler in Config.Push (the node's gateway); without one they answer 501.
 //
 // A record is
 //

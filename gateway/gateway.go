@@ -71,6 +71,8 @@ type Gateway struct {
 	cfg Config
 	log *slog.Logger
 
+	objects *objectStore
+
 	mu      sync.Mutex
 	streams map[string]*pushStream
 	closed  bool
@@ -100,13 +102,14 @@ func Open(cfg Config) (*Gateway, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	g := &Gateway{cfg: cfg, log: log, streams: map[string]*pushStream{}, stop: make(chan struct{})}
+	g := &Gateway{cfg: cfg, log: log, streams: map[string]*pushStream{}, stop: make(chan struct{}),
+		objects: &objectStore{dir: filepath.Join(cfg.Dir, objectsDir), noSync: cfg.NoSync}}
 	ents, err := os.ReadDir(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	for _, e := range ents {
-		if !e.IsDir() || wire.ValidateStreamID(e.Name()) != nil {
+		if !e.IsDir() || e.Name() == objectsDir || wire.ValidateStreamID(e.Name()) != nil {
 			continue
 		}
 		if _, err := g.stream(e.Name(), nil); err != nil {

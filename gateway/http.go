@@ -59,6 +59,7 @@ func writeErr(w http.ResponseWriter, err error) {
 //	POST /v1/push/{stream}/chunk                                      a producer-signed chunk transaction
 //	GET  /v1/push/{stream}                                            the stream's gateway log
 //	POST /v1/tx                                                       a registration or expert transaction
+//	GET  /v1/data/{digest}                                            a pushed chunk's bytes, by its digest
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/push/{stream}", g.handleUpload)
@@ -68,6 +69,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/push/{stream}/chunk", g.handleSignedChunk)
 	mux.HandleFunc("GET /v1/push/{stream}", g.handleStatus)
 	mux.HandleFunc("POST /v1/tx", g.handleTx)
+	mux.HandleFunc("GET /v1/data/{digest}", g.handleData)
 	return mux
 }
 
@@ -352,6 +354,28 @@ func (g *Gateway) handleTx(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"code": code, "log": lg})
+}
+
+// handleData serves the bytes of a chunk pushed through this node, by the
+// chunk digest its record and receipt carry ('datadragon verify --data'
+// checks them).
+func (g *Gateway) handleData(w http.ResponseWriter, r *http.Request) {
+	b, err := hex.DecodeString(r.PathValue("digest"))
+	var d [32]byte
+	if err != nil || len(b) != len(d) {
+		writeErr(w, errBad("the digest is 64 hex digits"))
+		return
+	}
+	copy(d[:], b)
+	f, err := g.objects.open(d)
+	if err != nil {
+		writeErr(w, &httpError{http.StatusNotFound, errNoObject.Error() + "; ask the node whose gateway took the push"})
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	http.ServeContent(w, r, "", time.Time{}, f)
 }
 
 // wsMessage is a control frame of the WebSocket push.

@@ -14,6 +14,7 @@ import (
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/gateway/wal"
+	"github.com/datadragon/datadragon/ingest/digest"
 )
 
 const (
@@ -22,6 +23,7 @@ const (
 	sessionsFile = "sessions" // the batch records
 	logDir       = "log"      // the messages (package wal)
 	signedDir    = "signed"   // producer-signed chunk transactions (package wal)
+	objectsDir   = "objects"  // accepted chunks' bytes, named by their digest
 )
 
 // ChunkState is where a gateway chunk stands.
@@ -54,6 +56,7 @@ type gwChunk struct {
 	TxHash        [32]byte
 	SubmittedAt   time.Time
 	Err           string
+	Stored        bool // its bytes are in the object store
 }
 
 type sessionState struct {
@@ -395,6 +398,7 @@ func (ps *pushStream) run(stop <-chan struct{}) {
 		ps.flushIdle()
 		ps.submitDue()
 		ps.signed.submitDue()
+		ps.storeObjects()
 	}
 }
 
@@ -482,6 +486,55 @@ func (ps *pushStream) chunkTx(c *gwChunk) ([]byte, error) {
 	}
 	t := &wire.ChunkTx{Stream: ps.id, Origin: ps.origin, FirstSeq: c.FirstSeq, Offset: c.SessionOffset, Messages: msgs}
 	return t.Marshal()
+}
+
+// storeObjects writes the bytes of chunks that are on chain into the
+// object store, named by the chunk digest a record carries: anyone holding
+// a receipt can fetch the chunk's bytes by digest and check them.
+func (ps *pushStream) storeObjects() {
+	ps.mu.Lock()
+	var todo []*gwChunk
+	for _, c := range ps.chunks {
+		if c.State >= StateOnChain && c.State != StateRejected && !c.Stored {
+			todo = append(todo, c)
+		}
+	}
+	ps.mu.Unlock()
+	for _, c := range todo {
+		d, data, err := ps.chunkObject(c)
+		if err == nil {
+			err = ps.g.objects.put(d, data)
+		}
+		if err != nil {
+			ps.g.log.Error("gateway: storing a chunk's bytes", "stream", ps.id, "index", c.Index, "err", err)
+			return
+		}
+		ps.mu.Lock()
+		c.Stored = true
+		ps.mu.Unlock()
+	}
+}
+
+// chunkObject reads a chunk from the log and computes its digest under its
+// chain index.
+func (ps *pushStream) chunkObject(c *gwChunk) (digest.Digest, []byte, error) {
+	ents, err := ps.log.Read(c.FirstSeq, c.Count, int(c.Bytes)+1)
+	if err != nil {
+		return digest.Digest{}, nil, err
+	}
+	h, err := digest.NewHasher(ps.id, c.Index)
+	if err != nil {
+		return digest.Digest{}, nil, err
+	}
+	data := make([]byte, 0, c.Bytes)
+	for _, e := range ents {
+		if err := h.Add(e.Seq, e.Data); err != nil {
+			return digest.Digest{}, nil, err
+		}
+		data = append(data, e.Data...)
+	}
+	d, err := h.Sum()
+	return d, data, err
 }
 
 // committed applies a block's outcomes to this stream's chunks.

@@ -170,6 +170,20 @@ func TestPushUploadReceipts(t *testing.T) {
 		if err != nil || rv.Push == nil || rv.Push.Offset != c.Offset || rv.Push.Bytes != c.Bytes {
 			t.Fatalf("record of chunk %d: %+v %v", *c.Index, rv, err)
 		}
+		// The gateway serves the chunk's bytes by the record's digest.
+		var data []byte
+		net.waitFor("the chunk's bytes by digest", func() bool {
+			resp, err := http.Get(base + "/v1/data/" + rv.Digest)
+			if err != nil {
+				return false
+			}
+			defer resp.Body.Close()
+			data, _ = io.ReadAll(resp.Body)
+			return resp.StatusCode == 200
+		})
+		if !bytes.Equal(data, file[c.Offset:c.Offset+c.Bytes]) {
+			t.Fatalf("GET /v1/data/%s returned %d bytes that are not the chunk", rv.Digest, len(data))
+		}
 	}
 	if total != uint64(len(file)) {
 		t.Fatalf("chunks hold %d bytes, the file %d", total, len(file))
