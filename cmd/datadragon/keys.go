@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -143,9 +144,14 @@ lowercase 0x hex, space-separated, on one line (the form 'datadragon zk verify
 The private key comes from --private-key, as 0x and 64 hex digits (the
 "private_key" of a key file, or a ziggy_key_vectors entry of the test vectors),
 or from --key, a private key file. Prefer --key for real keys: a key on the
-command line can end up in the shell history and in process listings.`,
+command line can end up in the shell history and in process listings.
+
+With --hex it prints the key as the 64 hex digits of its 32-byte encoding:
+the form a stream spec's "producers" and "experts", and the genesis's
+"ziggy_pub_key", take.`,
 	examples: []string{
 		"datadragon keys public --private-key 0x000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		"datadragon keys public --key producer/ziggy.key --hex",
 		"datadragon keys public --key keys/ziggy.key > keys/public.txt",
 	},
 }
@@ -154,6 +160,7 @@ func runKeysPublic(args []string, stdout, stderr io.Writer) int {
 	c := keysPublicCmd
 	fs := newFlagSet(c)
 	hexKey := fs.String("private-key", "", "the private key `0xHEX`: 0x and 64 hex digits")
+	asHex := fs.Bool("hex", false, "print the 32-byte encoding as 64 hex digits (for stream specs and the genesis)")
 	keyPath := fs.String("key", "", "read the private key from the key `FILE` instead")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
@@ -177,6 +184,10 @@ func runKeysPublic(args []string, stdout, stderr io.Writer) int {
 		}
 	} else if priv, err = ziggy.LoadPrivateKey(*keyPath); err != nil {
 		return fail(stderr, c, err)
+	}
+	if *asHex {
+		fmt.Fprintln(stdout, hex.EncodeToString(priv.Public().Bytes()))
+		return exitOK
 	}
 	fmt.Fprintln(stdout, priv.Public())
 	return exitOK

@@ -85,10 +85,14 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "datadragon verify: %v\n", err)
 		return exitFail
 	}
-	what := "record, proofs, header, commit and attestations"
-	if data != nil {
-		what += " and data"
+	parts := []string{"record", "proofs", "header", "commit", "attestations"}
+	if len(r.ProducerSignature) > 0 {
+		parts = append(parts, "the producer's signature")
 	}
+	if data != nil {
+		parts = append(parts, "data")
+	}
+	what := strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 	fmt.Fprintf(stdout, "valid\n%s/%d accepted at height %d on chain %s (%d attestations); checked %s\n",
 		r.Stream, r.Index, r.Block.Height, r.ChainID, len(r.Attestations), what)
 	return exitOK

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -18,7 +19,7 @@ import (
 func TestZiggyHelpPages(t *testing.T) {
 	pages := map[string][]string{
 		"keys gen":    {"out"},
-		"keys public": {"private-key", "key"},
+		"keys public": {"private-key", "key", "hex"},
 		"zk sign":     {"key", "in", "out", "format"},
 		"zk verify":   {"pub", "in", "sig", "min-bits"},
 		"bench sig":   {"json", "reps", "message-bytes"},
@@ -95,6 +96,15 @@ func TestKeysPublicVectors(t *testing.T) {
 		wantCode(t, args, code, exitOK, out, errOut)
 		if want := strings.Join(v.PublicKey, " ") + "\n"; out != want {
 			t.Errorf("vector %d: got %q, want %q", i, out, want)
+		}
+		priv, err := ziggy.ParsePrivateKeyHex(v.PrivateKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut = runCLI(t, append(args, "--hex")...)
+		wantCode(t, args, code, exitOK, out, errOut)
+		if want := hex.EncodeToString(priv.Public().Bytes()) + "\n"; out != want {
+			t.Errorf("vector %d --hex: got %q, want %q", i, out, want)
 		}
 	}
 	// Bad keys are usage errors whose messages never repeat the key.
