@@ -317,7 +317,14 @@ func (g *Gateway) handleSignedChunk(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"index": k.Index, "status": "logged"})
 	case app.CodeDuplicate:
-		writeJSON(w, http.StatusOK, map[string]any{"index": k.Index, "status": "duplicate"})
+		// Already on chain: answer with where its record is, so a resend
+		// is harmless and tells the producer what became of the chunk.
+		st := g.cfg.Chain.RecordStatus(k)
+		if st == "" {
+			st = "on_chain"
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"index": k.Index, "status": "duplicate", "record_status": st,
+			"record": fmt.Sprintf("/v1/records/%s/%d", k.Stream, k.Index)})
 	default:
 		status := http.StatusBadRequest
 		if code == app.CodeBadSignature || code == app.CodeNotAllowed {

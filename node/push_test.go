@@ -301,6 +301,11 @@ func TestPushSignedPrivateAndExperts(t *testing.T) {
 		rv, err = net.nodes[0].App().Record("lab", 0)
 		return err == nil && rv.Status == "accepted"
 	})
+	// Resending an accepted chunk answers with its record.
+	if c := httpJSON(t, "POST", base+"/v1/push/lab/chunk", raw, nil, &res); c != 200 || res["status"] != "duplicate" ||
+		res["record_status"] != "accepted" || res["record"] != "/v1/records/lab/0" {
+		t.Fatalf("resending the accepted chunk: %d %v", c, res)
+	}
 	if rv.Digest != d.String() || rv.Push == nil || !rv.Push.Private || !bytes.Equal(rv.Push.Producer, producer.Public().Bytes()) {
 		t.Fatalf("record: %+v push %+v", rv, rv.Push)
 	}
