@@ -19,7 +19,7 @@
 //	GET  /v1                              the routes, as JSON
 //	GET  /v1/status                       chain id, height, app hash, threshold, dispute window, this node
 //	GET  /v1/validators                   {"validators":[…]} with power, attested, agreed, faulty, absent, … counts
-//	GET  /v1/streams                      {"streams":[{"id":…,"source":…,"chunk":…,"accepted":…,"disputed":…,"last_index":…}]}
+//	GET  /v1/streams                      {"streams":[{"id":…,"mode":…,"source":…,"chunk":…,"accepted":…,"disputed":…,"last_index":…}]} and the spec's other fields when set
 //	GET  /v1/streams/{id}                 one stream
 //	GET  /v1/streams/{id}/records         {"stream":…,"records":[…],"next":N|null}; ?from=INDEX (default 0) &limit=1..1000 (default 100)
 //	GET  /v1/streams/{id}/feed            WebSocket: one JSON text message per record decided from now on
