@@ -55,7 +55,11 @@
 //	 "attestations": [{"validator" (address hex), "name", "power",
 //	   "digest", "time", "verdict", "signature_ok", "outcome" (agreed,
 //	   faulty, gap, equivocated, attested, absent, none), "late",
-//	   "included_height", "vote", "leaf"}]}
+//	   "included_height", "vote", "leaf"}],
+//	 "push" (pushed chunks: {"first_seq", "messages", "offset", "bytes",
+//	   "lengths", "private", "origin", "producer", "tx_height", "digest",
+//	   "verdict"}), "experts" ([{"expert", "dispute", "note", "digest",
+//	   "height", "signature"}])}
 //
 // Errors are JSON {"error": "what went wrong and what to do next"} with
 // 400 (bad input), 404 (unknown stream, record, block or route), 405

@@ -17,9 +17,10 @@
 //   - VerifyVoteExtension: empty is fine; otherwise the extension must
 //     decode within the limits, be for h, name registered streams only and
 //     carry a valid signature by the validator's registered Ziggy key.
-//   - PrepareProposal (h+1): the proposer's only transaction is the
-//     extended commit of h (wire.CommitTx), copied from LocalLastCommit.
-//   - ProcessProposal (h+1): exactly that one transaction; its votes equal
+//   - PrepareProposal (h+1): the proposer's first transaction is the
+//     extended commit of h (wire.CommitTx), copied from LocalLastCommit;
+//     the mempool's DataDragon transactions follow, within the block limit.
+//   - ProcessProposal (h+1): the first transaction is that commit; its votes equal
 //     the block's last commit (address, power, flag, order, round); the
 //     voters are the genesis validator set with their powers; each commit
 //     vote's extension is signed by the validator's CometBFT key over
@@ -77,6 +78,14 @@
 //
 // # Transactions
 //
-// None come from the mempool: CheckTx refuses everything, and a block
-// carries only the injected commit.
+// After the injected commit, a block carries mempool transactions
+// (wire.TxMagic): pushed chunks (wire.ChunkTx), stream registrations
+// signed by their owner (wire.RegisterTx) and experts' endorsements or
+// disputes (wire.ExpertTx). CheckTx admits them after the same checks
+// FinalizeBlock makes against its block's state, in block order, with a
+// result code per transaction (Code* in push.go): a public chunk is hashed
+// here by every validator and its stream's rules evaluated, the chain
+// gives it its index (or checks the producer's), and the attestor attests
+// the result at the next height like any observed chunk. ProcessProposal
+// checks only their framing: their effect depends on the block's state.
 package app

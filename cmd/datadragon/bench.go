@@ -26,7 +26,7 @@ Examples:
   datadragon bench zk --max-k 11
   datadragon bench sig
   datadragon bench network --duration 60s
-  datadragon bench push --size 64MiB
+  datadragon bench push --mib 64
 
 Run 'datadragon bench TARGET --help' for every flag with its default.
 `, "zk", benchZKCmd.summary, "sig", benchSigCmd.summary, "network", benchNetworkCmd.summary, "push", benchPushCmd.summary)

@@ -41,9 +41,14 @@ digest.
 
 Streams to observe are given as ID=URL,POLICY where POLICY is seq:M (a
 chunk every M messages) or time:D (source-time windows of D, e.g. 1s).
-Without --stream the genesis registers the two demo sources that
-'datadragon source' serves by default (sensors on 127.0.0.1:9001 and
-ticks on 127.0.0.1:9002).
+Without --stream and --push-stream the genesis registers the two demo
+sources that 'datadragon source' serves by default (sensors on
+127.0.0.1:9001 and ticks on 127.0.0.1:9002) and the push stream uploads.
+--push-stream ID adds a push stream (chunks of 16 messages) open to pushes
+from each node's own machine; --push-token-sha256 adds a write token's hash
+to every push stream, so producers elsewhere can push with that token.
+Streams can also be registered later by their owner: 'datadragon stream
+register'.
 
 Validators listen on and dial each other at --host. For validators on
 different hosts (containers, machines) give one name each with --hosts:

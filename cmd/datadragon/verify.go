@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -8,6 +10,7 @@ import (
 
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/receipt"
 )
 
@@ -16,25 +19,37 @@ const maxReceiptBytes = 64 << 20
 
 var verifyCmd = &command{
 	path:     "verify",
-	synopsis: "RECEIPT --genesis GENESIS [--data FILE]",
+	synopsis: "RECEIPT|BUNDLE --genesis GENESIS [--data FILE]",
 	summary:  "check a record's receipt offline against a trusted genesis",
 	about: `Check a receipt (GET /v1/receipts/STREAM/INDEX on any node) with no node
 running: the validator set against the trusted genesis (CometBFT's
 genesis.json with DataDragon's app_state), the record and its Merkle proof
 to the block's record root, the app hash, the next block's header and its
 commit by more than 2/3 of the voting power, and the majority's
-Ziggy-signed attestations. With --data, the chunk's messages — a JSON list
-of {"seq": N, "data": "<base64>"} in seq order — must hash to the record's
-digest.
+Ziggy-signed attestations, and for a producer-signed pushed chunk the
+producer's Ziggy signature.
 
-Prints "valid" and exits 0 only if every link holds; otherwise prints
-"invalid" with the first broken link (version, chain_id, genesis,
-validators, record, record_proof, block, header, commit, attestations,
-data) and exits 1.`,
+With --data the chunk's data must hash to the record's digest. For a
+pushed chunk, FILE is the whole pushed file (the record says where the
+chunk lies in it and how it splits into messages; only that part is read)
+or the chunk's bytes alone (GET /v1/data/DIGEST). For an observed chunk,
+FILE is its messages, a JSON list of {"seq": N, "data": "<base64>"} in seq
+order.
+
+The receipt file may also be a bundle: a JSON array of receipts (the
+explorer's "download all receipts"); each is checked, against the same
+--data file.
+
+Prints "valid" and exits 0 only if every link of every receipt holds;
+otherwise prints "invalid" with the first broken link (version, chain_id,
+genesis, validators, record, record_proof, block, header, commit,
+attestations, producer_signature, data) and exits 1.`,
 	examples: []string{
 		"curl -s localhost:8080/v1/receipts/sensors/12 > r.json",
 		"datadragon verify r.json --genesis ~/.datadragon/node0/config/genesis.json",
 		"datadragon verify r.json --genesis genesis.json --data chunk12.json",
+		"datadragon verify receipts/uploads-3.json --genesis genesis.json --data photo.jpg",
+		"datadragon verify all-receipts.json --genesis genesis.json --data photo.jpg",
 	},
 }
 
@@ -42,7 +57,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	c := verifyCmd
 	fs := newFlagSet(c)
 	genesis := fs.String("genesis", "", "the trusted genesis `FILE` (CometBFT genesis.json); required")
-	dataFile := fs.String("data", "", "the chunk's messages, a JSON `FILE` [{\"seq\":N,\"data\":\"<base64>\"}, ...]")
+	dataFile := fs.String("data", "", "the chunk's data: the whole pushed `FILE`, the chunk's bytes, or an observed chunk's messages as JSON [{\"seq\":N,\"data\":\"<base64>\"}, ...]")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
@@ -62,40 +77,104 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, c, err)
 	}
-	r, err := receipt.Parse(raw)
-	if err != nil {
-		return fail(stderr, c, err)
+	var receipts []*receipt.Receipt
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '[' {
+		var items []json.RawMessage
+		if err := json.Unmarshal(t, &items); err != nil {
+			return fail(stderr, c, fmt.Errorf("%s: a bundle is a JSON array of receipts: %w", pos[0], err))
+		}
+		if len(items) == 0 {
+			return fail(stderr, c, fmt.Errorf("%s: the bundle holds no receipts", pos[0]))
+		}
+		for i, it := range items {
+			r, err := receipt.Parse(it)
+			if err != nil {
+				return fail(stderr, c, fmt.Errorf("%s: receipt %d: %w", pos[0], i, err))
+			}
+			receipts = append(receipts, r)
+		}
+	} else {
+		r, err := receipt.Parse(raw)
+		if err != nil {
+			return fail(stderr, c, err)
+		}
+		receipts = append(receipts, r)
 	}
 	g, err := cmttypes.GenesisDocFromFile(*genesis)
 	if err != nil {
 		return fail(stderr, c, fmt.Errorf("genesis: %w", err))
 	}
-	var data []byte
-	if *dataFile != "" {
-		if data, err = readLimited(*dataFile); err != nil {
-			return fail(stderr, c, err)
+	var lines []string
+	for _, r := range receipts {
+		var data []byte
+		if *dataFile != "" {
+			if data, err = readData(*dataFile, r); err != nil {
+				return fail(stderr, c, err)
+			}
 		}
-	}
-	if err := receipt.Verify(r, g, data); err != nil {
-		link := receipt.BrokenLink(err)
-		if link == "" {
-			link = "receipt"
+		if err := receipt.Verify(r, g, data); err != nil {
+			link := receipt.BrokenLink(err)
+			if link == "" {
+				link = "receipt"
+			}
+			fmt.Fprintf(stdout, "invalid: broken link %q\n", link)
+			fmt.Fprintf(stderr, "datadragon verify: %s/%d: %v\n", r.Stream, r.Index, err)
+			return exitFail
 		}
-		fmt.Fprintf(stdout, "invalid: broken link %q\n", link)
-		fmt.Fprintf(stderr, "datadragon verify: %v\n", err)
-		return exitFail
+		parts := []string{"record", "proofs", "header", "commit", "attestations"}
+		if len(r.ProducerSignature) > 0 {
+			parts = append(parts, "the producer's signature")
+		}
+		if data != nil {
+			parts = append(parts, "data")
+		}
+		what := strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+		lines = append(lines, fmt.Sprintf("%s/%d accepted at height %d on chain %s (%d attestations); checked %s",
+			r.Stream, r.Index, r.Block.Height, r.ChainID, len(r.Attestations), what))
 	}
-	parts := []string{"record", "proofs", "header", "commit", "attestations"}
-	if len(r.ProducerSignature) > 0 {
-		parts = append(parts, "the producer's signature")
+	fmt.Fprintln(stdout, "valid")
+	for _, l := range lines {
+		fmt.Fprintln(stdout, l)
 	}
-	if data != nil {
-		parts = append(parts, "data")
-	}
-	what := strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
-	fmt.Fprintf(stdout, "valid\n%s/%d accepted at height %d on chain %s (%d attestations); checked %s\n",
-		r.Stream, r.Index, r.Block.Height, r.ChainID, len(r.Attestations), what)
 	return exitOK
+}
+
+// readData reads what --data names for one receipt: for a pushed chunk
+// inside a larger file only the chunk's part (so files of any size work),
+// otherwise the whole file (bounded).
+func readData(path string, r *receipt.Receipt) ([]byte, error) {
+	rec, err := wire.UnmarshalRecord(r.Record)
+	if err != nil || rec.Push == nil {
+		return readLimited(path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	n := rec.Push.Bytes()
+	size := uint64(st.Size())
+	off := rec.Push.Offset
+	switch {
+	case size == n:
+		off = 0
+	case size >= off+n:
+	default:
+		// Too short for the chunk: let Verify name the data link.
+		return readLimited(path)
+	}
+	if n > 1<<31 {
+		return nil, fmt.Errorf("the record says the chunk holds %d bytes: not a chunk this verifier reads", n)
+	}
+	buf := make([]byte, n)
+	if _, err := f.ReadAt(buf, int64(off)); err != nil {
+		return nil, fmt.Errorf("%s: reading the chunk at offset %d: %w", path, off, err)
+	}
+	return buf, nil
 }
 
 func readLimited(path string) ([]byte, error) {

@@ -54,3 +54,39 @@ func TestVerifyReceipt(t *testing.T) {
 		t.Fatalf("missing file: exit %d", code)
 	}
 }
+
+// TestVerifyPushedReceiptAndBundle: a pushed chunk's receipt checks
+// against the chunk's bytes or a larger file holding them; a bundle of
+// receipts is valid only if each is.
+func TestVerifyPushedReceiptAndBundle(t *testing.T) {
+	dir := filepath.Join(fixtureDir, "push")
+	rcpt, gen, data := filepath.Join(dir, "receipt.json"), filepath.Join(dir, "genesis.json"), filepath.Join(dir, "data.bin")
+	code, out, errOut := runCLI(t, "verify", rcpt, "--genesis", gen, "--data", data)
+	if code != exitOK || !strings.Contains(out, "the producer's signature and data") {
+		t.Fatalf("pushed receipt: exit %d, %q %q", code, out, errOut)
+	}
+	chunk, _ := os.ReadFile(data)
+	file := filepath.Join(t.TempDir(), "file.bin")
+	os.WriteFile(file, append(chunk, make([]byte, 5000)...), 0o644)
+	if code, out, errOut := runCLI(t, "verify", rcpt, "--genesis", gen, "--data", file); code != exitOK {
+		t.Fatalf("against a larger file: exit %d, %q %q", code, out, errOut)
+	}
+	one, _ := os.ReadFile(rcpt)
+	bundle := filepath.Join(t.TempDir(), "bundle.json")
+	os.WriteFile(bundle, []byte("["+string(one)+","+string(one)+"]"), 0o644)
+	if code, out, errOut := runCLI(t, "verify", bundle, "--genesis", gen, "--data", data); code != exitOK || strings.Count(out, "accepted at height") != 2 {
+		t.Fatalf("bundle: exit %d, %q %q", code, out, errOut)
+	}
+	var r map[string]any
+	json.Unmarshal(one, &r)
+	r["producer_signature"] = strings.Repeat("00", 100)
+	bad, _ := json.Marshal(r)
+	os.WriteFile(bundle, []byte("["+string(one)+","+string(bad)+"]"), 0o644)
+	if code, out, _ := runCLI(t, "verify", bundle, "--genesis", gen); code != exitFail || !strings.Contains(out, `broken link "producer_signature"`) {
+		t.Fatalf("bundle with a forged producer signature: exit %d, %q", code, out)
+	}
+	os.WriteFile(bundle, []byte("[]"), 0o644)
+	if code, _, _ := runCLI(t, "verify", bundle, "--genesis", gen); code == exitOK {
+		t.Fatal("an empty bundle verified")
+	}
+}
