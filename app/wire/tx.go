@@ -137,6 +137,11 @@ func (c *ChunkTx) Validate() error {
 		if len(c.Signature) == 0 {
 			return errors.New("a private chunk needs the producer's signature")
 		}
+		// The same bound as public chunks: records and verifiers read
+		// these lengths, so they must describe a chunk of sane size.
+		if c.DataBytes() > MaxChunkDataBytes {
+			return fmt.Errorf("private chunk of %d bytes, the limit for a chunk is %d", c.DataBytes(), MaxChunkDataBytes)
+		}
 	} else {
 		if len(c.Lengths) != 0 || !c.Digest.IsZero() {
 			return errors.New("a public chunk carries messages, not a digest or lengths")
@@ -168,7 +173,11 @@ func (c *ChunkTx) Marshal() ([]byte, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	w := codec.Writer{B: make([]byte, 0, 128+int(c.DataBytes())+4*c.Count()+len(c.Signature))}
+	size := 128 + 4*c.Count() + len(c.Signature)
+	if !c.Private {
+		size += int(c.DataBytes()) // bounded by Validate
+	}
+	w := codec.Writer{B: make([]byte, 0, size)}
 	w.Raw(TxMagic)
 	w.U8(uint8(KindChunk))
 	w.Bytes8([]byte(c.Stream))
