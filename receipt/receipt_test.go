@@ -144,3 +144,24 @@ func BenchmarkVerifyPush(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParseVerify: any bytes as a receipt, and any data, are parsed and
+// verified without a panic; nothing but the fixture's own bytes verifies.
+func FuzzParseVerify(f *testing.F) {
+	raw, g, data := fixture(f)
+	praw, pg, pdata := pushFixture(f)
+	f.Add(raw, data, false)
+	f.Add(praw, pdata, true)
+	f.Add([]byte(`{"version":1}`), []byte{}, false)
+	f.Fuzz(func(t *testing.T, b, d []byte, push bool) {
+		r, err := receipt.Parse(b)
+		if err != nil {
+			return
+		}
+		gen := g
+		if push {
+			gen = pg
+		}
+		receipt.Verify(r, gen, d)
+	})
+}
