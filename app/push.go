@@ -284,6 +284,12 @@ func (a *App) applyChunk(c *chain, get getter, put func(string, []byte, []byte),
 		}
 	}
 	key := wire.ChunkKey{Stream: t.Stream, Index: index}
+	if put == nil && len(t.Signature) == 0 {
+		// Admission of an unsigned chunk: its form and stream are known
+		// good; hashing and the rules wait for FinalizeBlock, which every
+		// validator runs once (CheckTx runs again at every recheck).
+		return &PushedChunk{Key: key}, nil
+	}
 
 	pc := &pushedChunk{Info: wire.PushInfo{Origin: t.Origin, FirstSeq: t.FirstSeq, Offset: t.Offset,
 		Private: t.Private, Producer: bytes.Clone(t.Producer), TxHeight: height}}
