@@ -1,15 +1,20 @@
 package node
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
 
+	"github.com/datadragon/datadragon/api"
 	"github.com/datadragon/datadragon/app/wire"
 )
 
@@ -32,6 +37,16 @@ type Config struct {
 	// FaultRate makes this validator attest a wrong digest for that
 	// fraction of chunks: fault injection for tests and demos only.
 	FaultRate float64 `json:"fault_rate,omitempty"`
+	// TLSCertFile and TLSKeyFile, set together, make the API (with the
+	// explorer and the push endpoint) serve HTTPS only: a PEM certificate
+	// chain, leaf first, and its private key. Relative paths are relative
+	// to the home.
+	TLSCertFile string `json:"tls_cert_file,omitempty"`
+	TLSKeyFile  string `json:"tls_key_file,omitempty"`
+	// SourceCAFile is a PEM bundle of CA certificates trusted, besides the
+	// system's, when observers dial wss:// sources; empty: the system's
+	// only. Relative to the home unless absolute.
+	SourceCAFile string `json:"source_ca_file,omitempty"`
 }
 
 // Duration is a time.Duration written as a string such as "100ms".
@@ -87,8 +102,94 @@ func (c *Config) validate() error {
 		return errors.New("commit_timeout must lie between 0 and 1m")
 	case c.FaultRate < 0 || c.FaultRate > 1:
 		return errors.New("fault_rate must lie between 0 and 1")
+	case c.TLSCertFile != "" && c.TLSKeyFile == "":
+		return errors.New("tls_cert_file is set but tls_key_file is not: give both to serve HTTPS, or neither")
+	case c.TLSKeyFile != "" && c.TLSCertFile == "":
+		return errors.New("tls_key_file is set but tls_cert_file is not: give both to serve HTTPS, or neither")
 	}
 	return nil
+}
+
+// TLS says whether the API serves HTTPS (tls_cert_file and tls_key_file
+// are set).
+func (c *Config) TLS() bool { return c.TLSCertFile != "" && c.TLSKeyFile != "" }
+
+// homePath resolves a path of node.json: relative paths are relative to
+// the home.
+func homePath(home, p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(home, p)
+}
+
+// ServerTLS loads tls_cert_file and tls_key_file: the API's TLS settings,
+// or nil if TLS is off. Errors name the node.json field, the file and what
+// is wrong.
+func (c *Config) ServerTLS(home string) (*tls.Config, error) {
+	if c.TLSCertFile == "" && c.TLSKeyFile == "" {
+		return nil, nil
+	}
+	tc, err := api.LoadTLS(homePath(home, c.TLSCertFile), homePath(home, c.TLSKeyFile))
+	if err != nil {
+		return nil, fmt.Errorf("%w (tls_cert_file and tls_key_file in %s)", err, filepath.Join(home, NodeFile))
+	}
+	return tc, nil
+}
+
+// pathErr drops the path an fs.PathError repeats: the callers name it.
+func pathErr(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// SourceTLS returns the TLS settings observers dial wss:// sources with:
+// the system roots plus the CA certificates of source_ca_file, TLS 1.2 at
+// least. It returns nil if source_ca_file is empty (the system roots
+// alone, the default). Errors name the file and what is wrong.
+func (c *Config) SourceTLS(home string) (*tls.Config, error) {
+	if c.SourceCAFile == "" {
+		return nil, nil
+	}
+	path := homePath(home, c.SourceCAFile)
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("source_ca_file %s: %w", path, pathErr(err))
+	}
+	if !st.Mode().IsRegular() || st.Size() > maxConfigSize {
+		return nil, fmt.Errorf("source_ca_file %s is not a PEM file of at most %d bytes", path, maxConfigSize)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("source_ca_file %s: %w", path, pathErr(err))
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool() // no system roots on this machine: the bundle alone
+	}
+	n := 0
+	for rest := b; ; {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		cert, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("source_ca_file %s: certificate %d does not parse: %v", path, n+1, err)
+		}
+		pool.AddCert(cert)
+		n++
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("source_ca_file %s holds no PEM CERTIFICATE block", path)
+	}
+	return &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: pool}, nil
 }
 
 // Save writes the config to HOME/node.json.

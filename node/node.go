@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -48,6 +49,7 @@ type Node struct {
 	gw      *gateway.Gateway
 	api     *http.Server
 	apiLn   net.Listener
+	srcTLS  *tls.Config // for wss:// sources; nil: the system roots
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -73,6 +75,16 @@ func Open(home string, o Options) (*Node, error) {
 	cfg, err := LoadConfig(home)
 	if err != nil {
 		return nil, err
+	}
+	// TLS files are read before anything is opened, so a missing or bad
+	// one is reported at once, naming it.
+	apiTLS, err := cfg.ServerTLS(home)
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	srcTLS, err := cfg.SourceTLS(home)
+	if err != nil {
+		return nil, fmt.Errorf("node: %w (change it in %s)", err, filepath.Join(home, NodeFile))
 	}
 	logger := o.Logger
 	if logger == nil {
@@ -149,7 +161,7 @@ func Open(home string, o Options) (*Node, error) {
 		a.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw}
+	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS}
 	if cfg.API != "" {
 		h, err := api.New(api.Config{
 			App: a, Receipts: n, Feed: feed, Registry: prometheus.NewRegistry(), Logger: logger, Push: gw.Handler(),
@@ -169,6 +181,9 @@ func Open(home string, o Options) (*Node, error) {
 			return nil, fmt.Errorf("node: API address %s: %w (change api_listen in %s)", cfg.API, err, filepath.Join(home, NodeFile))
 		}
 		n.api, n.apiLn = api.Server(cfg.API, h), ln
+		// With a certificate the API, explorer and push endpoint are
+		// served over HTTPS only (Start uses ServeTLS).
+		n.api.TLSConfig = apiTLS
 	}
 	return n, nil
 }
@@ -186,7 +201,11 @@ func (n *Node) Start() error {
 	n.state = 1
 	if n.api != nil {
 		go func() {
-			if err := n.api.Serve(n.apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			serve := n.api.Serve
+			if n.api.TLSConfig != nil {
+				serve = func(ln net.Listener) error { return n.api.ServeTLS(ln, "", "") }
+			}
+			if err := serve(n.apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				n.log.Error("API server stopped", "err", err)
 			}
 		}()
@@ -249,11 +268,29 @@ func (n *Node) follow(ctx context.Context, s app.Stream) {
 	if err != nil {
 		n.log.Error("stream rules do not parse; chunks are attested without them", "stream", s.ID, "err", err)
 	}
+	// A source that cannot be reached (down, or a wss:// certificate that
+	// does not verify) is retried for ever: say so once per distinct error.
+	var lastErr string
+	onEvent := func(ev observe.Event) {
+		switch ev := ev.(type) {
+		case observe.Disconnected:
+			if msg := ev.Err.Error(); msg != lastErr {
+				lastErr = msg
+				n.log.Warn("stream source unreachable; retrying", "stream", s.ID, "err", ev.Err)
+			}
+		case observe.Connected:
+			if lastErr != "" {
+				n.log.Info("stream source reconnected", "stream", s.ID, "from", ev.From)
+				lastErr = ""
+			}
+		}
+	}
 	for ctx.Err() == nil {
 		err := ingest.Follow(ctx, ingest.Config{
-			Stream: s.ID,
-			Policy: policy,
-			Source: observe.Config{URL: s.Source},
+			Stream:  s.ID,
+			Policy:  policy,
+			Source:  observe.Config{URL: s.Source, TLS: n.srcTLS},
+			OnEvent: onEvent,
 		}, func(o ingest.Observed) error {
 			v := wire.OK
 			if rs != nil && o.Status == chunk.Complete {

@@ -58,6 +58,12 @@ on every interface while peers still dial the names.
 --if-missing leaves a complete network already in DIR alone and exits 0,
 so a start-up script can run init every time.
 
+--tls-cert and --tls-key make every validator serve its API, explorer and
+push endpoint over HTTPS only (node.json's tls_cert_file and
+tls_key_file; the certificate must name every host clients use, or edit
+each node.json). --source-ca adds a CA bundle to the roots observers trust
+when they dial wss:// sources (source_ca_file).
+
 Start each validator with 'datadragon node --home DIR/nodeI'.`,
 	examples: []string{
 		"datadragon init --validators 4 --out net",
@@ -72,7 +78,8 @@ var nodeCmd = &command{
 	summary:  "run one validator from its home",
 	about: `Run the validator whose home is DIR (written by 'datadragon init'):
 CometBFT consensus with the DataDragon app in process, observers of every
-stream in the genesis, and the HTTP API at node.json's api_listen. State
+stream in the genesis, and the HTTP API at node.json's api_listen (HTTPS
+only when tls_cert_file and tls_key_file are set). State
 lives under DIR/data; a restarted node resumes from its last committed
 block. Ctrl-C stops it cleanly: observers first, then consensus, then the
 state store.`,
@@ -177,6 +184,9 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&pushStreams, "push-stream", "add the push stream `ID` (repeatable): chunks of 16 messages, open to pushes from each node's own machine")
 	var tokenHashes listFlag
 	fs.Var(&tokenHashes, "push-token-sha256", "let every push stream take pushes bearing the token whose SHA-256 is `HEX` (repeatable; 'datadragon stream token' makes one)")
+	tlsCert := fs.String("tls-cert", "", "validators serve their API over HTTPS with the PEM certificate chain in `FILE` (needs --tls-key)")
+	tlsKey := fs.String("tls-key", "", "the PEM private key `FILE` of --tls-cert")
+	sourceCA := fs.String("source-ca", "", "observers also trust the CA certificates of the PEM bundle `FILE` for wss:// sources")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
@@ -189,6 +199,10 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 		err = usagef("--out DIR is required: the directory to write the network into")
 	case *n < 1 || *n > node.MaxValidators:
 		err = usagef("--validators %d: choose 1 to %d", *n, node.MaxValidators)
+	case *tlsCert != "" && *tlsKey == "":
+		err = usagef("--tls-cert needs --tls-key FILE: the certificate's private key")
+	case *tlsKey != "" && *tlsCert == "":
+		err = usagef("--tls-key needs --tls-cert FILE: the certificate it belongs to")
 	}
 	var hostList []string
 	if err == nil && *hosts != "" {
@@ -240,6 +254,26 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	// The TLS files are checked now and recorded by absolute path, so
+	// every home names the same files wherever the node is started from.
+	var tlsFields node.Config
+	for _, f := range []struct {
+		flag string
+		dst  *string
+	}{{*tlsCert, &tlsFields.TLSCertFile}, {*tlsKey, &tlsFields.TLSKeyFile}, {*sourceCA, &tlsFields.SourceCAFile}} {
+		if f.flag == "" {
+			continue
+		}
+		if *f.dst, err = filepath.Abs(f.flag); err != nil {
+			return fail(stderr, c, err)
+		}
+	}
+	if _, err := tlsFields.ServerTLS(""); err != nil {
+		return fail(stderr, c, err)
+	}
+	if _, err := tlsFields.SourceTLS(""); err != nil {
+		return fail(stderr, c, err)
+	}
 	members, err := node.InitHomes(node.InitOptions{
 		Dir: *out, Validators: *n, ChainID: *chainID, Host: *host, Hosts: hostList, ListenHost: *listenHost, BasePort: *p2p,
 		APIBasePort: *apiPort, Power: 10, CommitTimeout: *commit, AppState: node.AppState(streams, 0),
@@ -247,7 +281,25 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, c, err)
 	}
+	if tlsFields.TLS() || tlsFields.SourceCAFile != "" {
+		for _, m := range members {
+			cfg, err := node.LoadConfig(m.Home)
+			if err == nil {
+				cfg.TLSCertFile, cfg.TLSKeyFile, cfg.SourceCAFile = tlsFields.TLSCertFile, tlsFields.TLSKeyFile, tlsFields.SourceCAFile
+				err = cfg.Save(m.Home)
+			}
+			if err != nil {
+				return fail(stderr, c, err)
+			}
+		}
+	}
 	fmt.Fprintf(stdout, "wrote %d validator homes and %s\n", len(members), filepath.Join(*out, "genesis.json"))
+	if tlsFields.TLS() {
+		fmt.Fprintf(stdout, "validators serve their API over HTTPS with %s\n", tlsFields.TLSCertFile)
+	}
+	if tlsFields.SourceCAFile != "" {
+		fmt.Fprintf(stdout, "observers also trust the CAs of %s for wss:// sources\n", tlsFields.SourceCAFile)
+	}
 	for _, m := range members {
 		fmt.Fprintf(stdout, "  %s  %s  p2p %s\n", m.Name, m.Home, m.P2PAddr)
 	}
@@ -314,7 +366,11 @@ func runNode(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "datadragon node %s running (home %s); Ctrl-C stops it\n", n.Config().Moniker, *home)
 	if a := n.Config().API; a != "" {
-		fmt.Fprintf(stdout, "  API: http://%s/v1/status\n", a)
+		scheme := "http"
+		if n.Config().TLS() {
+			scheme = "https"
+		}
+		fmt.Fprintf(stdout, "  API: %s://%s/v1/status\n", scheme, a)
 	}
 	if f := n.Config().FaultRate; f > 0 {
 		fmt.Fprintf(stdout, "  fault injection: attesting wrong digests for %.0f%% of chunks\n", 100*f)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -16,13 +17,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/datadragon/datadragon/api"
 	"github.com/datadragon/datadragon/ingest/gen"
 	"github.com/datadragon/datadragon/ingest/source"
 )
 
 var sourceCmd = &command{
 	path:     "source",
-	synopsis: "[--kind sensor|ticker|log|file] [--rate R] [--listen ADDR] [--seed S] [--file F] [flags]",
+	synopsis: "[--kind sensor|ticker|log|file] [--rate R] [--listen ADDR] [--seed S] [--file F] [--tls-cert F --tls-key F] [flags]",
 	summary:  "serve a demo data stream over WebSocket for validators to observe",
 	about: `Serve a data stream over WebSocket in DataDragon framing, as the data
 sources of a DataDragon network do. Every subscriber gets the same frames:
@@ -47,11 +49,18 @@ is still in the replay buffer (the newest --buffer frames, at most
 message is a gap for the missing seqs. Without ?from a subscriber starts
 live. A subscriber too slow to keep within the buffer is dropped with close
 code 4001 and told where to resume. GET /healthz answers with the stream's
-status as JSON. Ctrl-C stops the source cleanly.`,
+status as JSON. Ctrl-C stops the source cleanly.
+
+With --tls-cert and --tls-key (PEM files: the certificate chain, leaf
+first, and its private key) the source serves TLS only, TLS 1.2 or later:
+the stream is wss://ADDR/stream and the status https://ADDR/healthz.
+Validators verify the certificate, so it must name the host they dial and
+chain to a CA they trust (the system's, or source_ca_file in node.json).`,
 	examples: []string{
 		"datadragon source --kind sensor --rate 10 --listen 127.0.0.1:9001",
 		"datadragon source --kind ticker --rate 500 --seed 7 --listen 127.0.0.1:9002",
 		"datadragon source --kind file --file data.csv --piece 1024 --rate 100",
+		"datadragon source --listen 0.0.0.0:9443 --tls-cert source.crt --tls-key source.key",
 	},
 }
 
@@ -77,6 +86,8 @@ func sourceMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	epoch := fs.String("epoch", gen.DefaultEpoch.Format(time.RFC3339), "source time of frame 0, `RFC3339`")
 	maxSubs := fs.Int("max-subscribers", source.DefaultMaxSubscribers, "serve at most `N` subscribers at once")
 	quiet := fs.Bool("quiet", false, "do not log subscribers coming and going")
+	tlsCert := fs.String("tls-cert", "", "serve wss:// with the PEM certificate chain in `FILE` (needs --tls-key)")
+	tlsKey := fs.String("tls-key", "", "the PEM private key `FILE` of --tls-cert")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
@@ -100,6 +111,10 @@ func sourceMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = usagef("--buffer %d is out of range: use 1 to %d frames", *buffer, source.MaxBufferFrames)
 	case *maxSubs < 1 || *maxSubs > source.MaxSubscribersLimit:
 		err = usagef("--max-subscribers %d is out of range: use 1 to %d", *maxSubs, source.MaxSubscribersLimit)
+	case *tlsCert != "" && *tlsKey == "":
+		err = usagef("--tls-cert needs --tls-key FILE: the certificate's private key")
+	case *tlsKey != "" && *tlsCert == "":
+		err = usagef("--tls-key needs --tls-cert FILE: the certificate it belongs to")
 	default:
 		if ep, err = time.Parse(time.RFC3339Nano, *epoch); err != nil {
 			err = usagef("--epoch %q: write an RFC 3339 time such as 2025-01-01T00:00:00Z", *epoch)
@@ -107,6 +122,12 @@ func sourceMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if err != nil {
 		return fail(stderr, c, err)
+	}
+	var tlsCfg *tls.Config
+	if *tlsCert != "" {
+		if tlsCfg, err = api.LoadTLS(*tlsCert, *tlsKey); err != nil {
+			return fail(stderr, c, err)
+		}
 	}
 
 	g, err := gen.New(*kind, gen.Options{Seed: *seed, File: *file, PieceSize: *piece})
@@ -136,9 +157,17 @@ func sourceMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return fail(stderr, c, fmt.Errorf("cannot listen on %s: %v (is another source using it? choose another --listen)", *listen, err))
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsCfg}
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
+	if tlsCfg != nil {
+		go func() { served <- hs.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- hs.Serve(ln) }()
+	}
+	ws, web := "ws", "http"
+	if tlsCfg != nil {
+		ws, web = "wss", "https"
+	}
 
 	host := displayAddr(ln.Addr().String())
 	what := *kind + " stream, seed " + strconv.FormatUint(*seed, 10)
@@ -147,8 +176,8 @@ func sourceMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	clock := srv.Clock()
 	fmt.Fprintf(stdout, "datadragon source: %s, %v frames/s\n", what, *rate)
-	fmt.Fprintf(stdout, "  stream:  ws://%s/stream  (from seq S: ws://%s/stream?from=S)\n", host, host)
-	fmt.Fprintf(stdout, "  health:  http://%s/healthz\n", host)
+	fmt.Fprintf(stdout, "  stream:  %s://%s/stream  (from seq S: %s://%s/stream?from=S)\n", ws, host, ws, host)
+	fmt.Fprintf(stdout, "  health:  %s://%s/healthz\n", web, host)
 	fmt.Fprintf(stdout, "  source time of frame k: %s + k × %v\n", ep.UTC().Format(time.RFC3339Nano), time.Duration(clock.Interval))
 	fmt.Fprintf(stdout, "  replay buffer: %d frames, at most %s\n", *buffer, formatBytes(int64(bufBytes)))
 	fmt.Fprintf(stdout, "Press Ctrl-C to stop.\n")

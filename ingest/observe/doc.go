@@ -15,6 +15,9 @@
 //
 // Every message is limited to frame.MaxMessageSize bytes before it is read,
 // and a ping every PingInterval detects a source that vanished without
-// closing the connection. URLs may be ws://, wss:// (TLS, with the system
-// roots or Config.HTTPClient's), http:// or https://.
+// closing the connection. URLs may be ws://, wss:// (TLS: the source's
+// certificate is verified against the system roots, or Config.TLS's
+// RootCAs, or Config.HTTPClient's transport), http:// or https://. A
+// certificate that does not verify is a failed connection like any other:
+// Run reports it in Disconnected and keeps retrying.
 package observe

@@ -2,6 +2,8 @@ package observe
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -28,7 +30,13 @@ type Config struct {
 	URL  string // ws://host:port/stream, wss://…; any ?from in it is replaced
 	From uint64 // first seq wanted
 
-	HTTPClient   *http.Client  // for TLS settings or proxies; nil means the default client
+	// TLS, if set, is used to dial wss:// and https:// URLs: its RootCAs
+	// say which CAs the source's certificate may chain to (nil RootCAs:
+	// the system's). The certificate is always verified, TLS 1.2 at
+	// least. ws:// URLs ignore it. Give TLS or HTTPClient, not both.
+	TLS *tls.Config
+
+	HTTPClient   *http.Client  // for proxies or transport settings; nil means the default client
 	MinBackoff   time.Duration // first wait after a failure; 0 means DefaultMinBackoff
 	MaxBackoff   time.Duration // longest wait; 0 means DefaultMaxBackoff
 	DialTimeout  time.Duration // 0 means DefaultDialTimeout
@@ -83,6 +91,17 @@ func Run(ctx context.Context, cfg Config, handle func(Event) error) error {
 	if err != nil {
 		return err
 	}
+	if cfg.TLS != nil {
+		if cfg.HTTPClient != nil {
+			return errors.New("observe: give Config.TLS or Config.HTTPClient, not both (put the TLS settings in the client's transport)")
+		}
+		if cfg.TLS.InsecureSkipVerify {
+			return errors.New("observe: Config.TLS must verify the source's certificate (InsecureSkipVerify is refused): add the source's CA to RootCAs instead")
+		}
+		if base.Scheme == "wss" || base.Scheme == "https" {
+			cfg.HTTPClient = tlsClient(cfg.TLS)
+		}
+	}
 	cfg = withDefaults(cfg)
 	o := &observer{cfg: cfg, base: base, next: cfg.From, handle: handle}
 	backoff := cfg.MinBackoff
@@ -136,6 +155,21 @@ func withDefaults(cfg Config) Config {
 		cfg.PingInterval = DefaultPingInterval
 	}
 	return cfg
+}
+
+// tlsClient returns an HTTP client dialing with tc (TLS 1.2 at least),
+// otherwise configured like the default transport.
+func tlsClient(tc *tls.Config) *http.Client {
+	tc = tc.Clone()
+	tc.MinVersion = max(tc.MinVersion, tls.VersionTLS12)
+	var t *http.Transport
+	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+		t = dt.Clone()
+	} else {
+		t = &http.Transport{Proxy: http.ProxyFromEnvironment}
+	}
+	t.TLSClientConfig = tc
+	return &http.Client{Transport: t}
 }
 
 // jitter spreads d by ±20 % so that many observers of one restarted source
@@ -202,7 +236,7 @@ func (o *observer) session(ctx context.Context) (delivered bool, err error) {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			return false, fmt.Errorf("connecting to %s: the server answered %s (is this a DataDragon source?)", target, resp.Status)
 		}
-		return false, fmt.Errorf("connecting to %s: %w", target, err)
+		return false, fmt.Errorf("connecting to %s: %w%s", target, err, tlsHint(err))
 	}
 	defer c.CloseNow()
 	c.SetReadLimit(frame.MaxMessageSize)
@@ -296,6 +330,23 @@ func (o *observer) keepalive(ctx context.Context, c *websocket.Conn) {
 			return
 		}
 	}
+}
+
+// tlsHint adds advice to a failed TLS dial: a certificate that does not
+// verify is what an operator can fix.
+func tlsHint(err error) string {
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &ua):
+		return " (the source's certificate is not signed by a trusted CA: add its CA to the observer's roots, e.g. source_ca_file in node.json)"
+	case errors.As(err, &hn):
+		return " (the source's certificate is not valid for this host name: dial a name it lists, or reissue it)"
+	case errors.As(err, &ci):
+		return " (the source's certificate is invalid here, e.g. expired or not yet valid: renew it)"
+	}
+	return ""
 }
 
 // describeClose explains why a connection ended.

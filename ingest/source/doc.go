@@ -21,4 +21,8 @@
 //
 // The server also answers GET /healthz with a JSON status (kind, rate,
 // next and oldest buffered seq, subscribers).
+//
+// A Server is a plain http.Handler: served with http.Server.ServeTLS (a
+// certificate in TLSConfig) the stream is wss://, which observers verify
+// against their roots (observe.Config.TLS).
 package source

@@ -286,7 +286,8 @@ func (s *Server) Status() Status {
 }
 
 // ServeHTTP serves the stream on "/" and "/stream" (WebSocket) and the
-// status on "/healthz".
+// status on "/healthz". Served by an http.Server with ServeTLS, the stream
+// is wss:// (see 'datadragon source --tls-cert').
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/healthz":
@@ -304,7 +305,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(http.StatusUpgradeRequired)
-			fmt.Fprintf(w, "DataDragon %s source: connect with a WebSocket client to ws://%s/stream?from=SEQ\n(frame format: package ingest/frame). Status: GET /healthz\n", s.cfg.Generator.Kind(), r.Host)
+			scheme := "ws"
+			if r.TLS != nil {
+				scheme = "wss"
+			}
+			fmt.Fprintf(w, "DataDragon %s source: connect with a WebSocket client to %s://%s/stream?from=SEQ\n(frame format: package ingest/frame). Status: GET /healthz\n", s.cfg.Generator.Kind(), scheme, r.Host)
 			return
 		}
 		s.serveWS(w, r)
