@@ -91,6 +91,10 @@ type Config struct {
 	// Genesis returns the chain's genesis document, the trust anchor of
 	// POST /v1/receipts/verify; nil answers 501.
 	Genesis func() (*cmttypes.GenesisDoc, error)
+	// RateLimit limits each client's requests (429 over the limit); the
+	// zero value is the defaults, loopback clients exempt. It also bounds
+	// the bodies of the POST push routes to what the gateway takes.
+	RateLimit RateLimit
 }
 
 // Limits and defaults.
@@ -117,6 +121,7 @@ type Handler struct {
 	verifies chan struct{} // semaphore of POST /v1/zk/verify and /v1/receipts/verify
 	health   *selfCheck
 	metrics  *metrics
+	guard    *guard // rate limits and push body limits (ratelimit.go)
 	origins  []string
 	routes   []routeInfo
 
@@ -160,6 +165,9 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h.metrics = m
+	if h.guard, err = newGuard(cfg.RateLimit, h.registry); err != nil {
+		return nil, err
+	}
 	h.routes = h.routeTable()
 	h.mux = http.NewServeMux()
 	for _, rt := range h.routes {
@@ -187,7 +195,9 @@ func (h *Handler) Registry() *prometheus.Registry { return h.registry }
 // of headers. The WebSocket feed lifts the read and write deadlines of its
 // own connections. Start it with ListenAndServe; stop it with Shutdown,
 // then Feed.Close to end the feed's connections, which Shutdown does not
-// track.
+// track. To serve HTTPS only, set its TLSConfig from LoadTLS and start it
+// with ServeTLS(listener, "", ""): a plain HTTP request on that port is
+// then answered 400 and nothing else is served.
 func Server(addr string, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:              addr,
@@ -264,6 +274,9 @@ func (h *Handler) wrap(rt routeInfo) http.Handler {
 			}
 			h.metrics.observe(rt.label, sw.code, time.Since(start))
 		}()
+		if !h.guard.admit(sw, r, rt.label) {
+			return
+		}
 		if !methodAllowed(rt.methods, r.Method) {
 			w.Header().Set("Allow", allow)
 			writeError(sw, http.StatusMethodNotAllowed, fmt.Sprintf("method %.16s is not allowed on %s; use %s", r.Method, rt.label, allow))
