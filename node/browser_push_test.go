@@ -180,12 +180,14 @@ func TestBrowserPushUpload(t *testing.T) {
 	step("reading the receipt links", err)
 
 	// A chunk's index links to its record, whose Push section places it in
-	// the file; the dashboard shows each validator's last attestation.
+	// the file; the dashboard shows the validators' last attestations (a
+	// validator still catching up when the chunks were decided is absent
+	// for them, so a majority is what is certain).
 	eval("opening chunk 1's record", `document.querySelector('#chunks a[href="#/records/uploads/1"]').click()`)
 	waitFor("push section", `(document.getElementById("push-auth") || {}).textContent === "unsigned (gateway push)" &&
 		document.getElementById("push-offset").textContent.startsWith("1,048,576") && document.getElementById("push-messages").textContent.startsWith("16 (seq 16–31)")`, 10*time.Second)
 	eval("opening the dashboard", `document.querySelector('a[data-nav="dashboard"]').click()`)
-	waitFor("last attestations", `document.querySelectorAll('#validators td.last-att a[href^="#/records/uploads/"]').length === 4 &&
+	waitFor("last attestations", `document.querySelectorAll('#validators td.last-att a[href^="#/records/uploads/"]').length >= 3 &&
 		[...document.querySelectorAll("#streams tbody tr")].some((tr) => tr.textContent.startsWith("uploadspush"))`, 10*time.Second)
 
 	// Every receipt the page links verifies offline against the file.
