@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -16,16 +17,20 @@ import (
 	"time"
 )
 
-// TestComposeNetworkSurvivesAStoppedValidator builds the image, starts the
-// Compose network (4 validators, 2 sources) under a project name of its
-// own and on free host ports, waits for node0 to accept records, stops
-// node3's container and checks that records are still accepted by the
-// remaining three, then removes everything it created.
+// TestComposeNetworkSurvivesStopsAndPartitions builds the image, starts
+// the Compose network (4 validators, 2 sources) under a project name of
+// its own and on free host ports, waits for node0 to accept records,
+// pushes a file from the host with the write token, stops node3's
+// container and checks that records are still accepted by the remaining
+// three; then partitions the network with 'docker network disconnect':
+// one validator cut off (the others go on; healed, it converges to the same
+// app hash) and a 2–2 split (no block, no record until it heals). It
+// removes everything it created.
 //
 // It needs a reachable Docker engine and Docker Compose ('docker compose'
 // or 'docker-compose'); without them, with -short, or with
 // DATADRAGON_DOCKER_TEST=0 it is skipped.
-func TestComposeNetworkSurvivesAStoppedValidator(t *testing.T) {
+func TestComposeNetworkSurvivesStopsAndPartitions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("container test skipped with -short")
 	}
@@ -155,8 +160,124 @@ func TestComposeNetworkSurvivesAStoppedValidator(t *testing.T) {
 	}
 	stopped := accepted(t, api)
 	after := waitAccepted(ctx, t, api, stopped+3, 2*time.Minute)
-	t.Logf("image built in %v; 3 records accepted %v after start (%d at first look); node3 stopped at %d accepted, %d accepted since; total %v",
-		built.Round(time.Second), up.Round(time.Second), first, stopped, after-stopped, time.Since(start).Round(time.Second))
+	t.Logf("image built in %v; 3 records accepted %v after start (%d at first look); node3 stopped at %d accepted, %d accepted since",
+		built.Round(time.Second), up.Round(time.Second), first, stopped, after-stopped)
+
+	// Partitions: cut validators off the network with Docker and heal.
+	if out, err := compose(ctx, "start", "node3"); err != nil {
+		t.Fatalf("compose start node3: %v\n%s", err, out)
+	}
+	apis := []string{api, "http://127.0.0.1:" + ports[1], "http://127.0.0.1:" + ports[2], "http://127.0.0.1:" + ports[3]}
+	waitConverged(ctx, t, apis, time.Minute)
+	netName := project + "_datadragon"
+	container := func(svc string) string {
+		out, err := compose(ctx, "ps", "-q", svc)
+		if err != nil || strings.TrimSpace(out) == "" {
+			t.Fatalf("compose ps -q %s: %v\n%s", svc, err, out)
+		}
+		return strings.TrimSpace(out)
+	}
+	cut := func(svcs ...string) {
+		for _, svc := range svcs {
+			if out, err := run(ctx, nil, "docker", "network", "disconnect", netName, container(svc)); err != nil {
+				t.Fatalf("disconnecting %s: %v\n%s", svc, err, out)
+			}
+		}
+	}
+	heal := func(svcs ...string) {
+		for _, svc := range svcs {
+			if out, err := run(ctx, nil, "docker", "network", "connect", "--alias", svc, netName, container(svc)); err != nil {
+				t.Fatalf("reconnecting %s: %v\n%s", svc, err, out)
+			}
+		}
+	}
+	// One validator cut off: the other three go on; healed, it catches up
+	// to the same app hash.
+	cut("node3")
+	before := accepted(t, api)
+	waitAccepted(ctx, t, api, before+3, 2*time.Minute)
+	heal("node3")
+	waitConverged(ctx, t, apis, 2*time.Minute)
+
+	// A 2–2 split: no side holds more than 2/3 of the power, so no block
+	// and no record until it heals.
+	cut("node2", "node3")
+	time.Sleep(3 * time.Second) // blocks in flight finish
+	h1, n1 := height(t, api), accepted(t, api)
+	time.Sleep(6 * time.Second)
+	h2, n2 := height(t, api), accepted(t, api)
+	if h2 > h1+1 || n2 != n1 {
+		t.Fatalf("during a 2–2 split node0 went from height %d to %d and from %d to %d records: a minority made progress", h1, h2, n1, n2)
+	}
+	heal("node2", "node3")
+	waitAccepted(ctx, t, api, n2+3, 2*time.Minute)
+	waitConverged(ctx, t, apis, 2*time.Minute)
+	t.Logf("partitions: one validator cut off and healed, a 2–2 split stalled at height %d and resumed after healing, all four converged; total %v",
+		h2, time.Since(start).Round(time.Second))
+}
+
+// height returns a node's committed height (-1 while its API does not
+// answer).
+func height(t *testing.T, api string) int64 {
+	t.Helper()
+	var st struct {
+		Height int64 `json:"height"`
+	}
+	c := http.Client{Timeout: 3 * time.Second}
+	resp, err := c.Get(api + "/v1/status")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	if json.NewDecoder(resp.Body).Decode(&st) != nil {
+		return -1
+	}
+	return st.Height
+}
+
+// waitConverged waits until every node has passed node0's current height
+// and they all report the same app hash for the block at that height.
+func waitConverged(ctx context.Context, t *testing.T, apis []string, limit time.Duration) {
+	t.Helper()
+	target := height(t, apis[0])
+	deadline := time.Now().Add(limit)
+	for {
+		same, want := true, ""
+		for _, a := range apis {
+			if height(t, a) < target+1 {
+				same = false
+				break
+			}
+			var b struct {
+				AppHash string `json:"app_hash"`
+			}
+			c := http.Client{Timeout: 3 * time.Second}
+			resp, err := c.Get(fmt.Sprintf("%s/v1/blocks/%d", a, target))
+			if err != nil {
+				same = false
+				break
+			}
+			json.NewDecoder(resp.Body).Decode(&b)
+			resp.Body.Close()
+			if want == "" {
+				want = b.AppHash
+			}
+			if b.AppHash == "" || b.AppHash != want {
+				if b.AppHash != "" {
+					t.Fatalf("app hash of block %d differs between nodes: %s vs %s", target, want, b.AppHash)
+				}
+				same = false
+				break
+			}
+		}
+		if same {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("the four nodes did not converge past height %d within %v", target, limit)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
 
 // findCompose returns the Docker Compose command available: the plugin
