@@ -33,6 +33,9 @@ type Attestor struct {
 	// faultRate is the fraction of chunks this node attests with a wrong
 	// digest: fault injection for tests and demos, 0 in production.
 	faultRate float64
+	// skewMs shifts this node's observation times: fault injection for
+	// tests and demos, 0 in production.
+	skewMs int64
 	// pushed looks up a pushed chunk this node hashed, for a chunk the
 	// app dropped that the attestor no longer remembers (after a
 	// restart). Nil: none.
@@ -59,7 +62,7 @@ func (a *Attestor) AddVerdict(o ingest.Observed, v wire.Verdict) {
 	at := wire.Attestation{
 		Stream: o.Stream,
 		Index:  o.Index,
-		TimeMs: o.ObservedAt.UnixMilli(),
+		TimeMs: o.ObservedAt.UnixMilli() + a.skewMs,
 	}
 	if o.Status == chunk.Complete {
 		at.Digest = wire.Digest(o.Digest)
@@ -103,7 +106,7 @@ func (a *Attestor) addPushed(p app.PushedChunk, now int64) {
 	if a.done[k] {
 		return
 	}
-	at := wire.Attestation{Stream: k.Stream, Index: k.Index, Digest: p.Digest, Verdict: p.Verdict, TimeMs: now}
+	at := wire.Attestation{Stream: k.Stream, Index: k.Index, Digest: p.Digest, Verdict: p.Verdict, TimeMs: now + a.skewMs}
 	if a.lies(k) {
 		at.Digest[0] ^= 0xff
 	}

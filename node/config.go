@@ -37,6 +37,11 @@ type Config struct {
 	// FaultRate makes this validator attest a wrong digest for that
 	// fraction of chunks: fault injection for tests and demos only.
 	FaultRate float64 `json:"fault_rate,omitempty"`
+	// ClockSkewMs shifts this validator's observation times by that many
+	// milliseconds: fault injection for tests and demos only (a record's
+	// timestamp is the power-weighted median of the majority's times, so
+	// one skewed clock cannot move it).
+	ClockSkewMs int64 `json:"clock_skew_ms,omitempty"`
 	// TLSCertFile and TLSKeyFile, set together, make the API (with the
 	// explorer and the push endpoint) serve HTTPS only: a PEM certificate
 	// chain, leaf first, and its private key. Relative paths are relative
@@ -102,6 +107,8 @@ func (c *Config) validate() error {
 		return errors.New("commit_timeout must lie between 0 and 1m")
 	case c.FaultRate < 0 || c.FaultRate > 1:
 		return errors.New("fault_rate must lie between 0 and 1")
+	case c.ClockSkewMs < -86_400_000 || c.ClockSkewMs > 86_400_000:
+		return errors.New("clock_skew_ms must lie within a day either way")
 	case c.TLSCertFile != "" && c.TLSKeyFile == "":
 		return errors.New("tls_cert_file is set but tls_key_file is not: give both to serve HTTPS, or neither")
 	case c.TLSKeyFile != "" && c.TLSCertFile == "":

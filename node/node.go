@@ -105,6 +105,7 @@ func Open(home string, o Options) (*Node, error) {
 		return nil, fmt.Errorf("node: genesis app_state: %w", err)
 	}
 	att := NewAttestor(cfg.FaultRate)
+	att.skewMs = cfg.ClockSkewMs
 	feed := api.NewFeed(api.FeedOptions{})
 	var gw *gateway.Gateway // set below, before CometBFT starts
 	onCommit := func(s app.CommitSummary) {
