@@ -33,7 +33,7 @@ func FuzzRoutes(f *testing.F) {
 	} {
 		f.Add(s[0], s[1], s[2])
 	}
-	a := newTestAPI(f, func(c *Config) { c.HealthTTL = time.Hour })
+	a := newTestAPI(f, func(c *Config) { c.HealthTTL = time.Hour; c.RateLimit = RateLimit{WriteRate: -1, ReadRate: -1} })
 	f.Fuzz(func(t *testing.T, method, path, query string) {
 		if method == "" || strings.ContainsAny(method, " \t\r\n") {
 			method = http.MethodGet
@@ -72,7 +72,8 @@ func FuzzVerify(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	a := newTestAPI(f, func(c *Config) { c.MaxBodyBytes = 64 << 10 })
+	// No rate limit: the fuzzer's requests all come from one client.
+	a := newTestAPI(f, func(c *Config) { c.MaxBodyBytes = 64 << 10; c.RateLimit = RateLimit{WriteRate: -1, ReadRate: -1} })
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req := httptest.NewRequest(http.MethodPost, "/v1/zk/verify", bytes.NewReader(body))
 		w := httptest.NewRecorder()
