@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strconv"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -94,7 +95,12 @@ func TestGatewayKilledMidUpload(t *testing.T) {
 		}
 	})
 
-	file := make([]byte, 16<<20+777)
+	// DD_CRASH_CYCLES=N kills it N times (default 4, what CI runs).
+	cycles := 4
+	if v, err := strconv.Atoi(os.Getenv("DD_CRASH_CYCLES")); err == nil && v > 0 {
+		cycles = v
+	}
+	file := make([]byte, max(16, 4*cycles)<<20+777)
 	rand.Read(file)
 	var idb [16]byte
 	rand.Read(idb[:])
@@ -141,7 +147,7 @@ func TestGatewayKilledMidUpload(t *testing.T) {
 		// flight (being read, logged or synced).
 		var killed atomic.Bool
 		var timer *time.Timer
-		if kills < 4 {
+		if kills < cycles {
 			d, _ := rand.Int(rand.Reader, big.NewInt(150))
 			timer = time.AfterFunc(time.Duration(d.Int64()+20)*time.Millisecond, func() {
 				killed.Store(true)
