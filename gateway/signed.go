@@ -117,19 +117,28 @@ func (sc *signedChunks) submitDue() {
 		if err != nil || len(ents) != 1 {
 			return
 		}
+		// Known by its hash before it reaches the mempool: the block that
+		// carries it may be committed before Submit returns.
+		sc.mu.Lock()
+		it.state, it.submittedAt = StateSubmitted, time.Now()
+		sc.byTx[it.hash] = it
+		sc.mu.Unlock()
 		code, lg, err := sc.ps.g.cfg.Chain.Submit(ents[0].Data)
 		sc.mu.Lock()
 		switch {
 		case err != nil:
+			if it.state == StateSubmitted {
+				it.state = StateLogged
+			}
+			delete(sc.byTx, it.hash)
 			sc.mu.Unlock()
 			return
 		case code == app.CodeOK || code == app.CodeDuplicate:
-			it.state, it.submittedAt = StateSubmitted, time.Now()
-			sc.byTx[it.hash] = it
-			if code == app.CodeDuplicate {
+			if code == app.CodeDuplicate && it.state == StateSubmitted {
 				sc.resolve(it)
 			}
 		default:
+			delete(sc.byTx, it.hash)
 			it.state, it.err = StateRejected, lg
 		}
 		sc.mu.Unlock()

@@ -449,21 +449,30 @@ func (ps *pushStream) submitDue() {
 			ps.g.log.Error("gateway: reading a logged chunk", "stream", ps.id, "first_seq", c.FirstSeq, "err", err)
 			return
 		}
+		// Known by its hash before it reaches the mempool: the block that
+		// carries it may be committed before Submit returns.
 		h := sha256.Sum256(tx)
+		ps.mu.Lock()
+		c.State, c.TxHash, c.SubmittedAt = StateSubmitted, h, time.Now()
+		ps.byTx[h] = c
+		ps.mu.Unlock()
 		code, lg, err := ps.g.cfg.Chain.Submit(tx)
 		ps.mu.Lock()
 		switch {
 		case err != nil:
 			// The mempool is full or the node is busy: try again later.
+			if c.State == StateSubmitted {
+				c.State = StateLogged
+			}
+			delete(ps.byTx, h)
 			ps.mu.Unlock()
 			return
 		case code == app.CodeOK || code == app.CodeDuplicate:
-			c.State, c.TxHash, c.SubmittedAt = StateSubmitted, h, time.Now()
-			ps.byTx[h] = c
-			if code == app.CodeDuplicate {
+			if code == app.CodeDuplicate && c.State == StateSubmitted {
 				ps.resolve(c)
 			}
 		default:
+			delete(ps.byTx, h)
 			c.State, c.Err = StateRejected, lg
 			ps.g.log.Warn("gateway: the chain refused a chunk", "stream", ps.id, "first_seq", c.FirstSeq, "code", code, "log", lg)
 		}
