@@ -3,22 +3,15 @@ package node
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -31,83 +24,12 @@ import (
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/ingest/gen"
 	"github.com/datadragon/datadragon/ingest/source"
+	"github.com/datadragon/datadragon/internal/testpki"
 )
 
-// tlsTestPKI is a self-signed CA and a leaf certificate it issued for
-// 127.0.0.1, ::1 and localhost, as PEM.
-type tlsTestPKI struct {
-	caPEM, certPEM, keyPEM []byte
-}
-
-func newTLSTestPKI(t *testing.T) *tlsTestPKI {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "DataDragon test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &leafKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(leafKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tlsTestPKI{
-		caPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}
-}
-
-func (p *tlsTestPKI) write(t *testing.T, dir string) {
-	t.Helper()
-	for name, b := range map[string][]byte{"ca.pem": p.caPEM, "node.crt": p.certPEM, "node.key": p.keyPEM} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// client trusts the CA only.
-func (p *tlsTestPKI) client(t *testing.T) *http.Client {
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(p.caPEM) {
-		t.Fatal("CA PEM does not parse")
-	}
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+// tlsClient trusts the CA only.
+func tlsClient(t *testing.T, p *testpki.PKI) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: p.Roots(t)}}}
 }
 
 // TestTLSNode runs a one-validator node with tls_cert_file, tls_key_file
@@ -119,12 +41,12 @@ func TestTLSNode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a node")
 	}
-	pki := newTLSTestPKI(t)
+	pki := testpki.New(t, "node")
 
 	// A wss:// source with the same CA's certificate, and one whose
 	// certificate comes from a CA the node does not trust.
 	srcURL := startTLSTestSource(t, pki)
-	untrustedURL := startTLSTestSource(t, newTLSTestPKI(t))
+	untrustedURL := startTLSTestSource(t, testpki.New(t, "node"))
 
 	token := "tls-test-token"
 	sum := sha256.Sum256([]byte(token))
@@ -141,7 +63,7 @@ func TestTLSNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := members[0].Home
-	pki.write(t, home)
+	pki.Write(t, home, "ca.pem", "node.crt", "node.key")
 	cfg, err := LoadConfig(home)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +86,7 @@ func TestTLSNode(t *testing.T) {
 		t.Fatal("Config.TLS() is false with both files set")
 	}
 
-	client := pki.client(t)
+	client := tlsClient(t, pki)
 	base := "https://127.0.0.1:29650"
 	var status struct {
 		Node struct {
@@ -195,7 +117,7 @@ func TestTLSNode(t *testing.T) {
 		max uint16
 		ok  bool
 	}{{tls.VersionTLS12, true}, {tls.VersionTLS11, false}} {
-		c := pki.client(t)
+		c := tlsClient(t, pki)
 		c.Transport.(*http.Transport).TLSClientConfig.MaxVersion = v.max
 		r, err := c.Get(base + "/healthz")
 		if err == nil {
@@ -290,16 +212,13 @@ func TestTLSNode(t *testing.T) {
 
 // startTLSTestSource serves a ticker over TLS with pki's leaf certificate
 // and returns its wss:// URL.
-func startTLSTestSource(t *testing.T, pki *tlsTestPKI) string {
+func startTLSTestSource(t *testing.T, pki *testpki.PKI) string {
 	t.Helper()
 	srv, err := source.New(source.Config{Generator: gen.NewTicker(3), Rate: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pair, err := tls.X509KeyPair(pki.certPEM, pki.keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair := pki.KeyPair(t)
 	hs := httptest.NewUnstartedServer(srv)
 	hs.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
 	hs.Config.ErrorLog = log.New(io.Discard, "", 0)
@@ -331,8 +250,8 @@ func (l *syncLog) String() string {
 // TestTLSNodeBadFiles: Open refuses a home whose TLS files are missing or
 // wrong, naming the file and what is wrong, before opening anything.
 func TestTLSNodeBadFiles(t *testing.T) {
-	pki := newTLSTestPKI(t)
-	other := newTLSTestPKI(t)
+	pki := testpki.New(t, "node")
+	other := testpki.New(t, "node")
 	members, err := InitHomes(InitOptions{
 		Dir: t.TempDir(), Validators: 1, ChainID: "dd-tls-bad", Host: "127.0.0.1", BasePort: 29610, APIBasePort: 29660,
 		Power: 10, CommitTimeout: 100 * time.Millisecond,
@@ -342,8 +261,8 @@ func TestTLSNodeBadFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	home := members[0].Home
-	pki.write(t, home)
-	os.WriteFile(filepath.Join(home, "other.key"), other.keyPEM, 0o600)
+	pki.Write(t, home, "ca.pem", "node.crt", "node.key")
+	os.WriteFile(filepath.Join(home, "other.key"), other.KeyPEM, 0o600)
 	os.WriteFile(filepath.Join(home, "empty.pem"), nil, 0o600)
 	os.WriteFile(filepath.Join(home, "junk.pem"), []byte("not PEM at all\n"), 0o600)
 	base, err := LoadConfig(home)

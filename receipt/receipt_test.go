@@ -15,16 +15,21 @@ import (
 // (DD_WRITE_RECEIPT_FIXTURE=DIR go test ./node -run TestReceipt): a real
 // receipt of a 4-validator chain, its genesis and the chunk's messages.
 func fixture(t testing.TB) ([]byte, *cmttypes.GenesisDoc, []byte) {
+	return loadFixture(t, "testdata", "data.json")
+}
+
+// loadFixture reads a receipt, its genesis and its data from dir.
+func loadFixture(t testing.TB, dir, dataFile string) ([]byte, *cmttypes.GenesisDoc, []byte) {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/receipt.json")
+	raw, err := os.ReadFile(dir + "/receipt.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := cmttypes.GenesisDocFromFile("testdata/genesis.json")
+	g, err := cmttypes.GenesisDocFromFile(dir + "/genesis.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile("testdata/data.json")
+	data, err := os.ReadFile(dir + "/" + dataFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,20 +87,7 @@ func BenchmarkVerify(b *testing.B) {
 // chunk (testdata/push: a devnet's genesis, the receipt as 'datadragon
 // stream --key --private --receipts' wrote it, and the chunk's bytes).
 func pushFixture(t testing.TB) ([]byte, *cmttypes.GenesisDoc, []byte) {
-	t.Helper()
-	raw, err := os.ReadFile("testdata/push/receipt.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := cmttypes.GenesisDocFromFile("testdata/push/genesis.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile("testdata/push/data.bin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw, g, data
+	return loadFixture(t, "testdata/push", "data.bin")
 }
 
 func TestPushFixture(t *testing.T) {

@@ -2,18 +2,11 @@ package observe
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"io"
 	"log"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,88 +15,18 @@ import (
 
 	"github.com/datadragon/datadragon/ingest/gen"
 	"github.com/datadragon/datadragon/ingest/source"
+	"github.com/datadragon/datadragon/internal/testpki"
 )
-
-// testCA is a self-signed CA and a leaf certificate it issued for
-// 127.0.0.1, ::1 and localhost, as PEM.
-type testCA struct {
-	caPEM, certPEM, keyPEM []byte
-}
-
-func newTestCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name + " test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leafTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &leafKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(leafKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{
-		caPEM:   pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: leafDER}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}
-}
-
-// roots is a pool holding only the CA.
-func (c *testCA) roots(t *testing.T) *x509.CertPool {
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(c.caPEM) {
-		t.Fatal("CA PEM does not parse")
-	}
-	return pool
-}
 
 // startTLSSource serves a source over TLS with the CA's leaf certificate
 // and returns its wss:// URL.
-func startTLSSource(t *testing.T, ca *testCA) (*source.Server, string) {
+func startTLSSource(t *testing.T, ca *testpki.PKI) (*source.Server, string) {
 	t.Helper()
 	s, err := source.New(source.Config{Generator: gen.NewTicker(5), Rate: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pair, err := tls.X509KeyPair(ca.certPEM, ca.keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pair := ca.KeyPair(t)
 	ts := httptest.NewUnstartedServer(s)
 	ts.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
 	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
@@ -115,10 +38,10 @@ func startTLSSource(t *testing.T, ca *testCA) (*source.Server, string) {
 // TestTLSObserveWithCA reads frames from a wss:// source whose
 // certificate chains to a CA given in Config.TLS, by IP and by name.
 func TestTLSObserveWithCA(t *testing.T) {
-	ca := newTestCA(t, "source")
+	ca := testpki.New(t, "source")
 	s, url := startTLSSource(t, ca)
 	step(t, s, 40)
-	r := observe(t, Config{URL: url, TLS: &tls.Config{RootCAs: ca.roots(t)}})
+	r := observe(t, Config{URL: url, TLS: &tls.Config{RootCAs: ca.Roots(t)}})
 	r.waitFrames(t, 40)
 	r.mu.Lock()
 	checkFrames(t, r.frames[:40], 0, gen.NewTicker(5), 100)
@@ -128,7 +51,7 @@ func TestTLSObserveWithCA(t *testing.T) {
 	}
 
 	byName := strings.Replace(url, "127.0.0.1", "localhost", 1)
-	r2 := observe(t, Config{URL: byName, TLS: &tls.Config{RootCAs: ca.roots(t)}})
+	r2 := observe(t, Config{URL: byName, TLS: &tls.Config{RootCAs: ca.Roots(t)}})
 	r2.waitFrames(t, 40)
 }
 
@@ -136,13 +59,13 @@ func TestTLSObserveWithCA(t *testing.T) {
 // does not trust (system roots; another CA): every attempt fails with a
 // certificate error, and Run keeps retrying until it is cancelled.
 func TestTLSObserveUntrusted(t *testing.T) {
-	ca := newTestCA(t, "source")
+	ca := testpki.New(t, "source")
 	s, url := startTLSSource(t, ca)
 	step(t, s, 10)
-	other := newTestCA(t, "other")
+	other := testpki.New(t, "other")
 	for name, tc := range map[string]*tls.Config{
 		"system roots": nil,
-		"another CA":   {RootCAs: other.roots(t)},
+		"another CA":   {RootCAs: other.Roots(t)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -206,6 +129,6 @@ func TestTLSObserveConfig(t *testing.T) {
 
 	s, ts := startSource(t, source.Config{})
 	step(t, s, 5)
-	r := observe(t, Config{URL: "ws://" + ts.Listener.Addr().String() + "/stream", TLS: &tls.Config{RootCAs: newTestCA(t, "x").roots(t)}})
+	r := observe(t, Config{URL: "ws://" + ts.Listener.Addr().String() + "/stream", TLS: &tls.Config{RootCAs: testpki.New(t, "x").Roots(t)}})
 	r.waitFrames(t, 5)
 }
