@@ -52,6 +52,33 @@ type Config struct {
 	// system's, when observers dial wss:// sources; empty: the system's
 	// only. Relative to the home unless absolute.
 	SourceCAFile string `json:"source_ca_file,omitempty"`
+	// RateLimit tunes the API's per-client limits; absent fields keep the
+	// defaults (reads 100/s in bursts of 400, writes 20/s in bursts of
+	// 100, the node's own machine exempt). A negative rate or burst lifts
+	// that class's limit.
+	RateLimit *RateLimitConfig `json:"rate_limit,omitempty"`
+}
+
+// RateLimitConfig is node.json's "rate_limit" (see api.RateLimit).
+type RateLimitConfig struct {
+	ReadRate   float64 `json:"read_rate,omitempty"`
+	ReadBurst  int     `json:"read_burst,omitempty"`
+	WriteRate  float64 `json:"write_rate,omitempty"`
+	WriteBurst int     `json:"write_burst,omitempty"`
+	// Loopback limits clients on the node's own machine too.
+	Loopback bool `json:"loopback,omitempty"`
+	// TrustedProxies are reverse proxies ("10.0.0.5", "10.0.0.0/8") whose
+	// X-Forwarded-For names the client.
+	TrustedProxies []string `json:"trusted_proxies,omitempty"`
+	MaxClients     int      `json:"max_clients,omitempty"`
+}
+
+func (r *RateLimitConfig) api() api.RateLimit {
+	if r == nil {
+		return api.RateLimit{}
+	}
+	return api.RateLimit{ReadRate: r.ReadRate, ReadBurst: r.ReadBurst, WriteRate: r.WriteRate, WriteBurst: r.WriteBurst,
+		Loopback: r.Loopback, TrustedProxies: r.TrustedProxies, MaxClients: r.MaxClients}
 }
 
 // Duration is a time.Duration written as a string such as "100ms".

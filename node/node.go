@@ -166,8 +166,9 @@ func Open(home string, o Options) (*Node, error) {
 	if cfg.API != "" {
 		h, err := api.New(api.Config{
 			App: a, Receipts: n, Feed: feed, Registry: prometheus.NewRegistry(), Logger: logger, Push: gw.Handler(),
-			Node:    api.NodeInfo{Moniker: cfg.Moniker, Version: o.Version, Height: n.Height},
-			Genesis: func() (*cmttypes.GenesisDoc, error) { return cmttypes.GenesisDocFromFile(ccfg.GenesisFile()) },
+			Node:      api.NodeInfo{Moniker: cfg.Moniker, Version: o.Version, Height: n.Height},
+			Genesis:   func() (*cmttypes.GenesisDoc, error) { return cmttypes.GenesisDocFromFile(ccfg.GenesisFile()) },
+			RateLimit: cfg.RateLimit.api(),
 		})
 		if err != nil {
 			gw.Close()
