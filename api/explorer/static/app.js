@@ -90,11 +90,22 @@
     constructor(status, msg) { super(msg); this.status = status; }
   }
 
+  // fetchPolite is fetch that waits and tries again, a few times, when
+  // the node answers 429 (its per-client rate limit), as Retry-After says.
+  async function fetchPolite(url, opts) {
+    for (let attempt = 0; ; attempt++) {
+      const res = await fetch(url, opts);
+      if (res.status !== 429 || attempt === 4) return res;
+      const secs = Number(res.headers.get("Retry-After")) || 1;
+      await new Promise((ok) => setTimeout(ok, Math.min(secs, 10) * 1000));
+    }
+  }
+
   let connOK = false;
   async function api(path) {
     let res;
     try {
-      res = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
+      res = await fetchPolite(path, { headers: { Accept: "application/json" }, cache: "no-store" });
     } catch (e) {
       connOK = false;
       setConn(false, "node unreachable — retrying");
@@ -677,7 +688,7 @@
     if (data) fd.append("data", data, dataName || "data");
     let res;
     try {
-      res = await fetch("/v1/receipts/verify", { method: "POST", body: fd, cache: "no-store" });
+      res = await fetchPolite("/v1/receipts/verify", { method: "POST", body: fd, cache: "no-store" });
     } catch (e) {
       throw new HTTPError(0, "cannot reach the node (" + e.message + ")");
     }
@@ -898,7 +909,7 @@
       row.result.className = "vres";
       row.result.textContent = "checking…";
       try {
-        const res = await fetch(receiptURL(stream, row.index), { cache: "no-store" });
+        const res = await fetchPolite(receiptURL(stream, row.index), { cache: "no-store" });
         if (!res.ok) throw new HTTPError(res.status, "the receipt is not available (" + res.status + ")");
         const text = await res.text();
         const whole = file.size <= WHOLE_FILE_MAX;
@@ -1004,7 +1015,7 @@
     try {
       for (const r of ready) {
         msg.textContent = "Fetching receipt " + (texts.length + 1) + " of " + ready.length + "…";
-        const res = await fetch(receiptURL(stream, r.index), { cache: "no-store" });
+        const res = await fetchPolite(receiptURL(stream, r.index), { cache: "no-store" });
         if (!res.ok) throw new Error("receipt of index " + r.index + ": " + res.status);
         texts.push((await res.text()).trim());
       }
