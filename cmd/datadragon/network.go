@@ -516,6 +516,11 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *faultNode >= 0 {
 		fmt.Fprintf(stdout, "  node%d attests wrong digests for %.0f%% of chunks\n", *faultNode, 100**faultRate)
 	}
+	api0 := "http://" + nodes[0].Config().API
+	fmt.Fprintf(stdout, "  explorer: %s/\n", api0)
+	fmt.Fprintf(stdout, "Push a file and check its receipts offline:\n")
+	fmt.Fprintf(stdout, "  datadragon stream --node %s --stream uploads --receipts receipts FILE\n", api0)
+	fmt.Fprintf(stdout, "  datadragon verify receipts/uploads-0.json --genesis %s --data FILE\n", genesis)
 	fmt.Fprintf(stdout, "Press Ctrl-C to stop.\n")
 
 	var tick <-chan time.Time
