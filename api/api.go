@@ -260,6 +260,7 @@ func (h *Handler) wrap(rt routeInfo) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		body := r.Body // the handler may wrap it; a refused body is drained from here
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -273,6 +274,11 @@ func (h *Handler) wrap(rt routeInfo) http.Handler {
 				}
 			}
 			h.metrics.observe(rt.label, sw.code, time.Since(start))
+		}()
+		defer func() {
+			if sw.code == http.StatusRequestEntityTooLarge {
+				drainRefused(w, body, r.ContentLength)
+			}
 		}()
 		if !h.guard.admit(sw, r, rt.label) {
 			return
@@ -305,6 +311,11 @@ type statusWriter struct {
 func (s *statusWriter) WriteHeader(code int) {
 	if s.code == 0 {
 		s.code = code
+	}
+	if code == http.StatusRequestEntityTooLarge {
+		// The rest of the body is drained, not served: this connection
+		// ends with the answer (drainRefused).
+		s.Header().Set("Connection", "close")
 	}
 	s.ResponseWriter.WriteHeader(code)
 }

@@ -57,6 +57,7 @@ type Feed struct {
 	droppedSlow   atomic.Uint64
 	droppedStall  atomic.Uint64
 	droppedClosed atomic.Uint64
+	droppedPing   atomic.Uint64
 }
 
 // NewFeed returns an empty feed.

@@ -273,3 +273,56 @@ func TestFeedOutlivesServerTimeoutsDelivering(t *testing.T) {
 		t.Fatalf("got %+v", r)
 	}
 }
+
+// TestFeedDropsUnresponsiveSubscriber: a client that holds its
+// subscription open but never reads answers no ping; the feed drops it and
+// counts the drop, even when no record was ever sent to it.
+func TestFeedDropsUnresponsiveSubscriber(t *testing.T) {
+	a := newTestAPI(t, func(c *Config) {
+		c.Feed = NewFeed(FeedOptions{PingInterval: 50 * time.Millisecond, WriteTimeout: 100 * time.Millisecond})
+	})
+	srv := httptest.NewServer(a.h)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// A client that never calls Read never answers a ping.
+	silent, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/v1/streams/sensor/feed", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.CloseNow()
+	feed := a.h.Feed()
+	waitFor(t, "the subscriber", func() bool { return feed.Subscribers() == 1 })
+	waitFor(t, "the silent subscriber to be dropped", func() bool { return feed.Subscribers() == 0 })
+	_, metrics, _ := a.do(http.MethodGet, "/metrics", nil)
+	if !strings.Contains(string(metrics), `datadragon_feed_dropped_total{reason="unresponsive"} 1`) {
+		t.Fatalf("the drop is not counted in the metrics:\n%s", grepLines(string(metrics), "feed_dropped"))
+	}
+	// A client that closes on its own is not a drop.
+	polite, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/v1/streams/sensor/feed", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go polite.Read(ctx) // answers pings
+	waitFor(t, "the second subscriber", func() bool { return feed.Subscribers() == 1 })
+	time.Sleep(300 * time.Millisecond) // several pings, all answered
+	if feed.Subscribers() != 1 {
+		t.Fatal("a subscriber that answers pings was dropped")
+	}
+	polite.Close(websocket.StatusNormalClosure, "")
+	waitFor(t, "the second subscriber to leave", func() bool { return feed.Subscribers() == 0 })
+	_, metrics, _ = a.do(http.MethodGet, "/metrics", nil)
+	if !strings.Contains(string(metrics), `datadragon_feed_dropped_total{reason="unresponsive"} 1`) {
+		t.Fatalf("a client that closed was counted as dropped:\n%s", grepLines(string(metrics), "feed_dropped"))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -99,7 +99,7 @@ func newStateCollector(h *Handler) *stateCollector {
 		subscribers:     d("feed_subscribers", "Open WebSocket feed subscriptions."),
 		published:       d("feed_records_total", "Records encoded for feed subscribers."),
 		sent:            d("feed_messages_sent_total", "Feed messages written to subscribers."),
-		dropped:         d("feed_dropped_total", "Feed subscribers dropped, by reason (slow, stalled, shutdown).", "reason"),
+		dropped:         d("feed_dropped_total", "Feed subscribers dropped, by reason (slow: queue full; stalled: a write timed out; unresponsive: no answer to a ping; shutdown).", "reason"),
 		selfCheckOK:     d("selfcheck_ok", "1 if the last /healthz STARK self-check passed, 0 if it failed (absent before the first)."),
 	}
 }
@@ -166,6 +166,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.dropped, f.droppedSlow.Load(), "slow")
 	counter(c.dropped, f.droppedStall.Load(), "stalled")
 	counter(c.dropped, f.droppedClosed.Load(), "shutdown")
+	counter(c.dropped, f.droppedPing.Load(), "unresponsive")
 	if sc, ok := h.health.cached(); ok {
 		v := 0.0
 		if sc.OK {

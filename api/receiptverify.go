@@ -207,7 +207,7 @@ func (h *Handler) readReceiptForm(w http.ResponseWriter, r *http.Request) ([]byt
 func parseReceipt(raw []byte) (*receipt.Receipt, error) {
 	t := bytes.TrimSpace(raw)
 	if len(t) == 0 || t[0] != '{' {
-		return nil, errors.New("the receipt must be one JSON object, as GET /v1/receipts/STREAM/INDEX answers")
+		return nil, errors.New("not a receipt: a receipt is one JSON object, as GET /v1/receipts/STREAM/INDEX answers (a bundle of several is verified offline with 'datadragon verify')")
 	}
 	rc, err := receipt.Parse(t)
 	if err != nil {

@@ -173,6 +173,22 @@ func TestReceiptVerifyMalformed(t *testing.T) {
 	for _, b := range []string{"", "not json", "[]", "null", `"receipt"`, `{"version":`, `{"version":"one"}`, string(raw) + "{}"} {
 		a.postVerify(strings.NewReader(b), "application/json", http.StatusBadRequest)
 	}
+	// JSON objects that are not receipts: 400 saying so, not a receipt
+	// that failed to verify.
+	gen, err := os.ReadFile("../receipt/testdata/genesis.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, status, _ := a.do(http.MethodGet, "/v1/status", nil)
+	for _, b := range []string{"{}", `{"valid":true,"stream":"sensor","index":5}`, string(gen), string(status), "[" + string(raw) + "]"} {
+		if res := a.postVerify(strings.NewReader(b), "application/json", http.StatusBadRequest); !strings.Contains(res.Error, "not a receipt") {
+			t.Fatalf("%.40q: error %q does not say it is not a receipt", b, res.Error)
+		}
+		body, ct := form(t, [2]string{"receipt", b})
+		if res := a.postVerify(body, ct, http.StatusBadRequest); !strings.Contains(res.Error, "not a receipt") {
+			t.Fatalf("%.40q as a form: error %q does not say it is not a receipt", b, res.Error)
+		}
+	}
 	body, ct := form(t, [2]string{"data", string(data)})
 	a.postVerify(body, ct, http.StatusBadRequest) // no receipt part
 	body, ct = form(t, [2]string{"receipt", string(raw)}, [2]string{"receipt", string(raw)})

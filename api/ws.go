@@ -92,6 +92,13 @@ func (h *Handler) serveFeed(ctx context.Context, c *websocket.Conn, sub *subscri
 			err := c.Ping(pctx)
 			cancel()
 			if err != nil {
+				// A client that has not closed but does not answer
+				// a ping within the write timeout is not reading:
+				// dropped, and counted, like one whose writes stall.
+				if ctx.Err() == nil {
+					f.droppedPing.Add(1)
+					h.log.Info("api: feed subscriber did not answer a ping, dropped", "stream", sub.stream)
+				}
 				c.CloseNow()
 				return
 			}

@@ -28,6 +28,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	cmttypes "github.com/cometbft/cometbft/types"
 
@@ -107,8 +109,36 @@ type Attestation struct {
 // Marshal returns the receipt's indented JSON.
 func (r *Receipt) Marshal() ([]byte, error) { return json.MarshalIndent(r, "", "  ") }
 
-// Parse decodes a receipt file.
+// ErrNotReceipt is returned by Parse for JSON that is not a receipt at all
+// (as opposed to a receipt that does not verify, which Verify reports).
+var ErrNotReceipt = errors.New("not a receipt")
+
+// receiptKeys are the members without which an object is not a receipt:
+// a tampered receipt keeps them (and Verify names the broken link), any
+// other JSON object lacks them.
+var receiptKeys = []string{"version", "stream", "record"}
+
+// Parse decodes a receipt file. JSON that is not a receipt object — an
+// array, another document, an object without a receipt's version, stream
+// and record — is refused with an error wrapping ErrNotReceipt.
 func Parse(b []byte) (*Receipt, error) {
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(b, &members); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("receipt: %w: the JSON is a %s, a receipt is an object (GET /v1/receipts/STREAM/INDEX gives one)", ErrNotReceipt, te.Value)
+		}
+		return nil, fmt.Errorf("receipt: %w", err)
+	}
+	var missing []string
+	for _, k := range receiptKeys {
+		if _, ok := members[k]; !ok {
+			missing = append(missing, strconv.Quote(k))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("receipt: %w: the object has no %s (a receipt has version, chain_id, stream, index, record, record_proof, block, header, commit, validators and attestations; GET /v1/receipts/STREAM/INDEX gives one)", ErrNotReceipt, strings.Join(missing, ", "))
+	}
 	var r Receipt
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("receipt: %w", err)
