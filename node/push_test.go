@@ -48,6 +48,22 @@ func startPushNet(t *testing.T, n, basePort, apiBase int, streams []app.Stream) 
 	return net
 }
 
+// postTx posts a transaction to /v1/tx as a user's client does: a node
+// still catching up with its peers after its start answers 503 for a
+// while, so that is retried for up to a minute. It returns the final
+// status.
+func postTx(t *testing.T, base string, tx []byte, out *map[string]any) int {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		c := httpJSON(t, "POST", base+"/v1/tx", tx, nil, out)
+		if c != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			return c
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func httpJSON(t *testing.T, method, url string, body []byte, hdr map[string]string, out any) int {
 	t.Helper()
 	req, err := http.NewRequest(method, url, bytes.NewReader(body))
@@ -240,7 +256,7 @@ func TestPushSignedPrivateAndExperts(t *testing.T) {
 	reg, _ := (&wire.RegisterTx{Spec: spec, Owner: owner.Public().Bytes(), Nonce: 1, Signature: sig}).Marshal()
 	var res map[string]any
 	net.waitFor("the chain running", func() bool { return net.nodes[1].Height() >= 2 })
-	if c := httpJSON(t, "POST", base+"/v1/tx", reg, nil, &res); c != 200 {
+	if c := postTx(t, base, reg, &res); c != 200 {
 		t.Fatalf("register: %d %v", c, res)
 	}
 	net.waitFor("stream registered", func() bool {
@@ -319,7 +335,7 @@ func TestPushSignedPrivateAndExperts(t *testing.T) {
 	if c := httpJSON(t, "POST", base+"/v1/tx", stx, nil, &res); c != http.StatusBadRequest || !strings.Contains(fmt.Sprint(res["log"]), "not an expert") {
 		t.Fatalf("stranger's dispute: %d %v", c, res)
 	}
-	if c := httpJSON(t, "POST", base+"/v1/tx", etx, nil, &res); c != 200 {
+	if c := postTx(t, base, etx, &res); c != 200 {
 		t.Fatalf("endorsement: %d %v", c, res)
 	}
 	net.waitFor("endorsement on the record", func() bool {

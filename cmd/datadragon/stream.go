@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -14,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -207,6 +209,18 @@ func streamMain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		}
 		in = f
 	}
+	// An empty input would make no chunk, no record and no receipt: say
+	// so instead of reporting a push of nothing as a success.
+	if size == 0 && *uploadID == "" {
+		return fail(stderr, c, fmt.Errorf("%s is empty: there is nothing to push (no chunk, record or receipt would come of it)", name))
+	}
+	if size < 0 && *uploadID == "" {
+		br := bufio.NewReader(in)
+		if _, err := br.Peek(1); err == io.EOF {
+			return fail(stderr, c, errors.New("the standard input is empty: there is nothing to push (no chunk, record or receipt would come of it)"))
+		}
+		in = br
+	}
 	if *receiptDir != "" {
 		if err := os.MkdirAll(*receiptDir, 0o755); err != nil {
 			return fail(stderr, c, fmt.Errorf("--receipts: %w", err))
@@ -301,12 +315,18 @@ func checkPushStream(ctx context.Context, cl *client.Client, id string, signed b
 	return nil
 }
 
-// printPushSummary prints what a push became.
+// printPushSummary prints what a push became. Rates count the bytes this
+// run sent (not those a resumed upload already had on the gateway), over
+// the time from its start until they were durable (ingest), and until
+// every chunk was decided (end to end).
 func printPushSummary(w io.Writer, res *client.UploadResult) {
 	mib := float64(res.Bytes) / (1 << 20)
-	rate := 0.0
-	if s := res.Durable.Seconds(); s > 0 {
-		rate = mib / s
+	sent := float64(res.Bytes-min(res.Resumed, res.Bytes)) / (1 << 20)
+	rate := func(d time.Duration) string {
+		if d <= 0 || sent == 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.1f MiB/s", sent/d.Seconds())
 	}
 	var idx []uint64
 	for _, ch := range res.Chunks {
@@ -314,11 +334,18 @@ func printPushSummary(w io.Writer, res *client.UploadResult) {
 			idx = append(idx, ch.Index)
 		}
 	}
+	slices.Sort(idx)
+	idx = slices.Compact(idx)
 	fmt.Fprintf(w, "pushed %d bytes (%.1f MiB) to stream %s in %d chunks", res.Bytes, mib, res.Stream, len(res.Chunks))
 	if len(idx) > 0 {
 		fmt.Fprintf(w, ", indexes %s", indexRanges(idx))
 	}
-	fmt.Fprintf(w, "\ndurable on the gateway in %.1f s (%.1f MiB/s), decided after %.1f s\n", res.Durable.Seconds(), rate, res.Elapsed.Seconds())
+	fmt.Fprintln(w)
+	if res.Resumed > 0 {
+		fmt.Fprintf(w, "resumed: the gateway already held %d bytes; this run sent %d\n", res.Resumed, res.Bytes-min(res.Resumed, res.Bytes))
+	}
+	fmt.Fprintf(w, "durable on the gateway in %.1f s (%s), every chunk decided after %.1f s (%s end to end)\n",
+		res.Durable.Seconds(), rate(res.Durable), res.Elapsed.Seconds(), rate(res.Elapsed))
 	fmt.Fprintf(w, "chunks: %d accepted, %d disputed, %d rejected\n", res.Count("accepted"), res.Count("disputed"),
 		res.Count("rejected")+res.Count("conflict"))
 	if res.Upload != "" {
@@ -386,9 +413,10 @@ type progressPrinter struct {
 	total int64 // input size, -1 if unknown
 	start time.Time
 
-	mu    sync.Mutex
-	p     client.Progress
-	drawn time.Time
+	mu      sync.Mutex
+	p       client.Progress
+	drawn   time.Time
+	durable time.Time // when the whole input was first seen durable
 	width int    // of the line drawn last (terminal)
 	last  string // the line printed last (not a terminal)
 }
@@ -427,9 +455,19 @@ func (pp *progressPrinter) line() string {
 	if pp.total > 0 {
 		sent = fmt.Sprintf("%.1f of %.1f MiB (%d%%)", float64(p.BytesSent)/(1<<20), float64(pp.total)/(1<<20), p.BytesSent*100/uint64(pp.total))
 	}
+	// The rate of the bytes this run made durable, over the time they
+	// took: the clock stops once the input is durable, so the last line
+	// and the summary's ingest rate agree while the chunks are decided.
+	if p.InputDone && pp.durable.IsZero() {
+		pp.durable = time.Now()
+	}
+	until := time.Now()
+	if !pp.durable.IsZero() {
+		until = pp.durable
+	}
 	rate := 0.0
-	if s := time.Since(pp.start).Seconds(); s > 0 {
-		rate = float64(p.BytesAcked) / (1 << 20) / s
+	if s := until.Sub(pp.start).Seconds(); s > 0 {
+		rate = float64(p.BytesAcked-min(p.BytesResumed, p.BytesAcked)) / (1 << 20) / s
 	}
 	of := ""
 	if p.InputDone {

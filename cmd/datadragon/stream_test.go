@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/datadragon/datadragon/app/wire"
+	"github.com/datadragon/datadragon/gateway/client"
 	"github.com/datadragon/datadragon/gateway/client/clienttest"
 	"github.com/datadragon/datadragon/zk/ziggy"
 )
@@ -238,6 +239,63 @@ func TestStreamPushWritesReceipts(t *testing.T) {
 	wantCode(t, args, code, exitOK, out, errOut)
 	if got, ended := g.Upload(m[1]); !ended || !bytes.Equal(got, data) || !strings.Contains(out, "upload: "+m[1]) {
 		t.Errorf("resumed upload holds %d bytes (ended %v):\n%s", len(got), ended, out)
+	}
+	// The resumed run's rates count what it sent, not what the gateway
+	// already held: the summary says both.
+	held := regexp.MustCompile(`resumed: the gateway already held (\d+) bytes; this run sent (\d+)`).FindStringSubmatch(out)
+	if held == nil {
+		t.Fatalf("the resumed summary does not say what the gateway held:\n%s", out)
+	}
+	if a, _ := strconv.Atoi(held[1]); a == 0 || a+atoi(t, held[2]) != len(data) {
+		t.Errorf("held %s + sent %s != %d bytes", held[1], held[2], len(data))
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestStreamPushEmptyInput: an empty file or empty standard input is an
+// error, not a push of nothing reported as a success, and nothing reaches
+// the gateway.
+func TestStreamPushEmptyInput(t *testing.T) {
+	fastPolls(t)
+	g := clienttest.New(t, "test-chain", clienttest.Stream{ID: "files", Messages: 4})
+	empty := filepath.Join(t.TempDir(), "empty.bin")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range []string{empty, "-"} {
+		args := []string{"--node", g.URL, "--stream", "files", in}
+		code, out, errOut := streamCLI(t, args...)
+		wantCode(t, args, code, exitFail, out, errOut)
+		if !strings.Contains(errOut, "is empty: there is nothing to push") {
+			t.Errorf("%s: %s", in, errOut)
+		}
+	}
+	if ids := g.Uploads(); len(ids) != 0 {
+		t.Errorf("an empty input made %d uploads", len(ids))
+	}
+}
+
+// TestPushSummaryRates: the summary's indexes are in order whatever order
+// the chunks were decided in, and its rates are of the bytes this run sent.
+func TestPushSummaryRates(t *testing.T) {
+	res := &client.UploadResult{Stream: "s", Bytes: 100 << 20, Resumed: 90 << 20, Durable: 2 * time.Second, Elapsed: 4 * time.Second}
+	for _, i := range []uint64{9, 10, 11, 108, 107, 12} {
+		res.Chunks = append(res.Chunks, client.Chunk{Index: i, HasIndex: true, Status: "accepted"})
+	}
+	var b bytes.Buffer
+	printPushSummary(&b, res)
+	for _, want := range []string{"indexes 9 to 12, 107 to 108", "this run sent 10485760", "(5.0 MiB/s)", "(2.5 MiB/s end to end)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, b.String())
+		}
 	}
 }
 

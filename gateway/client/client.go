@@ -532,7 +532,12 @@ func (c *Client) SubmitTx(ctx context.Context, tx []byte) error {
 	if len(tx) == 0 || len(tx) > wire.MaxTxBytes {
 		return fmt.Errorf("transaction of %d bytes, want 1 to %d", len(tx), wire.MaxTxBytes)
 	}
-	b := backoff{first: 200 * time.Millisecond, max: 2 * time.Second, limit: 5}
+	// A node that has just started answers 503 until it has caught up with
+	// its peers, which can take tens of seconds: retried for txUnavailable
+	// in all, unlike a failure to reach the node, which is retried a few
+	// times only.
+	b := backoff{first: txRetryFirst, max: txRetryMax, limit: 5}
+	var unavailableSince time.Time
 	for {
 		status, body, err := c.request(ctx, http.MethodPost, "/v1/tx", nil, tx, false, maxJSONBytes, nil)
 		if err == nil && status == http.StatusOK {
@@ -541,7 +546,19 @@ func (c *Client) SubmitTx(ctx context.Context, tx []byte) error {
 		if err == nil {
 			err = errorFrom(http.MethodPost, "/v1/tx", status, body)
 		}
-		if !(notSent(err) || statusOf(err) == http.StatusServiceUnavailable) || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		switch {
+		case statusOf(err) == http.StatusServiceUnavailable:
+			if unavailableSince.IsZero() {
+				unavailableSince = time.Now()
+			}
+			if time.Since(unavailableSince) > txUnavailable {
+				return fmt.Errorf("the node could not take the transaction for %v: %w", txUnavailable, err)
+			}
+			b.reset() // bounded by time, not by count
+		case !notSent(err):
 			return err
 		}
 		if werr := b.wait(ctx, err); werr != nil {
@@ -549,6 +566,13 @@ func (c *Client) SubmitTx(ctx context.Context, tx []byte) error {
 		}
 	}
 }
+
+// SubmitTx's retry timing (tests shorten it).
+var (
+	txRetryFirst  = 200 * time.Millisecond
+	txRetryMax    = 2 * time.Second
+	txUnavailable = time.Minute
+)
 
 // retry runs f until it succeeds, fails for good, or fails too often.
 func (c *Client) retry(ctx context.Context, f func() error) error {

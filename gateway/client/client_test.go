@@ -462,3 +462,38 @@ func TestParseBase(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitTxWaitsForACatchingUpNode: a node answers 503 while it catches
+// up with its peers. SubmitTx keeps retrying for its time budget — more
+// attempts than its retries of an unreachable node — then gives up saying
+// for how long it tried.
+func TestSubmitTxWaitsForACatchingUpNode(t *testing.T) {
+	defer client.SetTxRetry(time.Millisecond, 5*time.Millisecond, 300*time.Millisecond)()
+	pub, priv, _ := ziggy.GenerateKey(nil)
+	g := clienttest.New(t, "test-chain", clienttest.Stream{ID: "s", Experts: [][]byte{pub.Bytes()}})
+	g.AddRecord("s", 3, wire.Digest{3})
+	c := &client.Client{Base: g.URL}
+	judge := func(note string) []byte {
+		sig, err := ziggy.Sign(priv, wire.ExpertSignBytes("test-chain", "s", 3, wire.Digest{3}, false, note))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err := (&wire.ExpertTx{Stream: "s", Index: 3, Digest: wire.Digest{3}, Note: note, Expert: pub.Bytes(), Signature: sig}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	g.FailTxs(20)
+	if err := c.SubmitTx(context.Background(), judge("first")); err != nil {
+		t.Fatalf("after 20 answers 503: %v", err)
+	}
+	if j := g.Judgements("s", 3); len(j) != 1 {
+		t.Fatalf("judgements %v", j)
+	}
+	g.FailTxs(1 << 30)
+	err := c.SubmitTx(context.Background(), judge("second"))
+	if err == nil || !strings.Contains(err.Error(), "could not take the transaction for 300ms") || !strings.Contains(err.Error(), "catching up") {
+		t.Fatalf("a node that never takes it: %v", err)
+	}
+}

@@ -113,6 +113,7 @@ type Progress struct {
 	BytesRead      uint64 // bytes taken from the input
 	BytesSent      uint64 // bytes handed to the network (highest offset sent)
 	BytesAcked     uint64 // bytes durable on the gateway
+	BytesResumed   uint64 // of BytesAcked, those durable before this call (a resumed upload)
 	ChunksLogged   int    // chunks durable on the gateway (closed)
 	ChunksAccepted int
 	ChunksDisputed int
@@ -155,7 +156,10 @@ type UploadResult struct {
 	Stream string
 	Upload string // PushUpload's upload id
 	Bytes  uint64 // bytes of this push
-	Chunks []Chunk
+	// Resumed is how many of Bytes the gateway already held when this
+	// call began (a resumed upload); the rest were sent by this call.
+	Resumed uint64
+	Chunks  []Chunk
 	// Durable is the time from the start until every byte was durable on
 	// the gateway; Elapsed until every chunk was decided.
 	Durable time.Duration
@@ -335,7 +339,10 @@ func (c *Client) PushUpload(ctx context.Context, stream string, r io.Reader, opt
 			}
 		}
 	}
-	u.rep.update(func(p *Progress) { p.Upload, p.BytesRead, p.BytesSent, p.BytesAcked = u.id, acked, acked, acked })
+	u.rep.update(func(p *Progress) {
+		p.Upload, p.BytesRead, p.BytesSent, p.BytesAcked, p.BytesResumed = u.id, acked, acked, acked, acked
+	})
+	res.Resumed = acked
 	total, err := u.send(r, acked)
 	res.Bytes = total
 	if err != nil {

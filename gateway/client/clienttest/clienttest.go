@@ -61,6 +61,7 @@ type Gateway struct {
 	dropNext  int
 	failNext  int
 	failChunk int
+	failTx    int
 	dropChunk int
 	taken     map[uint64]bool // indexes another producer holds (409)
 	receipts  map[string]int
@@ -143,6 +144,10 @@ func (g *Gateway) FailUploads(n int) { g.mu.Lock(); g.failNext += n; g.mu.Unlock
 
 // FailChunks answers the next n signed chunks 503, doing nothing.
 func (g *Gateway) FailChunks(n int) { g.mu.Lock(); g.failChunk += n; g.mu.Unlock() }
+
+// FailTxs makes the next n POST /v1/tx answer 503, as a node still
+// catching up with its peers does.
+func (g *Gateway) FailTxs(n int) { g.mu.Lock(); g.failTx += n; g.mu.Unlock() }
 
 // DropChunks logs the next n signed chunks and then drops the connection.
 func (g *Gateway) DropChunks(n int) { g.mu.Lock(); g.dropChunk += n; g.mu.Unlock() }
@@ -612,6 +617,11 @@ func (g *Gateway) tx(w http.ResponseWriter, r *http.Request) {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if g.failTx > 0 {
+		g.failTx--
+		fail(w, http.StatusServiceUnavailable, "the node could not take the transaction now (endpoint is closed while node is catching up); retry in a moment")
+		return
+	}
 	tx, err := wire.UnmarshalTx(raw)
 	if err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"code": 2, "log": err.Error(), "error": err.Error()})
