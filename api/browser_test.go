@@ -278,9 +278,25 @@ func (b *browser) screenshot(name string) {
 	if n := colours(img); n < 16 {
 		b.t.Errorf("screenshot %s looks blank: %d distinct colours", name, n)
 	}
+	b.noStrayText(name)
 	p := filepath.Join(b.shots, "explorer-"+name+".png")
 	b.step("saving screenshot", os.WriteFile(p, png1, 0o644))
 	b.t.Logf("screenshot %s", p)
+}
+
+// noStrayText fails the test when the page shows "null", "undefined" or
+// "NaN": a value a view printed instead of leaving out.
+func (b *browser) noStrayText(where string) {
+	b.t.Helper()
+	m, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => {
+		const t = document.body.innerText;
+		const m = /(null|undefined|NaN)/.exec(t);
+		return m ? t.slice(Math.max(0, m.index - 40), m.index + 40) : "";
+	})()`))
+	b.step("reading the page's text", err)
+	if m != "" {
+		b.t.Errorf("%s: the page shows a stray value: %q", where, m)
+	}
 }
 
 func (b *browser) hash(h string) {
@@ -568,18 +584,47 @@ func TestExplorerBrowserPush(t *testing.T) {
 	// Garbage: the node's error, as an alert.
 	b.eval("pasting garbage", `document.getElementById("vf-text").value = "not a receipt"`)
 	b.eval("verify", `document.getElementById("vf-go").click()`)
-	b.waitFor("error", `(document.querySelector("#vf-result .err") || {textContent: ""}).textContent.startsWith("the receipt must be one JSON object")`)
+	b.waitFor("error", `(document.querySelector("#vf-result .err") || {textContent: ""}).textContent.startsWith("not a receipt")`)
 
-	// Narrow screens: no view is wider than the window (tables scroll in
-	// their own boxes), and the navigation wraps.
-	b.step("narrow viewport", chromedp.Do(b.ctx, chromedp.EmulateViewport(390, 844)))
-	for _, h := range []string{"#/upload", "#/verify", "#/records/uploads/2", "#/"} {
-		b.hash(h)
-		b.waitFor("view "+h, `!!document.querySelector("main h1") && !document.querySelector("main > div > p.muted:only-child")`)
-		time.Sleep(300 * time.Millisecond)
-		if w, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`)); err != nil || w > 0 {
-			wide, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map((e) => e.tagName + "#" + e.id + "." + e.className + ":" + Math.round(e.getBoundingClientRect().right)).join(" ")`))
-			t.Errorf("%s on a 390 px screen: %d px wider than the window (%v): %s", h, w, err, wide)
+	// The verify page asks the node nothing by itself; opened first, its
+	// header still says whether the node answers.
+	b.step("leaving the explorer", chromedp.Do(b.ctx, chromedp.Navigate("about:blank")))
+	b.step("opening the verify page directly", chromedp.Do(b.ctx, chromedp.Navigate(srv.URL+"/#/verify")))
+	b.waitFor("verify form", `!!document.getElementById("vf-text")`)
+	b.waitForIn("the header to say connected", `document.getElementById("conn").textContent === "connected"`, 15*time.Second)
+	b.noStrayText("verify page")
+
+	// Narrow and wide screens: no view is wider than the window (tables
+	// scroll in their own boxes), nothing sticks out of its box, and the
+	// navigation wraps.
+	for _, vp := range [][2]int64{{1400, 900}, {390, 844}} {
+		b.step(fmt.Sprintf("%d px viewport", vp[0]), chromedp.Do(b.ctx, chromedp.EmulateViewport(vp[0], vp[1])))
+		for _, h := range []string{"#/upload", "#/verify", "#/records/uploads/2", "#/records/uploads/1", "#/"} {
+			b.hash(h)
+			b.waitFor("view "+h, `!!document.querySelector("main h1") && !document.querySelector("main > div > p.muted:only-child")`)
+			time.Sleep(300 * time.Millisecond)
+			if w, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`)); err != nil || w > 0 {
+				wide, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8).map((e) => e.tagName + "#" + e.id + "." + e.className + ":" + Math.round(e.getBoundingClientRect().right)).join(" ")`))
+				t.Errorf("%s on a %d px screen: %d px wider than the window (%v): %s", h, vp[0], w, err, wide)
+			}
+			// A table wider than the main column must scroll inside its
+			// own box, not spill over the page's edge.
+			if out, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => {
+				const main = document.querySelector("main").getBoundingClientRect();
+				return [...document.querySelectorAll("main table")].filter((t) => {
+					const box = (t.closest(".scroll") || t).getBoundingClientRect();
+					return box.right > main.right + 1 || box.left < main.left - 1;
+				}).map((t) => t.id || t.className || "table").join(" ");
+			})()`)); err != nil || out != "" {
+				t.Errorf("%s on a %d px screen: tables outside the main column (%v): %s", h, vp[0], err, out)
+			}
+			// On a wide screen no table needs its own scroll bar.
+			if vp[0] >= 1400 {
+				if out, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("main .scroll")].filter((s) => s.scrollWidth > s.clientWidth + 1).map((s) => (s.querySelector("table") || {}).id + ":" + s.scrollWidth + ">" + s.clientWidth).join(" ")`)); err != nil || out != "" {
+					t.Errorf("%s on a %d px screen: tables wider than their box (%v): %s", h, vp[0], err, out)
+				}
+			}
+			b.noStrayText(h)
 		}
 	}
 	b.hash("#/upload")

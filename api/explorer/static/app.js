@@ -31,6 +31,13 @@
     return e;
   }
 
+  // fill replaces box's children with kids, skipping the null, undefined
+  // and false that optional parts of a view leave (replaceChildren would
+  // print them as text: "null").
+  function fill(box, ...kids) {
+    box.replaceChildren(...kids.flat().filter((k) => k !== undefined && k !== null && k !== false));
+  }
+
   const enc = encodeURIComponent;
   const fmtInt = (n) => (n === null || n === undefined ? "—" : Number(n).toLocaleString("en-US"));
   const short = (hex, n) => (!hex ? "—" : hex.length <= 2 * (n || 8) ? hex : hex.slice(0, n || 8) + "…" + hex.slice(-4));
@@ -102,6 +109,7 @@
   }
 
   let connOK = false;
+  let lastAnswer = 0; // when the node last answered (ms since the epoch)
   async function api(path) {
     let res;
     try {
@@ -111,6 +119,7 @@
       setConn(false, "node unreachable — retrying");
       throw new HTTPError(0, "cannot reach the node (" + e.message + ")");
     }
+    lastAnswer = Date.now();
     if (!connOK) { connOK = true; setConn(true, "connected"); }
     let body = null;
     try { body = await res.json(); } catch (e) { body = null; }
@@ -134,7 +143,7 @@
       if (a.id) key = "#" + CSS.escape(a.id);
       else if (a.getAttribute("href")) key = '[href="' + CSS.escape(a.getAttribute("href")) + '"]';
     }
-    box.replaceChildren(...nodes);
+    fill(box, ...nodes);
     if (key) { const n = box.querySelector(key); if (n) n.focus(); }
   }
 
@@ -173,7 +182,7 @@
   function page(title, ...kids) {
     document.title = title + " · DataDragon explorer";
     const h1 = el("h1", { tabindex: "-1" }, title);
-    $main.replaceChildren(h1, ...kids);
+    fill($main, h1, ...kids);
     return h1;
   }
 
@@ -384,7 +393,7 @@
         r.live = false;
         return row;
       }));
-      if (idx.length === 0) tbody.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No records decided yet.")));
+      if (idx.length === 0) fill(tbody, el("tr", {}, el("td", { colspan: 6, class: "muted" }, "No records decided yet.")));
     }
 
     async function pageFrom(from) {
@@ -416,12 +425,12 @@
       try {
         s = await api("/v1/streams/" + enc(id));
       } catch (e) {
-        info.replaceChildren(errorBox(e));
+        fill(info, errorBox(e));
         mode.textContent = "";
         return;
       }
       if (!v.alive) return;
-      info.replaceChildren(el("dl", { class: "stats" },
+      fill(info, el("dl", { class: "stats" },
         stat("Accepted", fmtInt(s.accepted), "stream-accepted"), stat("Disputed", fmtInt(s.disputed)),
         stat("Last index", s.last_index === null ? "—" : fmtInt(s.last_index)),
         stat("Chunks", chunkPolicy(s.chunk), null, true), stat("Mode", modeBadge(s.mode), "stream-mode", true),
@@ -475,7 +484,7 @@
         if (!threshold) threshold = (await api("/v1/status")).threshold;
         r = await api("/v1/records/" + enc(stream) + "/" + index);
       } catch (e) {
-        body.replaceChildren(errorBox(e));
+        fill(body, errorBox(e));
         if (e.status === 404) v.stop();
         return;
       }
@@ -601,8 +610,8 @@
       el("th", { scope: "row" }, a.name || "—", " ", hexCell(a.validator, 6)),
       el("td", { class: "num" }, fmtInt(a.power)),
       el("td", {}, hexCell(a.digest), a.digest && r.digest ? (a.digest === r.digest ? " ✓" : " ≠") : null),
-      el("td", {}, fmtTime(a.time), a.late ? el("span", { class: "badge warn" }, "late") : null),
-      el("td", {}, verdictText(a.verdict)),
+      el("td", { class: "wrap" }, fmtTime(a.time), a.late ? [" ", el("span", { class: "badge warn" }, "late")] : null),
+      el("td", { class: "wrap" }, verdictText(a.verdict)),
       el("td", {}, a.digest ? (a.signature_ok ? el("span", { class: "badge ok" }, "valid") : el("span", { class: "badge bad" }, "invalid")) : "—"),
       el("td", {}, outcomeBadge(a.outcome)),
       el("td", { class: "num" }, a.included_height ? el("a", { href: "#/blocks/" + a.included_height }, fmtInt(a.included_height)) : "—")));
@@ -793,9 +802,9 @@
     const form = el("form", { class: "card form", id: "upload-form", "aria-labelledby": "up-form-h", onsubmit: (e) => {
       e.preventDefault();
       const f = file || fileIn.files[0];
-      formMsg.replaceChildren();
-      if (!streamSel.value) { formMsg.replaceChildren(el("p", { class: "err" }, "Choose a push stream first.")); return; }
-      if (!f) { formMsg.replaceChildren(el("p", { class: "err" }, "Choose a file first.")); fileIn.focus(); return; }
+      fill(formMsg);
+      if (!streamSel.value) { fill(formMsg, el("p", { class: "err" }, "Choose a push stream first.")); return; }
+      if (!f) { fill(formMsg, el("p", { class: "err" }, "Choose a file first.")); fileIn.focus(); return; }
       startUpload(v, streamSel.value, f, token.value.trim(), run, fields);
     } }, el("h2", { id: "up-form-h" }, "What to upload"), fields, formMsg);
     page("Upload a file",
@@ -809,17 +818,17 @@
       try {
         streams = (await api("/v1/streams")).streams.filter((s) => s.mode === "push");
       } catch (e) {
-        formMsg.replaceChildren(errorBox(e));
+        fill(formMsg, errorBox(e));
         return;
       }
       if (!v.alive) return;
       if (streams.length === 0) {
-        streamSel.replaceChildren(el("option", { value: "" }, "no push streams"));
-        formMsg.replaceChildren(el("p", { class: "err", id: "up-none" }, "This chain has no push streams. Register one with 'datadragon stream register', then upload here."));
+        fill(streamSel, el("option", { value: "" }, "no push streams"));
+        fill(formMsg, el("p", { class: "err", id: "up-none" }, "This chain has no push streams. Register one with 'datadragon stream register', then upload here."));
         return;
       }
       const want = streams.some((s) => s.id === preset) ? preset : streams.some((s) => s.id === "uploads") ? "uploads" : streams[0].id;
-      streamSel.replaceChildren(...streams.map((s) => el("option", { value: s.id, selected: s.id === want },
+      fill(streamSel, ...streams.map((s) => el("option", { value: s.id, selected: s.id === want },
         s.id + " (" + chunkPolicy(s.chunk) + (s.producers && s.producers.length ? "; signed chunks only" : "") + ")")));
       streamSel.value = want;
       streamSel.disabled = false;
@@ -838,7 +847,7 @@
     const allBtn = el("button", { type: "button", class: "btn", id: "download-all", disabled: true }, "Download all receipts");
     const allMsg = el("span", { class: "help", id: "download-all-msg", role: "status" });
     run.hidden = false;
-    run.replaceChildren(
+    fill(run,
       el("h2", { id: "up-run-h" }, "Upload of " + file.name),
       el("p", { class: "help" }, "Stream ", el("a", { href: "#/streams/" + enc(stream) }, stream), " · upload id ", el("code", { id: "up-id" }, id)),
       el("p", { id: "up-progress-label", class: "label" }, "Bytes acknowledged by the gateway"), progress, progressText, retryText,
@@ -875,7 +884,7 @@
     } catch (e) {
       if (!v.alive) return;
       rows.failed = true;
-      progressText.replaceChildren(el("span", { class: "err" }, "The upload stopped: " + e.message));
+      fill(progressText, el("span", { class: "err" }, "The upload stopped: " + e.message));
       fields.disabled = false;
     }
   }
@@ -927,19 +936,19 @@
 
     function setStatus(row, c) {
       row.status = c.status;
-      row.statusTd.replaceChildren(outcomeBadge(c.status.replace("_", " ")));
+      fill(row.statusTd, outcomeBadge(c.status.replace("_", " ")));
       if (c.error) row.statusTd.append(" ", el("span", { class: "help" }, c.error));
       if (c.index !== undefined && c.index !== null && row.index !== c.index) {
         row.index = c.index;
-        row.indexTd.replaceChildren(el("a", { href: "#/records/" + enc(stream) + "/" + c.index }, fmtInt(c.index)));
+        fill(row.indexTd, el("a", { href: "#/records/" + enc(stream) + "/" + c.index }, fmtInt(c.index)));
       }
-      if (c.status === "accepted") row.receiptTd.replaceChildren(el("span", { class: "muted" }, "after the next block…"));
-      else if (SETTLED.has(c.status)) row.receiptTd.replaceChildren(el("span", { class: "muted" }, "none (" + c.status + ")"));
+      if (c.status === "accepted") fill(row.receiptTd, el("span", { class: "muted" }, "after the next block…"));
+      else if (SETTLED.has(c.status)) fill(row.receiptTd, el("span", { class: "muted" }, "none (" + c.status + ")"));
     }
 
     function receiptReady(row) {
       row.ready = true;
-      row.receiptTd.replaceChildren(el("a", { href: receiptURL(stream, row.index), class: "receipt-link",
+      fill(row.receiptTd, el("a", { href: receiptURL(stream, row.index), class: "receipt-link",
         download: "receipt-" + stream + "-" + row.index + ".json" }, "receipt"));
       row.verifyBtn.disabled = false;
     }
@@ -1048,18 +1057,18 @@
       e.preventDefault();
       const rc = rfile.files[0] || text.value.trim();
       if (!rc) {
-        result.replaceChildren(el("p", { class: "err" }, "Paste a receipt or choose its file."));
+        fill(result, el("p", { class: "err" }, "Paste a receipt or choose its file."));
         text.focus();
         return;
       }
       const data = dfile.files[0];
       btn.disabled = true;
-      result.replaceChildren(el("p", { class: "muted" }, "Verifying…"));
+      fill(result, el("p", { class: "muted" }, "Verifying…"));
       try {
         const out = await postVerify(rc, data, data && data.name);
-        if (v.alive) result.replaceChildren(receiptVerdict(out, !!data));
+        if (v.alive) fill(result, receiptVerdict(out, !!data));
       } catch (err) {
-        if (v.alive) result.replaceChildren(errorBox(err));
+        if (v.alive) fill(result, errorBox(err));
       }
       btn.disabled = false;
     } },
@@ -1126,4 +1135,15 @@
   document.getElementById("skip").addEventListener("click", (e) => { e.preventDefault(); $main.focus(); });
   window.addEventListener("hashchange", route);
   route();
+  // Views that ask the node nothing by themselves (the verify page) still
+  // show whether it is reachable: a status read whenever no other request
+  // answered for a while.
+  const HEARTBEAT_MS = 5000;
+  const heartbeat = async () => {
+    if (Date.now() - lastAnswer >= HEARTBEAT_MS - 100) {
+      try { await api("/v1/status"); } catch (e) { /* api shows it in the header */ }
+    }
+    setTimeout(heartbeat, HEARTBEAT_MS);
+  };
+  setTimeout(heartbeat, 300);
 })();
