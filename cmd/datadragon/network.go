@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/wire"
@@ -434,6 +437,23 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return fail(stderr, c, err)
 		}
 	}
+	// A network kept in DIR keeps its size: its genesis names its
+	// validators. Without --validators the devnet runs them all; a
+	// different --validators is refused before anything starts (the
+	// missing validators' power would stall or slow every block).
+	if have, err := devnetSize(*dir); err != nil {
+		return fail(stderr, c, err)
+	} else if have > 0 {
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "validators" })
+		if given && have != *n {
+			return fail(stderr, c, usagef("%s holds a network of %d validators, not %d: run 'datadragon devnet --dir %s' (or --validators %d), or choose a new --dir for a network of %d", *dir, have, *n, *dir, have, *n))
+		}
+		*n = have
+		if *faultNode >= *n {
+			return fail(stderr, c, usagef("--fault-node %d: the network in %s has only validators 0 to %d", *faultNode, *dir, *n-1))
+		}
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 	// The demo sources.
@@ -553,4 +573,21 @@ func progressLine(nd *node.Node) string {
 		fmt.Fprintf(&b, " %s %d accepted, %d disputed;", s.ID, s.Accepted, s.Disputed)
 	}
 	return strings.TrimSuffix(b.String(), ";")
+}
+
+// devnetSize returns the number of validators of the devnet kept in dir, or
+// 0 when dir holds none yet.
+func devnetSize(dir string) (int, error) {
+	path := filepath.Join(dir, "genesis.json")
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	doc, err := cmttypes.GenesisDocFromFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w (is --dir a devnet's directory? choose a new one to start a new network)", path, err)
+	}
+	if len(doc.Validators) == 0 {
+		return 0, fmt.Errorf("%s names no validators; choose a new --dir to start a new network", path)
+	}
+	return len(doc.Validators), nil
 }

@@ -97,6 +97,15 @@ func TestDevnetAcceptsRecordsAndStopsCleanly(t *testing.T) {
 			t.Errorf("devnet output lacks %q:\n%s", want, out.String())
 		}
 	}
+	// The kept network has 4 validators: asking for 3 is refused at once,
+	// before a source or a node starts.
+	var out2, errOut2 syncBuffer
+	args := []string{"--dir", dir, "--validators", "3", "--http", "127.0.0.1:18480", "--p2p-port", "24656"}
+	code := devnetMain(context.Background(), args, &out2, &errOut2)
+	wantCode(t, args, code, exitUsage, out2.String(), errOut2.String())
+	if !strings.Contains(errOut2.String(), "holds a network of 4 validators, not 3") || !strings.Contains(errOut2.String(), "--validators 4") {
+		t.Errorf("devnet --validators 3 on a 4-validator --dir: %s", errOut2.String())
+	}
 }
 
 func getJSON(t *testing.T, url string, v any) {

@@ -417,8 +417,8 @@ type progressPrinter struct {
 	p       client.Progress
 	drawn   time.Time
 	durable time.Time // when the whole input was first seen durable
-	width int    // of the line drawn last (terminal)
-	last  string // the line printed last (not a terminal)
+	width   int       // of the line drawn last (terminal)
+	last    string    // the line printed last (not a terminal)
 }
 
 func (pp *progressPrinter) update(p client.Progress) {
