@@ -1,6 +1,10 @@
-// Command datadragon is DataDragon's single binary. Today it proves and
-// verifies Rescue hash chains with the project's own zk-STARK engine and
-// benchmarks that engine; the network commands of DESIGN.md come next.
+// Command datadragon is DataDragon's single binary: it runs a validator
+// (node) or a whole local network (devnet), writes a network's homes
+// (init), serves demo sources, pushes files and streams (stream), registers
+// streams and expert judgements, verifies receipts offline (verify), signs
+// and verifies with Ziggy and proves Rescue hash chains (zk, keys), and
+// measures all of it (bench). Each command is one file here; the work is
+// done by the packages ARCHITECTURE.md lists.
 package main
 
 import (
@@ -84,7 +88,7 @@ Run 'datadragon <command> --help' for a command's flags and examples, e.g.
 
 // allCommands lists every leaf command, in help order.
 func allCommands() []*command {
-	return []*command{devnetCmd, initCmd, nodeCmd, sourceCmd, streamCmd, streamRegisterCmd, streamTokenCmd, expertEndorseCmd, expertDisputeCmd, verifyCmd, rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd, keysGenCmd, keysPublicCmd, benchZKCmd, benchSigCmd, benchNetworkCmd}
+	return []*command{devnetCmd, initCmd, nodeCmd, sourceCmd, streamCmd, streamRegisterCmd, streamTokenCmd, expertEndorseCmd, expertDisputeCmd, verifyCmd, rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd, keysGenCmd, keysPublicCmd, benchZKCmd, benchSigCmd, benchNetworkCmd, benchPushCmd}
 }
 
 // runHelp prints the help of the command named by args, or the overview.

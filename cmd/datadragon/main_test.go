@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -173,4 +174,37 @@ func flagEntries(help string) map[string]string {
 		}
 	}
 	return entries
+}
+
+// TestHelpListsEveryCommand: every command defined in this package is in
+// the overview 'datadragon help' prints.
+func TestHelpListsEveryCommand(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := regexp.MustCompile(`(?m)^\s+path:\s+"([^"]+)",`)
+	var defined []string
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range def.FindAllStringSubmatch(string(b), -1) {
+			defined = append(defined, m[1])
+		}
+	}
+	if len(defined) < 20 {
+		t.Fatalf("found only %d command definitions: %v", len(defined), defined)
+	}
+	var help bytes.Buffer
+	printTopHelp(&help)
+	for _, p := range defined {
+		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(p) + `\s`).MatchString(help.String()) {
+			t.Errorf("'datadragon help' does not list %q", p)
+		}
+	}
 }

@@ -43,10 +43,15 @@ explorer's "download all receipts"); each is checked, against the same
 Prints "valid" and exits 0 only if every link of every receipt holds;
 otherwise prints "invalid" with the first broken link (version, chain_id,
 genesis, validators, record, record_proof, block, header, commit,
-attestations, producer_signature, data) and exits 1.`,
+attestations, producer_signature, data) and exits 1.
+
+GENESIS is the network's genesis.json: the one 'datadragon devnet' prints
+at its start (DIR/genesis.json), the one 'datadragon init' writes, or
+config/genesis.json in any node's home. Take it from a source you trust,
+not from the node whose record you check.`,
 	examples: []string{
 		"curl -s localhost:8080/v1/receipts/sensors/12 > r.json",
-		"datadragon verify r.json --genesis ~/.datadragon/node0/config/genesis.json",
+		"datadragon verify r.json --genesis mynet/node0/config/genesis.json",
 		"datadragon verify r.json --genesis genesis.json --data chunk12.json",
 		"datadragon verify receipts/uploads-3.json --genesis genesis.json --data photo.jpg",
 		"datadragon verify all-receipts.json --genesis genesis.json --data photo.jpg",
