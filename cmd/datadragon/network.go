@@ -98,9 +98,12 @@ the app, observers), two demo data sources (a sensor stream and a price
 ticker) and each validator's HTTP API — node 0's at --http, the others on
 the following ports. Everything listens on loopback.
 
-The network lives in DIR (a new temporary directory unless --dir is
-given; DIR/genesis.json is the genesis). Run devnet again with the same
---dir and the same ports to resume the same chain. Every few seconds it
+The network lives in DIR (DIR/genesis.json is the genesis). Without
+--dir it lives in a new temporary directory, removed when the devnet
+stops. Run devnet again with the same --dir to resume the same chain: DIR
+remembers the number of validators and every port, and the demo sources
+resume past the last frame they produced, so observed streams go on at
+once (a gap marks what was missed while stopped). Every few seconds it
 prints the chain height and the records accepted per stream. Ctrl-C stops
 it cleanly.
 
@@ -432,24 +435,41 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return fail(stderr, c, err)
 	}
-	if *dir == "" {
+	temporary := *dir == ""
+	if temporary {
 		if *dir, err = os.MkdirTemp("", "datadragon-devnet-"); err != nil {
 			return fail(stderr, c, err)
 		}
+		// Nothing of a throwaway network is kept: the directory goes
+		// with the process (--dir keeps a network).
+		defer func() {
+			if err := os.RemoveAll(*dir); err != nil {
+				fmt.Fprintf(stderr, "removing %s: %v\n", *dir, err)
+				return
+			}
+			fmt.Fprintf(stdout, "removed %s (use --dir DIR to keep a network and resume it)\n", *dir)
+		}()
 	}
-	// A network kept in DIR keeps its size: its genesis names its
-	// validators. Without --validators the devnet runs them all; a
-	// different --validators is refused before anything starts (the
-	// missing validators' power would stall or slow every block).
-	if have, err := devnetSize(*dir); err != nil {
+	// A network kept in DIR keeps its size and its ports: its genesis
+	// names its validators and observes its sources' addresses, node 0's
+	// node.json holds its API and peer ports. Flags not given take them;
+	// a flag that contradicts them is refused before anything starts (a
+	// missing validator's power would slow every block, sources on other
+	// ports would never be observed).
+	if kept, err := loadDevnet(*dir); err != nil {
 		return fail(stderr, c, err)
-	} else if have > 0 {
-		given := false
-		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "validators" })
-		if given && have != *n {
-			return fail(stderr, c, usagef("%s holds a network of %d validators, not %d: run 'datadragon devnet --dir %s' (or --validators %d), or choose a new --dir for a network of %d", *dir, have, *n, *dir, have, *n))
+	} else if kept != nil {
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		switch {
+		case given["validators"] && kept.validators != *n:
+			return fail(stderr, c, usagef("%s holds a network of %d validators, not %d: run 'datadragon devnet --dir %s' (or --validators %d), or choose a new --dir for a network of %d", *dir, kept.validators, *n, *dir, kept.validators, *n))
+		case given["http"] && (kept.host != host || kept.port != port):
+			return fail(stderr, c, usagef("%s holds a network whose node 0 serves at %s:%d, not %s: run 'datadragon devnet --dir %s' (its ports are kept), or choose a new --dir", *dir, kept.host, kept.port, *httpAddr, *dir))
+		case given["p2p-port"] && kept.p2p != *p2p:
+			return fail(stderr, c, usagef("%s holds a network whose validators listen from port %d, not %d: run 'datadragon devnet --dir %s' (its ports are kept), or choose a new --dir", *dir, kept.p2p, *p2p, *dir))
 		}
-		*n = have
+		*n, host, port, *p2p = kept.validators, kept.host, kept.port, kept.p2p
 		if *faultNode >= *n {
 			return fail(stderr, c, usagef("--fault-node %d: the network in %s has only validators 0 to %d", *faultNode, *dir, *n-1))
 		}
@@ -460,12 +480,26 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	sensorPort, tickerPort := port+50, port+51
 	srcCtx, stopSources := context.WithCancel(context.Background())
 	defer stopSources()
+	if err := os.MkdirAll(filepath.Join(*dir, "sources"), 0o755); err != nil {
+		return fail(stderr, c, err)
+	}
 	for _, s := range []struct {
+		id   string
 		port int
 		g    gen.Generator
 		rate float64
-	}{{sensorPort, gen.NewSensor(1), 20}, {tickerPort, gen.NewTicker(1), 50}} {
-		srv, err := source.New(source.Config{Generator: s.g, Rate: s.rate})
+	}{{"sensors", sensorPort, gen.NewSensor(1), 20}, {"ticks", tickerPort, gen.NewTicker(1), 50}} {
+		// Each source resumes past every frame it produced before, so a
+		// restarted devnet's observers go on at once (with a gap for
+		// what was missed) instead of waiting for it to count up again.
+		posPath := filepath.Join(*dir, "sources", s.id+".position.json")
+		first, err := loadPosition(posPath, s.id)
+		if err != nil {
+			return fail(stderr, c, err)
+		}
+		id := s.id
+		srv, err := source.New(source.Config{Generator: s.g, Rate: s.rate, First: first,
+			Reserve: func(upTo uint64) error { return savePosition(posPath, id, upTo) }})
 		if err != nil {
 			return fail(stderr, c, err)
 		}
@@ -528,7 +562,11 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 	fmt.Fprintf(stdout, "DataDragon devnet: %d validators, chain datadragon-devnet\n", *n)
-	fmt.Fprintf(stdout, "  data:     %s (genesis: %s)\n", *dir, genesis)
+	if temporary {
+		fmt.Fprintf(stdout, "  data:     %s (temporary: removed when the devnet stops; --dir DIR keeps a network)\n", *dir)
+	} else {
+		fmt.Fprintf(stdout, "  data:     %s (genesis: %s)\n", *dir, genesis)
+	}
 	fmt.Fprintf(stdout, "  sources:  ws://%s:%d/stream (sensors), ws://%s:%d/stream (ticks)\n", host, sensorPort, host, tickerPort)
 	for i, nd := range nodes {
 		fmt.Fprintf(stdout, "  node%d:    http://%s/v1/status\n", i, nd.Config().API)
@@ -541,6 +579,9 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fmt.Fprintf(stdout, "Push a file and check its receipts offline:\n")
 	fmt.Fprintf(stdout, "  datadragon stream --node %s --stream uploads --receipts receipts FILE\n", api0)
 	fmt.Fprintf(stdout, "  datadragon verify receipts/uploads-0.json --genesis %s --data FILE\n", genesis)
+	if temporary {
+		fmt.Fprintf(stdout, "  (copy %s to check receipts after the devnet stops: its directory is removed then)\n", genesis)
+	}
 	fmt.Fprintf(stdout, "Press Ctrl-C to stop.\n")
 
 	var tick <-chan time.Time
@@ -553,7 +594,11 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		select {
 		case <-ctx.Done():
 			stopAll()
-			fmt.Fprintf(stdout, "devnet stopped; its data stays in %s (run again with --dir %s to resume)\n", *dir, *dir)
+			if temporary {
+				fmt.Fprintln(stdout, "devnet stopped")
+			} else {
+				fmt.Fprintf(stdout, "devnet stopped; its data stays in %s. To resume it (same validators and ports):\n  datadragon devnet --dir %s\n", *dir, *dir)
+			}
 			return exitOK
 		case <-tick:
 			fmt.Fprintln(stdout, progressLine(nodes[0]))
@@ -575,19 +620,46 @@ func progressLine(nd *node.Node) string {
 	return strings.TrimSuffix(b.String(), ";")
 }
 
-// devnetSize returns the number of validators of the devnet kept in dir, or
-// 0 when dir holds none yet.
-func devnetSize(dir string) (int, error) {
+// keptDevnet is what a devnet directory says of its network.
+type keptDevnet struct {
+	validators int
+	host       string
+	port       int // node 0's API port
+	p2p        int // validator 0's peer port
+}
+
+// loadDevnet reads the network kept in dir: nil when dir holds none yet.
+func loadDevnet(dir string) (*keptDevnet, error) {
 	path := filepath.Join(dir, "genesis.json")
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		return 0, nil
+		return nil, nil
 	}
 	doc, err := cmttypes.GenesisDocFromFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w (is --dir a devnet's directory? choose a new one to start a new network)", path, err)
+		return nil, fmt.Errorf("%s: %w (is --dir a devnet's directory? choose a new one to start a new network)", path, err)
 	}
 	if len(doc.Validators) == 0 {
-		return 0, fmt.Errorf("%s names no validators; choose a new --dir to start a new network", path)
+		return nil, fmt.Errorf("%s names no validators; choose a new --dir to start a new network", path)
 	}
-	return len(doc.Validators), nil
+	home := filepath.Join(dir, "node0")
+	cfg, err := node.LoadConfig(home)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (the devnet in %s is incomplete; choose a new --dir)", home, err, dir)
+	}
+	k := &keptDevnet{validators: len(doc.Validators)}
+	var apiPort, p2pPort string
+	k.host, apiPort, err = net.SplitHostPort(cfg.API)
+	if err == nil {
+		k.port, err = strconv.Atoi(apiPort)
+	}
+	if err == nil {
+		_, p2pPort, err = net.SplitHostPort(cfg.P2PListen)
+	}
+	if err == nil {
+		k.p2p, err = strconv.Atoi(p2pPort)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: api_listen %q and p2p_listen %q must be HOST:PORT (%v); choose a new --dir", filepath.Join(home, node.NodeFile), cfg.API, cfg.P2PListen, err)
+	}
+	return k, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -88,6 +89,11 @@ func TestDevnetAcceptsRecordsAndStopsCleanly(t *testing.T) {
 	if len(vals.Validators) != 4 {
 		t.Errorf("node3 /v1/validators lists %d validators", len(vals.Validators))
 	}
+	var src struct {
+		NextSeq uint64 `json:"next_seq"`
+	}
+	getJSON(t, "http://127.0.0.1:18530/healthz", &src)
+	produced := src.NextSeq
 	cancel()
 	if code := <-done; code != exitOK {
 		t.Fatalf("devnet exit %d\nstderr:\n%s", code, errOut.String())
@@ -97,6 +103,52 @@ func TestDevnetAcceptsRecordsAndStopsCleanly(t *testing.T) {
 			t.Errorf("devnet output lacks %q:\n%s", want, out.String())
 		}
 	}
+	for _, want := range []string{"To resume it (same validators and ports):\n  datadragon devnet --dir " + dir + "\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("devnet output lacks %q:\n%s", want, out.String())
+		}
+	}
+	before := lastAccepted(t, out.String())
+
+	// Resumed exactly as the hint says, with no port flag: the same ports,
+	// and the observed streams accept new records within 10 s of the
+	// start (the sources resume past what they produced; the observers
+	// do not wait for them to count up again).
+	ctx2, cancel2 := context.WithCancel(context.Background())
+	var out3, errOut3 syncBuffer
+	done2 := make(chan int, 1)
+	go func() { done2 <- devnetMain(ctx2, []string{"--dir", dir, "--status-every", "1s"}, &out3, &errOut3) }()
+	startDeadline := time.After(60 * time.Second)
+	for !strings.Contains(out3.String(), "Press Ctrl-C") {
+		select {
+		case code := <-done2:
+			t.Fatalf("resumed devnet exited with %d\nstdout:\n%s\nstderr:\n%s", code, out3.String(), errOut3.String())
+		case <-startDeadline:
+			cancel2()
+			t.Fatalf("the resumed devnet did not start\nstdout:\n%s\nstderr:\n%s", out3.String(), errOut3.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	started := time.Now()
+	getJSON(t, "http://127.0.0.1:18530/healthz", &src)
+	if src.NextSeq < produced {
+		t.Errorf("the resumed sensor source is at seq %d, below the %d frames it produced before the restart", src.NextSeq, produced)
+	}
+	if !strings.Contains(out3.String(), "http://127.0.0.1:18480/v1/status") {
+		t.Errorf("the resumed devnet does not serve on its kept port:\n%s", out3.String())
+	}
+	for lastAccepted(t, out3.String()) < before+2 {
+		if time.Since(started) > 10*time.Second {
+			cancel2()
+			t.Fatalf("sensors: %d accepted before the restart, %d 10 s after it\nstdout:\n%s", before, lastAccepted(t, out3.String()), out3.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	cancel2()
+	if code := <-done2; code != exitOK {
+		t.Fatalf("resumed devnet exit %d\nstderr:\n%s", code, errOut3.String())
+	}
+
 	// The kept network has 4 validators: asking for 3 is refused at once,
 	// before a source or a node starts.
 	var out2, errOut2 syncBuffer
@@ -105,6 +157,64 @@ func TestDevnetAcceptsRecordsAndStopsCleanly(t *testing.T) {
 	wantCode(t, args, code, exitUsage, out2.String(), errOut2.String())
 	if !strings.Contains(errOut2.String(), "holds a network of 4 validators, not 3") || !strings.Contains(errOut2.String(), "--validators 4") {
 		t.Errorf("devnet --validators 3 on a 4-validator --dir: %s", errOut2.String())
+	}
+}
+
+// lastAccepted is the sensors count of the devnet's last progress line
+// (-1 before the first).
+func lastAccepted(t *testing.T, out string) int {
+	t.Helper()
+	m := regexp.MustCompile(`sensors (\d+) accepted`).FindAllStringSubmatch(out, -1)
+	if len(m) == 0 {
+		return -1
+	}
+	n, err := strconv.Atoi(m[len(m)-1][1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestDevnetRemovesItsTemporaryDirectory: without --dir the network lives
+// in a temporary directory that is gone when the devnet stops, and the
+// devnet says so.
+func TestDevnetRemovesItsTemporaryDirectory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a validator network")
+	}
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- devnetMain(ctx, []string{"--validators", "1", "--http", "127.0.0.1:18580", "--p2p-port", "24756", "--status-every", "0"}, &out, &errOut)
+	}()
+	deadline := time.After(60 * time.Second)
+	for !strings.Contains(out.String(), "Press Ctrl-C") {
+		select {
+		case code := <-done:
+			t.Fatalf("devnet exited with %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errOut.String())
+		case <-deadline:
+			cancel()
+			t.Fatalf("the devnet did not start:\n%s", out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	entries, _ := os.ReadDir(tmp)
+	if len(entries) != 1 || !strings.Contains(out.String(), "temporary: removed when the devnet stops") {
+		t.Fatalf("%d entries in TMPDIR while running; output:\n%s", len(entries), out.String())
+	}
+	dir := filepath.Join(tmp, entries[0].Name())
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Fatalf("devnet exit %d\nstderr:\n%s", code, errOut.String())
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("%s is still there after the devnet stopped: %v", dir, err)
+	}
+	if !strings.Contains(out.String(), "removed "+dir) {
+		t.Errorf("the devnet does not say it removed %s:\n%s", dir, out.String())
 	}
 }
 

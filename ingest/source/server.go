@@ -40,6 +40,21 @@ type Config struct {
 	MaxSubscribers int           // 0 means DefaultMaxSubscribers
 	WriteTimeout   time.Duration // longest a write to one subscriber may take; 0 means DefaultWriteTimeout
 
+	// First is the seq of the first frame produced: 0 for a new stream,
+	// where a restarted source resumes (frame k is a pure function of k,
+	// so the stream goes on as if it had not stopped; observers that
+	// missed frames meet a gap, never a stall).
+	First uint64
+	// Reserve, if set, makes a restart resume past every frame produced:
+	// before producing frame seq at or beyond its last reservation the
+	// source calls Reserve(seq+ReserveFrames), which must make the value
+	// durable (the next run's First), and produces nothing if it fails.
+	// A crash then costs at most ReserveFrames frames of gap.
+	Reserve func(upTo uint64) error
+	// ReserveFrames is how far ahead each reservation reaches; 0 means
+	// ten seconds of frames.
+	ReserveFrames uint64
+
 	// Info is added to the /healthz answer (e.g. the seed).
 	Info map[string]any
 	// Logf, if set, receives one line per subscriber event.
@@ -52,19 +67,22 @@ type Server struct {
 	cfg   Config
 	clock gen.Clock
 
-	mu      sync.RWMutex
-	ring    []entry // circular, capacity cfg.BufferFrames
-	head    int     // index in ring of the oldest entry
-	n       int     // entries held
-	bytes   int64   // encoded bytes held
-	next    uint64  // seq of the next frame to produce
-	notify  chan struct{}
-	ended   bool
-	stopped bool
-	subs    int
-	dropped uint64
-	wg      sync.WaitGroup
-	runErr  error
+	mu    sync.RWMutex
+	ring  []entry // circular, capacity cfg.BufferFrames
+	head  int     // index in ring of the oldest entry
+	n     int     // entries held
+	bytes int64   // encoded bytes held
+	next  uint64  // seq of the next frame to produce
+	// reserved: frames below it may be produced (Config.Reserve); only
+	// Step, which is never concurrent with itself, touches it.
+	reserved uint64
+	notify   chan struct{}
+	ended    bool
+	stopped  bool
+	subs     int
+	dropped  uint64
+	wg       sync.WaitGroup
+	runErr   error
 }
 
 type entry struct {
@@ -106,7 +124,11 @@ func New(cfg Config) (*Server, error) {
 	case cfg.WriteTimeout < 0:
 		return nil, errors.New("write timeout must be positive")
 	}
-	return &Server{cfg: cfg, clock: clock, ring: make([]entry, cfg.BufferFrames), notify: make(chan struct{})}, nil
+	if cfg.ReserveFrames == 0 {
+		cfg.ReserveFrames = uint64(max(1, 10*cfg.Rate))
+	}
+	return &Server{cfg: cfg, clock: clock, ring: make([]entry, cfg.BufferFrames), notify: make(chan struct{}),
+		next: cfg.First, reserved: cfg.First}, nil
 }
 
 // Clock returns the stream's clock (frame k's source time).
@@ -182,6 +204,13 @@ func (s *Server) Step() error {
 	s.mu.RUnlock()
 	if ended {
 		return gen.ErrEnd
+	}
+	if s.cfg.Reserve != nil && seq >= s.reserved {
+		upTo := seq + s.cfg.ReserveFrames
+		if err := s.cfg.Reserve(upTo); err != nil {
+			return fmt.Errorf("reserving frames %d to %d: %w", seq, upTo-1, err)
+		}
+		s.reserved = upTo
 	}
 	f, err := gen.Frame(s.cfg.Generator, s.clock, seq)
 	if errors.Is(err, gen.ErrEnd) {
@@ -342,6 +371,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	s.subs++
 	s.wg.Add(1)
+	if live {
+		// Live from the moment the request is counted: a frame produced
+		// while the handshake completes is still this subscriber's.
+		from = s.next
+	}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
@@ -356,11 +390,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.CloseNow()
 	ctx := c.CloseRead(r.Context()) // subscribers send nothing; this also answers pings
-	if live {
-		s.mu.RLock()
-		from = s.next
-		s.mu.RUnlock()
-	}
 	peer := r.RemoteAddr
 	s.logf("subscriber %s connected from seq %d", peer, from)
 	code, reason := s.feed(ctx, c, from)

@@ -414,3 +414,47 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartResumesPastReservation: a source that reserves its frames
+// ahead and is restarted at its last reservation (as after a crash)
+// produces the same frames it would have, later seqs only, and a
+// subscriber waiting for where it left off gets a gap to the resumed seq at
+// once instead of waiting for the source to count up again.
+func TestRestartResumesPastReservation(t *testing.T) {
+	var reserved []uint64
+	cfg := Config{ReserveFrames: 25, Reserve: func(upTo uint64) error { reserved = append(reserved, upTo); return nil }}
+	s1, _ := newServer(t, cfg)
+	step(t, s1, 60)
+	if fmt.Sprint(reserved) != "[25 50 75]" {
+		t.Fatalf("reservations %v, want [25 50 75] (one before frames 0, 25 and 50)", reserved)
+	}
+	// "Crash" after frame 59: the next run starts at the last reservation.
+	cfg2 := Config{First: reserved[len(reserved)-1], ReserveFrames: 25, Reserve: func(upTo uint64) error { reserved = append(reserved, upTo); return nil }}
+	s2, ts2 := newServer(t, cfg2)
+	if st := s2.Status(); st.NextSeq != 75 {
+		t.Fatalf("restarted source's next seq %d, want 75", st.NextSeq)
+	}
+	sub := subscribe(t, wsURL(ts2, "?from=60")) // where an observer of s1 left off
+	waitSubs(t, s2, 1)
+	step(t, s2, 2)
+	msgs := sub.read(t, 3)
+	if msgs[0].Kind != frame.KindGap || msgs[0].From != 60 || msgs[0].To != 74 {
+		t.Fatalf("first message %+v, want gap 60..74", msgs[0])
+	}
+	want, err := gen.Frame(gen.NewSensor(42), s2.Clock(), 75)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs[1].Frame.Seq != 75 || !bytes.Equal(msgs[1].Frame.Payload, want.Payload) || msgs[1].Frame.Time != want.Time {
+		t.Fatalf("frame after the gap %+v, want frame 75 as a source that never stopped makes it", msgs[1].Frame)
+	}
+	if reserved[len(reserved)-1] != 100 {
+		t.Fatalf("the restarted source reserved %v", reserved)
+	}
+	// A failing reservation stops production: no frame beyond what is
+	// durable.
+	s3, _ := newServer(t, Config{Reserve: func(uint64) error { return errors.New("disk full") }})
+	if err := s3.Step(); err == nil || !strings.Contains(err.Error(), "disk full") || s3.Next() != 0 {
+		t.Fatalf("Step with a failing reservation: %v, next %d", err, s3.Next())
+	}
+}
