@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"os/signal"
 	"slices"
 	"strconv"
@@ -40,8 +41,11 @@ Kinds:
 Frame k is the same for everyone and at any time: its payload depends only
 on --kind, --seed (or the file) and k, and its source time is
 --epoch + k/R, not the moment it is sent. A restarted source emits the very
-same stream again from seq 0, and observers resuming at seq S simply wait
-for it.
+same stream again from seq 0, and observers resuming at seq S wait for it
+to get there. With --position FILE it resumes instead past every frame it
+produced before (it reserves ten seconds of frames ahead in FILE), so
+observers go on at once, with a gap for the frames it did not send while
+stopped.
 
 Subscribe at ws://ADDR/stream?from=S to get every frame from seq S on that
 is still in the replay buffer (the newest --buffer frames, at most
@@ -88,6 +92,7 @@ func sourceMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	quiet := fs.Bool("quiet", false, "do not log subscribers coming and going")
 	tlsCert := fs.String("tls-cert", "", "serve wss:// with the PEM certificate chain in `FILE` (needs --tls-key)")
 	tlsKey := fs.String("tls-key", "", "the PEM private key `FILE` of --tls-cert")
+	position := fs.String("position", "", "remember the stream's position in `FILE` and resume past it after a restart (not with --kind file)")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
@@ -115,6 +120,8 @@ func sourceMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		err = usagef("--tls-cert needs --tls-key FILE: the certificate's private key")
 	case *tlsKey != "" && *tlsCert == "":
 		err = usagef("--tls-key needs --tls-cert FILE: the certificate it belongs to")
+	case *position != "" && *kind == "file":
+		err = usagef("--position is for endless streams; a file source streams its file from the start")
 	default:
 		if ep, err = time.Parse(time.RFC3339Nano, *epoch); err != nil {
 			err = usagef("--epoch %q: write an RFC 3339 time such as 2025-01-01T00:00:00Z", *epoch)
@@ -144,6 +151,19 @@ func sourceMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	cfg := source.Config{Generator: g, Rate: *rate, Epoch: ep, BufferFrames: *buffer, BufferBytes: int64(bufBytes),
 		MaxSubscribers: *maxSubs, Info: info}
+	if *position != "" {
+		// The position is tied to the stream's content: another kind or
+		// seed in the same file is refused rather than resumed.
+		label := fmt.Sprintf("%s/seed=%d", *kind, *seed)
+		if err := os.MkdirAll(filepath.Dir(*position), 0o755); err != nil {
+			return fail(stderr, c, fmt.Errorf("--position: %w", err))
+		}
+		if cfg.First, err = loadPosition(*position, label); err != nil {
+			return fail(stderr, c, err)
+		}
+		path := *position
+		cfg.Reserve = func(upTo uint64) error { return savePosition(path, label, upTo) }
+	}
 	if !*quiet {
 		cfg.Logf = func(format string, a ...any) {
 			fmt.Fprintf(logOut, "%s %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, a...))
@@ -180,6 +200,9 @@ func sourceMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fmt.Fprintf(stdout, "  health:  %s://%s/healthz\n", web, host)
 	fmt.Fprintf(stdout, "  source time of frame k: %s + k × %v\n", ep.UTC().Format(time.RFC3339Nano), time.Duration(clock.Interval))
 	fmt.Fprintf(stdout, "  replay buffer: %d frames, at most %s\n", *buffer, formatBytes(int64(bufBytes)))
+	if *position != "" {
+		fmt.Fprintf(stdout, "  position: %s (resuming at seq %d)\n", *position, cfg.First)
+	}
 	fmt.Fprintf(stdout, "Press Ctrl-C to stop.\n")
 
 	runErr := make(chan error, 1)
@@ -200,7 +223,7 @@ func sourceMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if failed != nil {
 		return fail(stderr, c, failed)
 	}
-	fmt.Fprintf(stdout, "datadragon source: stopped after %d frames\n", st.NextSeq)
+	fmt.Fprintf(stdout, "datadragon source: stopped at seq %d (%d frames made by this run)\n", st.NextSeq, st.NextSeq-cfg.First)
 	return exitOK
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -143,7 +144,7 @@ func TestSourceServes(t *testing.T) {
 		cancel()
 		select {
 		case code := <-done:
-			if code != exitOK || !strings.Contains(stdout.String(), "stopped after") {
+			if code != exitOK || !strings.Contains(stdout.String(), "stopped at seq") {
 				t.Fatalf("%v: exit %d\n%s\n%s", args, code, stdout.String(), stderr.String())
 			}
 		case <-time.After(5 * time.Second):
@@ -173,5 +174,58 @@ func TestSourceListenInUse(t *testing.T) {
 	wantCode(t, args, code, exitFail, out, errOut)
 	if !strings.Contains(errOut, "choose another --listen") {
 		t.Errorf("stderr %q", errOut)
+	}
+}
+
+// TestSourcePositionResumes: with --position a restarted source resumes
+// past every frame it produced, and refuses a position file of another
+// stream.
+func TestSourcePositionResumes(t *testing.T) {
+	pos := filepath.Join(t.TempDir(), "state", "sensor.position.json")
+	run := func(args ...string) (string, int) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		done := make(chan int, 1)
+		go func() {
+			done <- sourceMain(ctx, append(args, "--listen", "127.0.0.1:0", "--quiet"), &stdout, &stderr)
+		}()
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(stdout.String(), "Press Ctrl-C") {
+			select {
+			case code := <-done:
+				cancel()
+				return stdout.String() + stderr.String(), code
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%v: did not start:\n%s\n%s", args, stdout.String(), stderr.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(300 * time.Millisecond) // 60 frames at 200/s
+		cancel()
+		code := <-done
+		return stdout.String() + stderr.String(), code
+	}
+	out, code := run("--kind", "sensor", "--rate", "200", "--position", pos)
+	if code != exitOK || !strings.Contains(out, "resuming at seq 0") {
+		t.Fatalf("first run: exit %d\n%s", code, out)
+	}
+	m := regexp.MustCompile(`stopped at seq (\d+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("first run does not say how many frames it made:\n%s", out)
+	}
+	made, _ := strconv.Atoi(m[1])
+	out, code = run("--kind", "sensor", "--rate", "200", "--position", pos)
+	m = regexp.MustCompile(`resuming at seq (\d+)`).FindStringSubmatch(out)
+	if code != exitOK || m == nil {
+		t.Fatalf("second run: exit %d\n%s", code, out)
+	}
+	if at, _ := strconv.Atoi(m[1]); at < made {
+		t.Fatalf("resumed at seq %d, below the %d frames made before", at, made)
+	}
+	out, code = run("--kind", "ticker", "--rate", "200", "--position", pos)
+	if code != exitFail || !strings.Contains(out, "is not the position file of stream") {
+		t.Fatalf("another stream's position file: exit %d\n%s", code, out)
 	}
 }
