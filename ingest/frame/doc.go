@@ -9,11 +9,12 @@
 // # Messages
 //
 // Every message starts with a version byte (Version, currently 1) and a kind
-// byte. All integers are big-endian. Three kinds exist:
+// byte. All integers are big-endian. Four kinds exist:
 //
-//	data (kind 1): version u8 | kind u8 | seq u64 | time i64 | len u32 | payload (len bytes)
-//	gap  (kind 2): version u8 | kind u8 | from u64 | to u64
-//	end  (kind 3): version u8 | kind u8 | next u64
+//	data   (kind 1): version u8 | kind u8 | seq u64 | time i64 | len u32 | payload (len bytes)
+//	gap    (kind 2): version u8 | kind u8 | from u64 | to u64
+//	end    (kind 3): version u8 | kind u8 | next u64
+//	behind (kind 4): version u8 | kind u8 | next u64
 //
 // A data message is one frame of the stream: seq counts frames from 0 for
 // each source, time is the source timestamp in Unix nanoseconds (the source
@@ -28,6 +29,11 @@
 //
 // An end message says the stream is finished: it had exactly next frames
 // (seqs 0..next-1) and no more will come.
+//
+// A behind message says the source has not produced the subscriber's first
+// seq yet: its next frame is next. The source sends it once, first, to a
+// subscriber asking from a seq beyond its next — typically an observer of a
+// source that restarted from an earlier seq — then the frames as they come.
 //
 // # Subscribing
 //

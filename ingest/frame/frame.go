@@ -17,6 +17,7 @@ const (
 	DataHeaderSize = 2 + 8 + 8 + 4               // version, kind, seq, time, len
 	GapSize        = 2 + 8 + 8                   // version, kind, from, to
 	EndSize        = 2 + 8                       // version, kind, next
+	BehindSize     = 2 + 8                       // version, kind, next
 	MaxMessageSize = DataHeaderSize + MaxPayload // the largest valid message
 )
 
@@ -35,6 +36,12 @@ const (
 	KindData Kind = 1 // one frame of the stream
 	KindGap  Kind = 2 // frames the source no longer has
 	KindEnd  Kind = 3 // the stream is finished
+	// KindBehind says the source has not produced the subscriber's first
+	// seq yet: its next frame is Next. A source sends it once, at the
+	// start of a subscription from a seq beyond its next, so an observer
+	// that waits for a restarted source knows it, instead of meeting
+	// silence.
+	KindBehind Kind = 4
 )
 
 func (k Kind) String() string {
@@ -45,6 +52,8 @@ func (k Kind) String() string {
 		return "gap"
 	case KindEnd:
 		return "end"
+	case KindBehind:
+		return "behind"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -63,7 +72,7 @@ type Message struct {
 	Frame Frame  // KindData
 	From  uint64 // KindGap: first missing seq
 	To    uint64 // KindGap: last missing seq (inclusive)
-	Next  uint64 // KindEnd: the number of frames the stream had
+	Next  uint64 // KindEnd: the number of frames the stream had; KindBehind: the source's next seq
 }
 
 // Errors returned by the codec. Decode wraps ErrMalformed with details.
@@ -109,6 +118,14 @@ func EncodeEnd(next uint64) []byte {
 	return binary.BigEndian.AppendUint64(b, next)
 }
 
+// EncodeBehind returns the message of a source whose next frame is next,
+// before the seq a subscriber asked for.
+func EncodeBehind(next uint64) []byte {
+	b := make([]byte, 0, BehindSize)
+	b = append(b, Version, byte(KindBehind))
+	return binary.BigEndian.AppendUint64(b, next)
+}
+
 // Decode parses one message. It accepts exactly the encodings the Encode
 // functions produce and rejects everything else with an error; it never
 // panics. A data frame's payload aliases b.
@@ -150,6 +167,11 @@ func Decode(b []byte) (Message, error) {
 			return Message{}, fmt.Errorf("%w: end message of %d bytes, want %d", ErrMalformed, len(b), EndSize)
 		}
 		return Message{Kind: k, Next: binary.BigEndian.Uint64(b[2:10])}, nil
+	case KindBehind:
+		if len(b) != BehindSize {
+			return Message{}, fmt.Errorf("%w: behind message of %d bytes, want %d", ErrMalformed, len(b), BehindSize)
+		}
+		return Message{Kind: k, Next: binary.BigEndian.Uint64(b[2:10])}, nil
 	default:
 		return Message{}, fmt.Errorf("%w: unknown message kind %d", ErrMalformed, b[1])
 	}
@@ -167,6 +189,8 @@ func Encode(m Message) ([]byte, error) {
 		return EncodeGap(m.From, m.To), nil
 	case KindEnd:
 		return EncodeEnd(m.Next), nil
+	case KindBehind:
+		return EncodeBehind(m.Next), nil
 	}
 	return nil, fmt.Errorf("%w: unknown message kind %d", ErrMalformed, uint8(m.Kind))
 }

@@ -17,6 +17,8 @@ func TestRoundTrip(t *testing.T) {
 		{Kind: KindGap, From: 0, To: math.MaxUint64},
 		{Kind: KindEnd, Next: 0},
 		{Kind: KindEnd, Next: 12345},
+		{Kind: KindBehind, Next: 0},
+		{Kind: KindBehind, Next: math.MaxUint64},
 	}
 	for _, m := range msgs {
 		b, err := Encode(m)
@@ -54,6 +56,9 @@ func TestLayout(t *testing.T) {
 	if e := EncodeEnd(258); !bytes.Equal(e, []byte{1, 3, 0, 0, 0, 0, 0, 0, 1, 2}) {
 		t.Fatalf("end layout %x", e)
 	}
+	if e := EncodeBehind(258); !bytes.Equal(e, []byte{1, 4, 0, 0, 0, 0, 0, 0, 1, 2}) {
+		t.Fatalf("behind layout %x", e)
+	}
 }
 
 func TestRejects(t *testing.T) {
@@ -78,6 +83,8 @@ func TestRejects(t *testing.T) {
 		{"trailing byte", append(append([]byte{}, good...), 0), ErrMalformed},
 		{"oversized payload", oversized, ErrTooLarge},
 		{"gap too short", EncodeGap(1, 2)[:GapSize-1], ErrMalformed},
+		{"behind too short", EncodeBehind(5)[:BehindSize-1], ErrMalformed},
+		{"behind too long", append(EncodeBehind(5), 0), ErrMalformed},
 		{"gap too long", append(EncodeGap(1, 2), 0), ErrMalformed},
 		{"empty gap", []byte{1, 2, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 8}, ErrMalformed},
 		{"end too long", append(EncodeEnd(1), 0), ErrMalformed},

@@ -44,7 +44,7 @@ type Config struct {
 	MaxAttempts  int           // consecutive failed connections before Run gives up; 0 means never
 }
 
-// Event is one of Data, Gap, End, Connected or Disconnected.
+// Event is one of Data, Gap, End, Connected, Disconnected or Behind.
 type Event interface{ isEvent() }
 
 // Data is the next frame of the stream.
@@ -73,6 +73,15 @@ type Disconnected struct {
 	Retry time.Duration
 }
 
+// Behind reports that the source has not produced the seq this observer
+// waits for: it is at Next, Want is the next seq to deliver. A source that
+// restarted from an earlier seq says so when the observer reconnects;
+// delivery resumes, with nothing lost, once the source reaches Want.
+type Behind struct {
+	Want, Next uint64
+}
+
+func (Behind) isEvent()       {}
 func (Data) isEvent()         {}
 func (Gap) isEvent()          {}
 func (End) isEvent()          {}
@@ -309,6 +318,10 @@ func (o *observer) deliver(m frame.Message) error {
 		}
 		o.ended = true
 		return o.emit(End{Next: m.Next})
+	case frame.KindBehind:
+		if m.Next < o.next {
+			return o.emit(Behind{Want: o.next, Next: m.Next})
+		}
 	}
 	return nil
 }

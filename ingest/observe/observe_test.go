@@ -216,10 +216,21 @@ func TestResumeAcrossSourceRestart(t *testing.T) {
 	r.waitFrames(t, 60)
 
 	// The source restarts (a new process with the same seed, from seq 0)
-	// and the observer, resuming at 60, waits for it to get there.
+	// and the observer, resuming at 60, waits for it to get there — and is
+	// told why it waits: the source is at seq 0.
 	b, tsB := startSource(t, source.Config{Generator: gen.NewSensor(3)})
 	p.setBackend(tsB.Listener.Addr().String())
 	p.cut()
+	deadline := time.Now().Add(10 * time.Second)
+	for r.count(func(e Event) bool { be, ok := e.(Behind); return ok && be.Want == 60 && be.Next == 0 }) != 1 {
+		if time.Now().After(deadline) {
+			r.mu.Lock()
+			evs := append([]Event(nil), r.events...)
+			r.mu.Unlock()
+			t.Fatalf("no Behind{Want: 60, Next: 0} event: %v", evs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	step(t, b, 100)
 	r.waitFrames(t, 100)
 	r.mu.Lock()

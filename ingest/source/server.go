@@ -418,13 +418,21 @@ func (s *Server) feed(ctx context.Context, c *websocket.Conn, cursor uint64) (we
 		return err == nil
 	}
 	s.mu.RLock()
-	oldest := s.oldestLocked()
+	oldest, next, ended := s.oldestLocked(), s.next, s.ended
 	s.mu.RUnlock()
 	if cursor < oldest {
 		if !write(frame.EncodeGap(cursor, oldest-1)) {
 			return 0, ""
 		}
 		cursor = oldest
+	}
+	if cursor > next && !ended {
+		// Asked for frames not made yet: say where this source is, so an
+		// observer of a source that restarted knows why it waits.
+		s.logf("subscriber asked from seq %d; this source is at seq %d", cursor, next)
+		if !write(frame.EncodeBehind(next)) {
+			return 0, ""
+		}
 	}
 	for {
 		s.mu.RLock()
