@@ -88,6 +88,11 @@ type Config struct {
 	// Push serves the gateway's push API (/v1/push/… and POST /v1/tx,
 	// package gateway); nil answers 501.
 	Push http.Handler
+	// SourceStatus returns, by observed stream, what this node's observer
+	// has to say about the stream's source when it is not simply
+	// delivering (unreachable, or behind the seq this node waits for);
+	// /v1/streams shows it. Nil: nothing.
+	SourceStatus func() map[string]string
 	// Genesis returns the chain's genesis document, the trust anchor of
 	// POST /v1/receipts/verify; nil answers 501.
 	Genesis func() (*cmttypes.GenesisDoc, error)
@@ -111,6 +116,7 @@ type Handler struct {
 	app      Reader
 	receipts Receipts
 	push     http.Handler
+	srcStat  func() map[string]string
 	genesis  func() (*cmttypes.GenesisDoc, error)
 	node     NodeInfo
 	log      *slog.Logger
@@ -136,7 +142,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.App == nil {
 		return nil, errors.New("api: Config.App is required")
 	}
-	h := &Handler{app: cfg.App, receipts: cfg.Receipts, push: cfg.Push, genesis: cfg.Genesis, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
+	h := &Handler{app: cfg.App, receipts: cfg.Receipts, push: cfg.Push, srcStat: cfg.SourceStatus, genesis: cfg.Genesis, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
 		maxBody: cfg.MaxBodyBytes, origins: cfg.OriginPatterns, maxReceipt: MaxReceiptBytes, maxData: MaxReceiptDataBytes}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))

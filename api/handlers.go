@@ -57,8 +57,11 @@ func (h *Handler) streams(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := StreamList{Streams: make([]Stream, 0, len(ss))}
+	src := h.sourceStatus()
 	for _, s := range ss {
-		out.Streams = append(out.Streams, streamFrom(s))
+		v := streamFrom(s)
+		v.SourceStatus = src[s.ID]
+		out.Streams = append(out.Streams, v)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -73,7 +76,18 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 		h.appError(w, r, err, unknownStream(id))
 		return
 	}
-	writeJSON(w, http.StatusOK, streamFrom(s))
+	v := streamFrom(s)
+	v.SourceStatus = h.sourceStatus()[id]
+	writeJSON(w, http.StatusOK, v)
+}
+
+// sourceStatus returns what the observers say of their sources (nil if
+// nothing).
+func (h *Handler) sourceStatus() map[string]string {
+	if h.srcStat == nil {
+		return nil
+	}
+	return h.srcStat()
 }
 
 func (h *Handler) records(w http.ResponseWriter, r *http.Request) {

@@ -103,6 +103,10 @@ type Stream struct {
 	Disputed     uint64   `json:"disputed"`
 	LastIndex    *uint64  `json:"last_index"`           // highest accepted index; null before the first
 	NextIndex    *uint64  `json:"next_index,omitempty"` // push streams: the next chunk index on chain
+	// SourceStatus: why this node's observer of the stream is not
+	// delivering, when it is not (its source is unreachable, or restarted
+	// and is behind the seq the node waits for).
+	SourceStatus string `json:"source_status,omitempty"`
 }
 
 // StreamList is GET /v1/streams.

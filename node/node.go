@@ -51,6 +51,9 @@ type Node struct {
 	apiLn   net.Listener
 	srcTLS  *tls.Config // for wss:// sources; nil: the system roots
 
+	srcMu     sync.Mutex
+	srcStatus map[string]string // by stream: why its observer is not delivering
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -165,7 +168,7 @@ func Open(home string, o Options) (*Node, error) {
 	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS}
 	if cfg.API != "" {
 		h, err := api.New(api.Config{
-			App: a, Receipts: n, Feed: feed, Registry: prometheus.NewRegistry(), Logger: logger, Push: gw.Handler(),
+			App: a, Receipts: n, Feed: feed, Registry: prometheus.NewRegistry(), Logger: logger, Push: gw.Handler(), SourceStatus: n.SourceStatus,
 			Node:      api.NodeInfo{Moniker: cfg.Moniker, Version: o.Version, Height: n.Height},
 			Genesis:   func() (*cmttypes.GenesisDoc, error) { return cmttypes.GenesisDocFromFile(ccfg.GenesisFile()) },
 			RateLimit: cfg.RateLimit.api(),
@@ -273,20 +276,37 @@ func (n *Node) follow(ctx context.Context, s app.Stream) {
 	// A source that cannot be reached (down, or a wss:// certificate that
 	// does not verify) is retried for ever: say so once per distinct error.
 	var lastErr string
+	behind := false
 	onEvent := func(ev observe.Event) {
 		switch ev := ev.(type) {
 		case observe.Disconnected:
 			if msg := ev.Err.Error(); msg != lastErr {
 				lastErr = msg
 				n.log.Warn("stream source unreachable; retrying", "stream", s.ID, "err", ev.Err)
+				n.setSourceStatus(s.ID, "source unreachable, retrying: "+msg)
 			}
 		case observe.Connected:
 			if lastErr != "" {
 				n.log.Info("stream source reconnected", "stream", s.ID, "from", ev.From)
 				lastErr = ""
+				n.setSourceStatus(s.ID, "")
+			}
+		case observe.Behind:
+			// A source that restarted from an earlier seq: this node waits
+			// for it to reach the seq it needs, and says so.
+			behind = true
+			msg := fmt.Sprintf("the source is at seq %d, behind seq %d that this node waits for (it restarted from an earlier seq?); observing resumes when it gets there", ev.Next, ev.Want)
+			n.log.Warn("stream source is behind", "stream", s.ID, "source_seq", ev.Next, "waiting_for", ev.Want)
+			n.setSourceStatus(s.ID, msg)
+		case observe.Data, observe.Gap:
+			if behind {
+				behind = false
+				n.log.Info("stream source caught up", "stream", s.ID)
+				n.setSourceStatus(s.ID, "")
 			}
 		}
 	}
+	replay := &replayWatch{n: n, stream: s.ID}
 	for ctx.Err() == nil {
 		err := ingest.Follow(ctx, ingest.Config{
 			Stream:  s.ID,
@@ -294,6 +314,7 @@ func (n *Node) follow(ctx context.Context, s app.Stream) {
 			Source:  observe.Config{URL: s.Source, TLS: n.srcTLS},
 			OnEvent: onEvent,
 		}, func(o ingest.Observed) error {
+			replay.check(o.Index)
 			v := wire.OK
 			if rs != nil && o.Status == chunk.Complete {
 				msgs := make([][]byte, len(o.Frames))
@@ -365,3 +386,60 @@ func (n *Node) Config() *Config { return n.cfg }
 
 // Height is the last height CometBFT stored.
 func (n *Node) Height() int64 { return n.cmt.BlockStore().Height() }
+
+// SourceStatus returns, by observed stream, why this node's observer is
+// not delivering, for the streams where it is not.
+func (n *Node) SourceStatus() map[string]string {
+	n.srcMu.Lock()
+	defer n.srcMu.Unlock()
+	out := make(map[string]string, len(n.srcStatus))
+	for k, v := range n.srcStatus {
+		out[k] = v
+	}
+	return out
+}
+
+func (n *Node) setSourceStatus(stream, msg string) {
+	n.srcMu.Lock()
+	defer n.srcMu.Unlock()
+	if msg == "" {
+		delete(n.srcStatus, stream)
+		return
+	}
+	if n.srcStatus == nil {
+		n.srcStatus = map[string]string{}
+	}
+	n.srcStatus[stream] = msg
+}
+
+// replayWatch notices a source that sends again chunks the chain decided
+// long ago — one that restarted from an earlier seq, while this node
+// observes it from the start: its chunks count for nothing until it
+// reaches the chain's index again. The node says so in its log and in
+// /v1/streams rather than fall silent for as long.
+type replayWatch struct {
+	n         *Node
+	stream    string
+	replaying bool
+}
+
+func (r *replayWatch) check(index uint64) {
+	si, err := r.n.app.Stream(r.stream)
+	if err != nil || si.LastIndex == nil {
+		return
+	}
+	last := *si.LastIndex
+	// Two chunks of slack: a node a little behind its peers is not a
+	// replay.
+	behind := index+2 < last
+	switch {
+	case behind && !r.replaying:
+		r.replaying = true
+		r.n.log.Warn("stream source is sending chunks the chain decided long ago (it restarted from an earlier seq?)", "stream", r.stream, "chunk", index, "chain_last", last)
+		r.n.setSourceStatus(r.stream, fmt.Sprintf("the source is sending chunk %d again while the chain has accepted up to %d (it restarted from an earlier seq?); this node attests again once it reaches chunk %d", index, last, last+1))
+	case !behind && r.replaying:
+		r.replaying = false
+		r.n.log.Info("stream source caught up with the chain", "stream", r.stream, "chunk", index)
+		r.n.setSourceStatus(r.stream, "")
+	}
+}

@@ -149,6 +149,35 @@ func TestDevnetAcceptsRecordsAndStopsCleanly(t *testing.T) {
 		t.Fatalf("resumed devnet exit %d\nstderr:\n%s", code, errOut3.String())
 	}
 
+	// Without their positions the sources start again at seq 0: the
+	// observers wait for them, and say so in /v1/streams instead of
+	// stalling silently.
+	if err := os.RemoveAll(filepath.Join(dir, "sources")); err != nil {
+		t.Fatal(err)
+	}
+	ctx3, cancel3 := context.WithCancel(context.Background())
+	var out4, errOut4 syncBuffer
+	done3 := make(chan int, 1)
+	go func() { done3 <- devnetMain(ctx3, []string{"--dir", dir, "--status-every", "0"}, &out4, &errOut4) }()
+	defer func() { cancel3(); <-done3 }()
+	behindDeadline := time.Now().Add(30 * time.Second)
+	for {
+		var st struct {
+			SourceStatus string `json:"source_status"`
+		}
+		if r, err := http.Get("http://127.0.0.1:18480/v1/streams/sensors"); err == nil {
+			json.NewDecoder(r.Body).Decode(&st)
+			r.Body.Close()
+		}
+		if strings.Contains(st.SourceStatus, "again while the chain has accepted up to") {
+			break
+		}
+		if time.Now().After(behindDeadline) {
+			t.Fatalf("a source restarted at seq 0 is not reported in /v1/streams (source_status %q)\nstdout:\n%s", st.SourceStatus, out4.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	// The kept network has 4 validators: asking for 3 is refused at once,
 	// before a source or a node starts.
 	var out2, errOut2 syncBuffer
