@@ -21,15 +21,17 @@ Benchmarks of this machine. Targets:
   %-8s %s
   %-8s %s
   %-8s %s
+  %-8s %s
 
 Examples:
   datadragon bench zk --max-k 11
   datadragon bench sig
   datadragon bench network --duration 60s
   datadragon bench push --mib 64
+  datadragon bench soak --duration 30m
 
 Run 'datadragon bench TARGET --help' for every flag with its default.
-`, "zk", benchZKCmd.summary, "sig", benchSigCmd.summary, "network", benchNetworkCmd.summary, "push", benchPushCmd.summary)
+`, "zk", benchZKCmd.summary, "sig", benchSigCmd.summary, "network", benchNetworkCmd.summary, "push", benchPushCmd.summary, "soak", benchSoakCmd.summary)
 }
 
 func runBench(args []string, stdout, stderr io.Writer) int {
@@ -49,6 +51,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return runBenchNetwork(rest, stdout, stderr)
 	case "push":
 		return runBenchPush(rest, stdout, stderr)
+	case "soak":
+		return runBenchSoak(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "datadragon bench: unknown target %q\nRun 'datadragon bench --help' to see the targets.\n", target)
 		return exitUsage

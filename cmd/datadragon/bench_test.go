@@ -90,3 +90,24 @@ func TestBenchZKUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchSoakUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--duration", "1s"}, "--duration 1s"},
+		{[]string{"--duration", "25h"}, "--duration 25h"},
+		{[]string{"--validators", "0"}, "--validators 0"},
+		{[]string{"--push-kib", "-1"}, "--push-kib -1"},
+		{[]string{"--duration", "1m", "--sample", "2m"}, "--sample 2m"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+	} {
+		args := append([]string{"bench", "soak"}, tc.args...)
+		code, out, errOut := runCLI(t, args...)
+		wantCode(t, args, code, exitUsage, out, errOut)
+		if !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: stderr %q lacks %q", tc.args, errOut, tc.want)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"math/bits"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -182,5 +184,52 @@ func TestNetworkResultText(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
+	}
+}
+
+// TestDiskByComponent: each file of a node's home counts in its component,
+// the gateway's stored objects apart from its logs.
+func TestDiskByComponent(t *testing.T) {
+	home := t.TempDir()
+	files := map[string]int{
+		"data/blockstore.db/000001.sst": 100, "data/cs.wal/wal": 20, "data/state.db/1.log": 3, "data/evidence.db/1.log": 4,
+		"data/app/app.db": 50, "data/gateway/uploads/log/0.wal": 7, "data/gateway/sessions.json": 1,
+		"data/gateway/objects/ab/abcd": 9, "config/genesis.json": 1000,
+	}
+	for p, n := range files {
+		full := filepath.Join(home, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, make([]byte, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := diskByComponent([]string{home, home})
+	want := map[string]int64{"blocks": 200, "wal": 40, "state": 14, "app": 100, "gateway": 16, "objects": 18}
+	for _, c := range SoakComponents {
+		if got[c] != want[c] {
+			t.Errorf("%s: %d bytes, want %d", c, got[c], want[c])
+		}
+	}
+}
+
+func TestSoakResultText(t *testing.T) {
+	r := SoakResult{Validators: 4, DurationS: 600, PushRate: 65536, Records: 1200, Accepted: 1199, Heights: 3000, WarmUpS: 120,
+		PerNodePerHour: map[string]float64{"blocks": 1.5e9, "wal": 2e9, "app": 4.7e7}, PerNodePerHourTotal: 3.547e9,
+		RSSWarmBytes: 200 << 20, RSSEndBytes: 210 << 20, RSSGrowthPct: 5, PeakRSSBytes: 220 << 20, CPUSeconds: 120, CPUPerRecordS: 0.1}
+	var b strings.Builder
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"4 validators for 600 s", "after a 120 s warm-up", "1200 (1199 accepted), 3000 heights",
+		"wal          2000.0 MB", "total        3547.0 MB", "(+5.0 %)", "100.0 ms per record"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+	// Largest first.
+	if strings.Index(b.String(), "wal") > strings.Index(b.String(), "blocks") {
+		t.Errorf("components not largest first:\n%s", b.String())
 	}
 }
