@@ -265,7 +265,7 @@ func (h *Handler) wrap(rt routeInfo) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &statusWriter{ResponseWriter: w, http1: r.ProtoMajor == 1}
 		body := r.Body // the handler may wrap it; a refused body is drained from here
 		defer func() {
 			if v := recover(); v != nil {
@@ -282,7 +282,7 @@ func (h *Handler) wrap(rt routeInfo) http.Handler {
 			h.metrics.observe(rt.label, sw.code, time.Since(start))
 		}()
 		defer func() {
-			if sw.code == http.StatusRequestEntityTooLarge {
+			if sw.code == http.StatusRequestEntityTooLarge && sw.http1 {
 				drainRefused(w, body, r.ContentLength)
 			}
 		}()
@@ -311,16 +311,18 @@ func methodAllowed(allowed []string, m string) bool {
 // WebSocket upgrade reach the connection's Hijacker.
 type statusWriter struct {
 	http.ResponseWriter
-	code int
+	code  int
+	http1 bool // HTTP/1.x: a refused body is drained (drainRefused)
 }
 
 func (s *statusWriter) WriteHeader(code int) {
 	if s.code == 0 {
 		s.code = code
 	}
-	if code == http.StatusRequestEntityTooLarge {
+	if code == http.StatusRequestEntityTooLarge && s.http1 {
 		// The rest of the body is drained, not served: this connection
-		// ends with the answer (drainRefused).
+		// ends with the answer (drainRefused). HTTP/2 needs neither: a
+		// refused stream is reset alone, its connection goes on.
 		s.Header().Set("Connection", "close")
 	}
 	s.ResponseWriter.WriteHeader(code)

@@ -509,7 +509,13 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 		go hs.Serve(ln)
-		go srv.Run(srcCtx)
+		go func() {
+			// A source that cannot go on (its position cannot be saved,
+			// say) stops producing: say so, the observers will wait.
+			if err := srv.Run(srcCtx); err != nil {
+				fmt.Fprintf(stderr, "demo source %s stopped: %v\n", id, err)
+			}
+		}()
 		defer hs.Close()
 	}
 
