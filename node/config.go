@@ -262,6 +262,9 @@ func (c *Config) comet(home string) *cmtcfg.Config {
 	// node exports its own metrics instead.
 	cfg.Instrumentation.Prometheus = false
 	cfg.TxIndex.Indexer = "null"
+	// Nothing reads the ABCI responses CometBFT would keep for every block
+	// (no tx indexer, no block_results): keeping them only grows state.db.
+	cfg.Storage.DiscardABCIResponses = true
 	// Pushed chunks carry up to 1 MiB of data in one transaction, and a
 	// push keeps a gateway's worth of them in flight.
 	cfg.Mempool.MaxTxBytes = wire.MaxTxBytes

@@ -135,3 +135,14 @@ func TestInitHomesPerValidatorHosts(t *testing.T) {
 		}
 	}
 }
+
+// TestCometConfigKeepsNoABCIResponses: CometBFT is told not to store what
+// nothing reads (the per-block ABCI responses, the tx index), which would
+// only grow a node's state database.
+func TestCometConfigKeepsNoABCIResponses(t *testing.T) {
+	c := &Config{Moniker: "n", P2PListen: "127.0.0.1:1"}
+	cc := c.comet(t.TempDir())
+	if !cc.Storage.DiscardABCIResponses || cc.TxIndex.Indexer != "null" {
+		t.Fatalf("discard_abci_responses %v, indexer %q", cc.Storage.DiscardABCIResponses, cc.TxIndex.Indexer)
+	}
+}
