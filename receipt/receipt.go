@@ -109,6 +109,14 @@ type Attestation struct {
 // Marshal returns the receipt's indented JSON.
 func (r *Receipt) Marshal() ([]byte, error) { return json.MarshalIndent(r, "", "  ") }
 
+// head is the first n bytes of b (for messages).
+func head(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}
+
 // ErrNotReceipt is returned by Parse for JSON that is not a receipt at all
 // (as opposed to a receipt that does not verify, which Verify reports).
 var ErrNotReceipt = errors.New("not a receipt")
@@ -128,7 +136,24 @@ func Parse(b []byte) (*Receipt, error) {
 		if errors.As(err, &te) {
 			return nil, fmt.Errorf("receipt: %w: the JSON is a %s, a receipt is an object (GET /v1/receipts/STREAM/INDEX gives one)", ErrNotReceipt, te.Value)
 		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("receipt: %w: the file is not JSON (%v at byte %d; it begins %q)", ErrNotReceipt, err, se.Offset, head(b, 24))
+		}
 		return nil, fmt.Errorf("receipt: %w", err)
+	}
+	// What a node answers instead of a receipt, saved as one: say what
+	// the node said.
+	if e, ok := members["error"]; ok && len(members) <= 2 {
+		var msg string
+		if json.Unmarshal(e, &msg) == nil {
+			return nil, fmt.Errorf("receipt: %w: this is the node's error answer, saved instead of a receipt; the node said: %q", ErrNotReceipt, head([]byte(msg), 300))
+		}
+	}
+	if _, ok := members["genesis_time"]; ok {
+		if _, ok := members["app_state"]; ok {
+			return nil, fmt.Errorf("receipt: %w: this is a genesis file; give the receipt first and the genesis with --genesis", ErrNotReceipt)
+		}
 	}
 	var missing []string
 	for _, k := range receiptKeys {

@@ -149,7 +149,7 @@ func Verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte) error {
 		return broken("commit", "signs block %X, the header hashes to %X", []byte(c.BlockID.Hash), []byte(hh))
 	}
 	if err := valSet.VerifyCommit(chainID, c.BlockID, h.Height, c); err != nil {
-		return broken("commit", "%v", err)
+		return broken("commit", "%s", commitProblem(chainID, c, valSet, r.Validators, err))
 	}
 
 	// 7. Attestations of the majority.
@@ -200,7 +200,7 @@ func Verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte) error {
 		}
 		msg := wire.SignBytes(chainID, a.ExtensionHeight, a.Validator, eroot)
 		if err := (ziggysig.Scheme{}).Verify(gs.Validators[vi].ZiggyPubKey, msg, a.Signature); err != nil {
-			return broken("attestations", "attestation %d (%s): Ziggy signature: %v", i, a.Validator, err)
+			return broken("attestations", "the Ziggy signature of %s over its vote extension at height %d does not verify against its genesis key: the attestation was forged or altered (%v)", who(r.Validators[vi]), a.ExtensionHeight, err)
 		}
 		power += ra.Power
 	}
@@ -291,4 +291,37 @@ func hashes(bs []app.HexBytes) ([]merkle.Hash, error) {
 		out[i] = h
 	}
 	return out, nil
+}
+
+// who names a validator for people: its name and address.
+func who(v Validator) string {
+	if v.Name != "" {
+		return fmt.Sprintf("validator %s (%s)", v.Name, v.Address)
+	}
+	return fmt.Sprintf("validator %s", v.Address)
+}
+
+// commitProblem says which validator's commit signature fails, in words,
+// when CometBFT's check refused the commit (err); otherwise err's own
+// message.
+func commitProblem(chainID string, c *cmttypes.Commit, vs *cmttypes.ValidatorSet, vals []Validator, err error) string {
+	for idx, cs := range c.Signatures {
+		if cs.BlockIDFlag != cmttypes.BlockIDFlagCommit || idx >= len(vs.Validators) {
+			continue
+		}
+		val := vs.Validators[idx]
+		if !bytes.Equal(cs.ValidatorAddress, val.Address) {
+			continue // CometBFT's message covers a misplaced signature
+		}
+		if !val.PubKey.VerifySignature(c.VoteSignBytes(chainID, int32(idx)), cs.Signature) {
+			name := fmt.Sprintf("validator %s", val.Address)
+			for _, v := range vals {
+				if bytes.Equal(v.Address, val.Address) {
+					name = who(v)
+				}
+			}
+			return fmt.Sprintf("the commit signature of %s does not verify: the commit was forged or altered (%v)", name, err)
+		}
+	}
+	return err.Error()
 }

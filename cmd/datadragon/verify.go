@@ -107,7 +107,12 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	g, err := cmttypes.GenesisDocFromFile(*genesis)
 	if err != nil {
-		return fail(stderr, c, fmt.Errorf("genesis: %w", err))
+		if b, rerr := readLimited(*genesis); rerr == nil {
+			if _, perr := receipt.Parse(b); perr == nil {
+				return fail(stderr, c, fmt.Errorf("--genesis %s is a receipt, not a genesis: give the network's genesis.json (the one 'datadragon devnet' or 'datadragon init' wrote, or config/genesis.json in a node's home)", *genesis))
+			}
+		}
+		return fail(stderr, c, fmt.Errorf("--genesis %s is not a genesis file CometBFT reads: %w", *genesis, err))
 	}
 	var lines []string
 	for _, r := range receipts {

@@ -47,6 +47,69 @@ func TestVerifyReceipt(t *testing.T) {
 		t.Fatalf("tampered header: exit %d, %q", code, out)
 	}
 
+	// Mistakes a new user makes, answered in their words.
+	dir := t.TempDir()
+	apiErr := filepath.Join(dir, "err.json")
+	os.WriteFile(apiErr, []byte(`{"error":"record sensors/99 not found"}`), 0o644)
+	notJSON := filepath.Join(dir, "page.html")
+	os.WriteFile(notJSON, []byte("<html>404</html>"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"verify", apiErr, "--genesis", gen}, `the node's error answer, saved instead of a receipt; the node said: "record sensors/99 not found"`},
+		{[]string{"verify", notJSON, "--genesis", gen}, "the file is not JSON"},
+		{[]string{"verify", gen, "--genesis", gen}, "this is a genesis file; give the receipt first"},
+		{[]string{"verify", rcpt, "--genesis", rcpt}, "is a receipt, not a genesis"},
+	} {
+		code, out, errOut := runCLI(t, tc.args...)
+		if code != exitFail || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %q", tc.args, code, errOut, tc.want)
+		}
+		_ = out
+	}
+	// A forged commit signature names the validator; so does a forged
+	// Ziggy attestation.
+	for _, tc := range []struct {
+		name string
+		edit func(map[string]any)
+		want string
+	}{
+		{"commit", func(r map[string]any) {
+			sigs := r["commit"].(map[string]any)["signatures"].([]any)
+			s := sigs[0].(map[string]any)
+			b := []byte(s["signature"].(string))
+			if b[5] == 'A' { // another base64 digit: another signature
+				b[5] = 'B'
+			} else {
+				b[5] = 'A'
+			}
+			s["signature"] = string(b)
+		}, "the commit signature of validator "},
+		{"ziggy", func(r map[string]any) {
+			a := r["attestations"].([]any)[0].(map[string]any)
+			h := []byte(a["signature"].(string))
+			if h[len(h)/2] == '0' { // another hex digit
+				h[len(h)/2] = '1'
+			} else {
+				h[len(h)/2] = '0'
+			}
+			a["signature"] = string(h)
+		}, "the Ziggy signature of validator "},
+	} {
+		var r map[string]any
+		b, _ := os.ReadFile(rcpt)
+		json.Unmarshal(b, &r)
+		tc.edit(r)
+		p := filepath.Join(dir, tc.name+".json")
+		b, _ = json.Marshal(r)
+		os.WriteFile(p, b, 0o644)
+		code, out, errOut := runCLI(t, "verify", p, "--genesis", gen)
+		if code != exitFail || !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "forged or altered") {
+			t.Errorf("%s: exit %d, %q, stderr %q; want %q", tc.name, code, out, errOut, tc.want)
+		}
+	}
+
 	if code, _, _ = runCLI(t, "verify", rcpt); code != exitUsage {
 		t.Fatalf("no --genesis: exit %d", code)
 	}
