@@ -134,6 +134,8 @@ type Log struct {
 
 	released uint64 // Read refuses seqs below it
 
+	repairs []Repair // what Open cut off the tail
+
 	fsyncs     atomic.Int64 // fsyncs of segment data (not of new headers or the directory), for tests and benchmarks
 	beforeSync func()       // test hook, called by a sync before it fsyncs
 }
