@@ -17,6 +17,19 @@
 // (by origin and first seq, which also makes resubmission idempotent) and
 // submits the rest.
 //
+// Recovery reaches a consistent state from whatever prefix of its writes a
+// crash left, and logs every repair: the logs' torn tails are cut (package
+// wal), a torn last batch record is cut, and a last batch whose messages
+// reached the log only in part — its append was interrupted, so it was
+// never acknowledged — is shrunk to the messages the log holds (the
+// producer resumes after them). The sessions file is rewritten only once
+// every file of the stream has been read and found consistent. Damage no
+// crash leaves (a flipped bit in an acknowledged record, a missing batch)
+// is never repaired silently: the stream refuses to open, naming the file
+// and byte and what to do, its files stay as they were, and the rest of
+// the gateway and the node run (Gateway.StreamErrors lists it; pushes to
+// it are answered 503).
+//
 // Producer-signed chunks (streams with registered producers) are chunked
 // and signed by the producer; the gateway logs each signed transaction
 // durably and submits it.
