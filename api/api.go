@@ -88,6 +88,10 @@ type Config struct {
 	// Push serves the gateway's push API (/v1/push/… and POST /v1/tx,
 	// package gateway); nil answers 501.
 	Push http.Handler
+	// PushErrors returns, by stream, why the gateway could not open a
+	// stream's log (gateway.Gateway.StreamErrors); /v1/streams and
+	// /healthz show it. Nil: none.
+	PushErrors func() map[string]string
 	// Genesis returns the chain's genesis document, the trust anchor of
 	// POST /v1/receipts/verify; nil answers 501.
 	Genesis func() (*cmttypes.GenesisDoc, error)
@@ -111,6 +115,7 @@ type Handler struct {
 	app      Reader
 	receipts Receipts
 	push     http.Handler
+	pushErrs func() map[string]string
 	genesis  func() (*cmttypes.GenesisDoc, error)
 	node     NodeInfo
 	log      *slog.Logger
@@ -136,7 +141,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.App == nil {
 		return nil, errors.New("api: Config.App is required")
 	}
-	h := &Handler{app: cfg.App, receipts: cfg.Receipts, push: cfg.Push, genesis: cfg.Genesis, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
+	h := &Handler{app: cfg.App, receipts: cfg.Receipts, push: cfg.Push, pushErrs: cfg.PushErrors, genesis: cfg.Genesis, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
 		maxBody: cfg.MaxBodyBytes, origins: cfg.OriginPatterns, maxReceipt: MaxReceiptBytes, maxData: MaxReceiptDataBytes}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -57,8 +57,11 @@ func (h *Handler) streams(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := StreamList{Streams: make([]Stream, 0, len(ss))}
+	errs := h.pushErrors()
 	for _, s := range ss {
-		out.Streams = append(out.Streams, streamFrom(s))
+		v := streamFrom(s)
+		v.GatewayError = errs[s.ID]
+		out.Streams = append(out.Streams, v)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -73,7 +76,17 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 		h.appError(w, r, err, unknownStream(id))
 		return
 	}
-	writeJSON(w, http.StatusOK, streamFrom(s))
+	v := streamFrom(s)
+	v.GatewayError = h.pushErrors()[id]
+	writeJSON(w, http.StatusOK, v)
+}
+
+// pushErrors returns the streams the gateway cannot open (nil if none).
+func (h *Handler) pushErrors() map[string]string {
+	if h.pushErrs == nil {
+		return nil
+	}
+	return h.pushErrs()
 }
 
 func (h *Handler) records(w http.ResponseWriter, r *http.Request) {

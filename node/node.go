@@ -165,7 +165,7 @@ func Open(home string, o Options) (*Node, error) {
 	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS}
 	if cfg.API != "" {
 		h, err := api.New(api.Config{
-			App: a, Receipts: n, Feed: feed, Registry: prometheus.NewRegistry(), Logger: logger, Push: gw.Handler(),
+			App: a, Receipts: n, Feed: feed, Registry: prometheus.NewRegistry(), Logger: logger, Push: gw.Handler(), PushErrors: gw.StreamErrors,
 			Node:      api.NodeInfo{Moniker: cfg.Moniker, Version: o.Version, Height: n.Height},
 			Genesis:   func() (*cmttypes.GenesisDoc, error) { return cmttypes.GenesisDocFromFile(ccfg.GenesisFile()) },
 			RateLimit: cfg.RateLimit.api(),
