@@ -13,6 +13,7 @@ import (
 
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/wire"
+	"github.com/datadragon/datadragon/gateway/internal/crashpoint"
 	"github.com/datadragon/datadragon/gateway/wal"
 	"github.com/datadragon/datadragon/ingest/digest"
 )
@@ -387,6 +388,7 @@ func (ps *pushStream) appendSession(id SessionID, before uint64, msgs [][]byte, 
 		ps.broken = fmt.Errorf("gateway log of %s: %w; restart the node", ps.id, err)
 		return ps.broken
 	}
+	crashpoint.Hit(crashpoint.BatchSynced)
 	if len(msgs) > 0 {
 		if _, err := ps.log.Append(msgs, end); err != nil {
 			ps.broken = fmt.Errorf("gateway log of %s: %w; restart the node", ps.id, err)
@@ -398,6 +400,7 @@ func (ps *pushStream) appendSession(id SessionID, before uint64, msgs [][]byte, 
 			return ps.broken
 		}
 	}
+	crashpoint.Hit(crashpoint.LogSynced)
 	ps.batches = append(ps.batches, b)
 	ps.noteBatch(b)
 	off, sOff := streamOff, before

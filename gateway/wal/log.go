@@ -10,6 +10,8 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+
+	"github.com/datadragon/datadragon/gateway/internal/crashpoint"
 )
 
 // Options configures a Log. The zero value is ready to use.
@@ -266,7 +268,16 @@ func (l *Log) sync() {
 	l.mu.Unlock()
 
 	var err error
-	if len(buf) > 0 {
+	if len(buf) > 0 && crashpoint.Armed() {
+		// A crash test: write the first half, possibly ending inside a
+		// record, and maybe die there.
+		half := len(buf) / 2
+		if _, err = f.WriteAt(buf[:half], pos); err == nil {
+			crashpoint.Hit(crashpoint.LogMidWrite)
+			buf, pos = buf[half:], pos+int64(half)
+		}
+	}
+	if len(buf) > 0 && err == nil {
 		if _, err = f.WriteAt(buf, pos); err != nil {
 			err = fmt.Errorf("wal: writing %s: %w", f.Name(), err)
 		}
