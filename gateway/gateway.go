@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/wire"
 )
@@ -56,6 +58,18 @@ type Config struct {
 	// NoSync skips fsync: for benchmarks that measure everything else.
 	// Never in production: acknowledgements would not be durable.
 	NoSync bool
+	// WSIdleTimeout closes a push WebSocket on which no frame begins for
+	// this long (default DefaultWSIdleTimeout); WSFrameTimeout one whose
+	// frame, once begun, is not whole within this long (default
+	// DefaultWSFrameTimeout).
+	WSIdleTimeout, WSFrameTimeout time.Duration
+	// MaxWSConns caps the push WebSockets open at once (default
+	// DefaultMaxWSConns; more are answered 503), MaxWSConnsPerClient
+	// those of one client address, IPv6 by /64 (default
+	// DefaultMaxWSConnsPerClient; more are answered 429).
+	MaxWSConns, MaxWSConnsPerClient int
+	// Registry receives the gateway's metrics; nil makes a private one.
+	Registry *prometheus.Registry
 }
 
 // MaxUploadPart bounds one upload request's body.
@@ -72,6 +86,8 @@ type Gateway struct {
 	log *slog.Logger
 
 	objects *objectStore
+	metrics *metrics
+	ws      wsConns
 
 	mu      sync.Mutex
 	streams map[string]*pushStream
@@ -100,6 +116,25 @@ func Open(cfg Config) (*Gateway, error) {
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = 32
 	}
+	if cfg.WSIdleTimeout <= 0 {
+		cfg.WSIdleTimeout = DefaultWSIdleTimeout
+	}
+	if cfg.WSFrameTimeout <= 0 {
+		cfg.WSFrameTimeout = DefaultWSFrameTimeout
+	}
+	if cfg.MaxWSConns <= 0 {
+		cfg.MaxWSConns = DefaultMaxWSConns
+	}
+	if cfg.MaxWSConnsPerClient <= 0 {
+		cfg.MaxWSConnsPerClient = DefaultMaxWSConnsPerClient
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(cfg.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: metrics: %w", err)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -108,6 +143,7 @@ func Open(cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g := &Gateway{cfg: cfg, log: log, streams: map[string]*pushStream{}, failed: map[string]error{}, stop: make(chan struct{}),
+		metrics: m, ws: wsConns{byClient: map[string]int{}},
 		objects: &objectStore{dir: filepath.Join(cfg.Dir, objectsDir), noSync: cfg.NoSync}}
 	ents, err := os.ReadDir(cfg.Dir)
 	if err != nil {
@@ -167,14 +203,23 @@ func (g *Gateway) stream(id string, spec *app.StreamInfo) (*pushStream, error) {
 	return ps, nil
 }
 
-// StreamErrors returns, by stream, why the streams this gateway could not
-// open are refused.
+// StreamErrors returns, by stream, why a stream takes no pushes on this
+// gateway: its log could not be opened, or a write or fsync of it failed
+// since (the outcome of that write is unknown, so the log accepts nothing
+// more until the node restarts and recovers it).
 func (g *Gateway) StreamErrors() map[string]string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	out := make(map[string]string, len(g.failed))
 	for id, err := range g.failed {
 		out[id] = err.Error()
+	}
+	for id, ps := range g.streams {
+		ps.mu.Lock()
+		if ps.broken != nil {
+			out[id] = ps.broken.Error()
+		}
+		ps.mu.Unlock()
 	}
 	return out
 }

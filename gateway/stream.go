@@ -378,6 +378,13 @@ func (ps *pushStream) appendSession(id SessionID, before uint64, msgs [][]byte, 
 	if len(msgs) == 0 && !end {
 		return nil
 	}
+	for i, m := range msgs {
+		// Checked before anything is written: a message the log would
+		// refuse must not leave a batch record behind.
+		if len(m) > wire.MaxChunkDataBytes {
+			return errBad("message %d is %d bytes; a message is at most %d bytes", i, len(m), wire.MaxChunkDataBytes)
+		}
+	}
 	next, streamOff := ps.log.Next()
 	var n uint64
 	for _, m := range msgs {
