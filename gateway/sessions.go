@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
+	"path/filepath"
 )
 
 // SessionID names one upload or one WebSocket push session; the producer
@@ -194,41 +194,42 @@ func planSessions(sf *sessionFile, next uint64, lens func(from, n uint64) ([]uin
 	return p, nil
 }
 
-// openSessionLog carries out a plan and opens the file for appending.
+// openSessionLog carries out a plan and opens the file for appending. A
+// repair replaces the file in one rename (a copy written and synced
+// first), so a crash during it leaves either the old file, which recovery
+// plans the same repair for again, or the new one.
 func openSessionLog(path string, p *sessionPlan, noSync bool) (*sessionLog, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, err
+	case st.Size() != p.keep || p.shrunk != nil:
+		old, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if int64(len(old)) < p.keep {
+			return nil, fmt.Errorf("%s changed while the stream opened", path)
+		}
+		data := old[:p.keep:p.keep]
+		if p.shrunk != nil {
+			data = append(data, p.shrunk.encode()...)
+		}
+		if err := writeSynced(path, data); err != nil {
+			return nil, fmt.Errorf("rewriting %s: %w", path, err)
+		}
+		if !noSync {
+			if err := syncDir(filepath.Dir(path)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	if st.Size() != p.keep {
-		if err := f.Truncate(p.keep); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("truncating %s: %w", path, err)
-		}
-	}
-	if _, err := f.Seek(p.keep, io.SeekStart); err != nil {
-		f.Close()
-		return nil, err
-	}
-	s := &sessionLog{path: path, f: f}
-	if p.shrunk != nil {
-		if _, err := f.Write(p.shrunk.encode()); err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
-	if !noSync && (st.Size() != p.keep || p.shrunk != nil) {
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return nil, err
-		}
-	}
-	return s, nil
+	return &sessionLog{path: path, f: f}, nil
 }
 
 func (s *sessionLog) write(b batch) error {
