@@ -30,6 +30,14 @@
 // the gateway and the node run (Gateway.StreamErrors lists it; pushes to
 // it are answered 503).
 //
+// A WebSocket push carries one message per binary frame. A frame over the
+// message limit (1 MiB) is refused with close code 1009 before it is read,
+// and changes nothing. A connection on which no frame begins within
+// Config.WSIdleTimeout, or whose begun frame is not whole within
+// Config.WSFrameTimeout, is closed with code 1008; connections are capped
+// per client address (429 past the cap) and per node (503). The metrics
+// datadragon_gateway_push_ws_{open,refused_total,closed_total} count them.
+//
 // Producer-signed chunks (streams with registered producers) are chunked
 // and signed by the producer; the gateway logs each signed transaction
 // durably and submits it.

@@ -269,9 +269,10 @@ func (l *Log) sync() {
 
 	var err error
 	if len(buf) > 0 && crashpoint.Armed() {
-		// A crash test: write the first half, possibly ending inside a
-		// record, and maybe die there.
-		half := len(buf) / 2
+		// A crash test: write a little over half, which ends inside a
+		// record's data whether the records are one or many, and maybe
+		// die there.
+		half := min(len(buf)/2+recHeaderSize+100, len(buf)-1)
 		if _, err = f.WriteAt(buf[:half], pos); err == nil {
 			crashpoint.Hit(crashpoint.LogMidWrite)
 			buf, pos = buf[half:], pos+int64(half)
