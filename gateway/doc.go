@@ -31,8 +31,8 @@
 // it are answered 503).
 //
 // A WebSocket push carries one message per binary frame. A frame over the
-// message limit (1 MiB) is refused with close code 1009 before it is read,
-// and changes nothing. A connection on which no frame begins within
+// message limit (1 MiB) is refused with close code 1009 at its first byte
+// past the limit, and changes nothing. A connection on which no frame begins within
 // Config.WSIdleTimeout, or whose begun frame is not whole within
 // Config.WSFrameTimeout, is closed with code 1008; connections are capped
 // per client address (429 past the cap) and per node (503). The metrics

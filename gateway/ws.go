@@ -93,8 +93,8 @@ func wsClient(remote string) string {
 // A connection is cut off (close code 1008) when no frame begins for
 // Config.WSIdleTimeout, or a frame that began is not whole within
 // Config.WSFrameTimeout; a frame over wire.MaxChunkDataBytes is refused
-// with close code 1009 (message too big) before it is read, and changes
-// nothing else. Connections beyond the caps are refused before the
+// with close code 1009 (message too big) as soon as its first byte past
+// the limit arrives, is never held whole, and changes nothing else. Connections beyond the caps are refused before the
 // upgrade: 429 past the per-client cap, 503 past the node's.
 func (g *Gateway) handleWS(w http.ResponseWriter, r *http.Request) {
 	ps, spec, err := g.pushStreamFor(r.PathValue("stream"), true)
