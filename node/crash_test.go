@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -31,7 +33,8 @@ func TestGatewayCrashChild(t *testing.T) {
 	if home == "" {
 		t.Skip("the child process of TestGatewayKilledMidUpload")
 	}
-	n, err := Open(home, Options{})
+	// Warnings (the gateway's repairs after a crash) go to the parent.
+	n, err := Open(home, Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +85,7 @@ func TestGatewayKilledMidUpload(t *testing.T) {
 	}
 	kills := 0
 	byMode := map[string]int{}
+	repaired := 0 // starts on which the gateway logged a repair
 
 	// The running child, its output and when it exited.
 	var (
@@ -93,8 +97,14 @@ func TestGatewayKilledMidUpload(t *testing.T) {
 		t.Helper()
 		t.Fatalf("after %d of %d kills (%v): %s\nthe node's output:\n%s", kills, cycles, byMode, fmt.Sprintf(format, a...), output.String())
 	}
+	countRepairs := func() {
+		if output != nil && strings.Contains(output.String(), "gateway: recovered from a crash") {
+			repaired++
+		}
+	}
 	start := func(crashAt string) {
 		t.Helper()
+		countRepairs()
 		child = exec.Command(os.Args[0], "-test.run=^TestGatewayCrashChild$", "-test.v")
 		child.Env = append(os.Environ(), "DD_CRASH_HOME="+home, "DD_CRASH_AT="+crashAt)
 		output = &lockedBuffer{}
@@ -258,9 +268,15 @@ func TestGatewayKilledMidUpload(t *testing.T) {
 	if kills != cycles {
 		t.Fatalf("%d kills delivered, %d asked for", kills, cycles)
 	}
+	// A kill half-way through a log write leaves a torn record, which the
+	// next start must cut and report.
+	countRepairs()
+	if repaired < byMode["log-mid-write"] {
+		fail("%d starts reported a repair; %d kills were half-way through a log write", repaired, byMode["log-mid-write"])
+	}
 	// Finish the last upload with the node up.
 	push(func() bool { return cur.ended })
-	t.Logf("%d uploads of %d bytes survived %d SIGKILLs: %v", len(uploads), len(cur.file), kills, byMode)
+	t.Logf("%d uploads of %d bytes survived %d SIGKILLs: %v; %d restarts logged a repair", len(uploads), len(cur.file), kills, byMode, repaired)
 
 	// Every chunk accepted; together they are the files.
 	type chunkView struct {
