@@ -35,7 +35,9 @@
 // past the limit, and changes nothing. A connection on which no frame begins within
 // Config.WSIdleTimeout, or whose begun frame is not whole within
 // Config.WSFrameTimeout, is closed with code 1008; connections are capped
-// per client address (429 past the cap) and per node (503). The metrics
+// per client address (429 past the cap) and per node (503), and a
+// connection is read no further while 8 MiB of its frames wait for the
+// log, so a producer faster than the disk is slowed, not buffered. The metrics
 // datadragon_gateway_push_ws_{open,refused_total,closed_total} count them.
 //
 // Producer-signed chunks (streams with registered producers) are chunked

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,6 +89,8 @@ type Gateway struct {
 	objects *objectStore
 	metrics *metrics
 	ws      wsConns
+	wsQueue int          // wsQueueBytes; tests lower it
+	wsPeak  atomic.Int64 // the most bytes one push WebSocket had queued
 
 	mu      sync.Mutex
 	streams map[string]*pushStream
@@ -143,7 +146,7 @@ func Open(cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g := &Gateway{cfg: cfg, log: log, streams: map[string]*pushStream{}, failed: map[string]error{}, stop: make(chan struct{}),
-		metrics: m, ws: wsConns{byClient: map[string]int{}},
+		metrics: m, ws: wsConns{byClient: map[string]int{}}, wsQueue: wsQueueBytes,
 		objects: &objectStore{dir: filepath.Join(cfg.Dir, objectsDir), noSync: cfg.NoSync}}
 	ents, err := os.ReadDir(cfg.Dir)
 	if err != nil {

@@ -23,6 +23,12 @@ const (
 	DefaultWSFrameTimeout      = 30 * time.Second
 	DefaultMaxWSConns          = 1024
 	DefaultMaxWSConnsPerClient = 8
+
+	// wsQueueBytes bounds the frames of one connection read but not yet
+	// logged: past it the connection is not read until the log catches
+	// up, so a fast producer costs the node this much memory, not what
+	// the producer sends.
+	wsQueueBytes = 8 << 20
 )
 
 // wsMessage is a control frame of the WebSocket push.
@@ -66,6 +72,16 @@ func (g *Gateway) wsAdmit(client string) (release func(), err error) {
 		}
 		g.metrics.wsOpen.Dec()
 	}, nil
+}
+
+// notePeak records the most bytes a connection has had queued, for tests.
+func (g *Gateway) notePeak(n int) {
+	for {
+		p := g.wsPeak.Load()
+		if int64(n) <= p || g.wsPeak.CompareAndSwap(p, int64(n)) {
+			return
+		}
+	}
 }
 
 // wsClient names the client a connection counts against: its IP address,
@@ -168,6 +184,33 @@ func (g *Gateway) handleWS(w http.ResponseWriter, r *http.Request) {
 		err  error
 	}
 	frames := make(chan frame, 256)
+	// The bytes of frames read and not yet logged, bounded by the
+	// gateway's wsQueue (a frame is always taken into an empty queue).
+	var (
+		qmu    sync.Mutex
+		queued int
+	)
+	qcond := sync.NewCond(&qmu)
+	take := func(n int) bool {
+		qmu.Lock()
+		defer qmu.Unlock()
+		for queued > 0 && queued+n > g.wsQueue && ctx.Err() == nil {
+			qcond.Wait()
+		}
+		queued += n
+		g.notePeak(queued)
+		return ctx.Err() == nil
+	}
+	give := func(n int) {
+		qmu.Lock()
+		queued -= n
+		qcond.Broadcast()
+		qmu.Unlock()
+	}
+	defer func() {
+		cancel() // wakes a reader waiting for room, and ends it
+		give(0)
+	}()
 	go func() {
 		defer close(frames)
 		send := func(f frame) bool {
@@ -187,6 +230,7 @@ func (g *Gateway) handleWS(w http.ResponseWriter, r *http.Request) {
 				inFrame.Store(true)
 				timer.Reset(g.cfg.WSFrameTimeout)
 				b, err = io.ReadAll(rd)
+				timer.Stop() // no deadline while the frame waits for the log
 			}
 			if err != nil {
 				send(frame{err: err})
@@ -203,7 +247,7 @@ func (g *Gateway) handleWS(w http.ResponseWriter, r *http.Request) {
 				}
 				continue
 			}
-			if !send(frame{data: b}) {
+			if !take(len(b)) || !send(frame{data: b}) {
 				return
 			}
 		}
@@ -241,7 +285,9 @@ func (g *Gateway) handleWS(w http.ResponseWriter, r *http.Request) {
 		}
 		if len(msgs) > 0 || ctl != "" {
 			st, _ := ps.session(id)
-			if err := ps.appendSession(id, st.acked, msgs, ctl == "end"); err != nil {
+			err := ps.appendSession(id, st.acked, msgs, ctl == "end")
+			give(size)
+			if err != nil {
 				writeWS(ctx, c, wsMessage{Type: "error", Error: err.Error()})
 				g.metrics.wsClosed.WithLabelValues("error").Inc()
 				return

@@ -298,3 +298,60 @@ func TestWSConnectionCaps(t *testing.T) {
 	a2.CloseNow()
 	b1.CloseNow()
 }
+
+// TestWSQueueIsBounded: while the log is held up, a producer sending fast
+// gets its connection read no further than the queue bound, and once the
+// log moves every frame is logged and acknowledged.
+func TestWSQueueIsBounded(t *testing.T) {
+	g, err := Open(Config{Dir: t.TempDir(), Chain: newFakeChain(uploadsStream()), FlushAfter: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	const limit, frame, frames = 512 << 10, 100 << 10, 30
+	g.wsQueue = limit
+	srv := httptest.NewServer(g.Handler())
+	defer srv.Close()
+	ctx := context.Background()
+	conn, _, err := websocket.Dial(ctx, wsURL(srv, newSession(t)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.CloseNow()
+	readWS(t, conn)
+	spec, _ := g.cfg.Chain.Stream("uploads")
+	ps, err := g.stream("uploads", &spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps.mu.Lock() // holds up every append
+	sent := make(chan error, 1)
+	go func() {
+		for range frames {
+			if err := conn.Write(ctx, websocket.MessageBinary, make([]byte, frame)); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	time.Sleep(time.Second)
+	peak := g.wsPeak.Load()
+	ps.mu.Unlock()
+	if peak > limit || peak < limit-frame {
+		t.Fatalf("%d bytes queued while the log was held up; want the bound, %d, nearly reached and never passed", peak, limit)
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	for acked := uint64(0); acked < frames*frame; {
+		m := readWS(t, conn)
+		if m.Type != "ack" {
+			t.Fatalf("want an ack, got %+v", m)
+		}
+		acked = m.Acked
+	}
+	if p := g.wsPeak.Load(); p > limit {
+		t.Fatalf("%d bytes queued at the peak, over the bound %d", p, limit)
+	}
+}
