@@ -88,9 +88,10 @@ type Config struct {
 	// Push serves the gateway's push API (/v1/push/… and POST /v1/tx,
 	// package gateway); nil answers 501.
 	Push http.Handler
-	// PushErrors returns, by stream, why the gateway could not open a
-	// stream's log (gateway.Gateway.StreamErrors); /v1/streams and
-	// /healthz show it. Nil: none.
+	// PushErrors returns, by stream, why this node's gateway takes no
+	// pushes for a stream: its log could not be opened, or a write to it
+	// failed (gateway.Gateway.StreamErrors); /v1/streams and /healthz show
+	// it. Nil: none.
 	PushErrors func() map[string]string
 	// Genesis returns the chain's genesis document, the trust anchor of
 	// POST /v1/receipts/verify; nil answers 501.

@@ -81,7 +81,8 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-// pushErrors returns the streams the gateway cannot open (nil if none).
+// pushErrors returns the streams the gateway takes no pushes for (nil if
+// none).
 func (h *Handler) pushErrors() map[string]string {
 	if h.pushErrs == nil {
 		return nil

@@ -23,10 +23,10 @@ type Health struct {
 	Chain     HealthChain `json:"chain"`
 	SelfCheck SelfCheck   `json:"self_check"`
 	Node      NodeStatus  `json:"node"`
-	// GatewayErrors lists, by stream, the push streams whose log this
-	// node's gateway cannot open, and why. They do not make the node
-	// unhealthy (it validates and serves every other stream), but the node
-	// takes no pushes for them until their directory is repaired.
+	// GatewayErrors lists, by stream, the push streams this node's
+	// gateway takes no pushes for, and why (Config.PushErrors). They do
+	// not make the node unhealthy, which validates and serves every other
+	// stream, so the status code stays 200; each reason says what to do.
 	GatewayErrors map[string]string `json:"gateway_errors,omitempty"`
 }
 

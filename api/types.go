@@ -103,8 +103,8 @@ type Stream struct {
 	Disputed     uint64   `json:"disputed"`
 	LastIndex    *uint64  `json:"last_index"`           // highest accepted index; null before the first
 	NextIndex    *uint64  `json:"next_index,omitempty"` // push streams: the next chunk index on chain
-	// GatewayError: this node's gateway cannot open the stream's log, and
-	// why (it takes no pushes for the stream here until that is repaired).
+	// GatewayError: why this node's gateway takes no pushes for the
+	// stream, and what to do (Config.PushErrors); empty when it does.
 	GatewayError string `json:"gateway_error,omitempty"`
 }
 
