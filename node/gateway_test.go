@@ -122,6 +122,10 @@ func TestDamagedStreamLogDoesNotStopTheNode(t *testing.T) {
 	if json.Unmarshal(raw, &health) != nil || !strings.Contains(health.GatewayErrors["uploads"], want) || len(health.GatewayErrors) != 1 {
 		t.Fatalf("/healthz: %d %s", code, raw)
 	}
+	// The gateway's metrics are served with the API's.
+	if code, raw := get("/metrics"); code != 200 || !strings.Contains(string(raw), "datadragon_gateway_push_ws_open 0") {
+		t.Fatalf("/metrics: %d, no datadragon_gateway_push_ws_open:\n%s", code, raw)
+	}
 	if !strings.Contains(logs.String(), "cannot be opened") || !strings.Contains(logs.String(), "uploads") {
 		t.Fatalf("the node's log does not report the stream:\n%s", logs.String())
 	}
