@@ -105,6 +105,9 @@ func TestGatewayKilledMidUpload(t *testing.T) {
 	start := func(crashAt string) {
 		t.Helper()
 		countRepairs()
+		// Connections kept alive to the previous process are dead: a POST
+		// sent on one would fail with a reset, and is not retried.
+		client.CloseIdleConnections()
 		child = exec.Command(os.Args[0], "-test.run=^TestGatewayCrashChild$", "-test.v")
 		child.Env = append(os.Environ(), "DD_CRASH_HOME="+home, "DD_CRASH_AT="+crashAt)
 		output = &lockedBuffer{}
