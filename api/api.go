@@ -93,6 +93,11 @@ type Config struct {
 	// delivering (unreachable, or behind the seq this node waits for);
 	// /v1/streams shows it. Nil: nothing.
 	SourceStatus func() map[string]string
+	// PushErrors returns, by stream, why this node's gateway takes no
+	// pushes for a stream: its log could not be opened, or a write to it
+	// failed (gateway.Gateway.StreamErrors); /v1/streams and /healthz show
+	// it. Nil: none.
+	PushErrors func() map[string]string
 	// Genesis returns the chain's genesis document, the trust anchor of
 	// POST /v1/receipts/verify; nil answers 501.
 	Genesis func() (*cmttypes.GenesisDoc, error)
@@ -117,6 +122,7 @@ type Handler struct {
 	receipts Receipts
 	push     http.Handler
 	srcStat  func() map[string]string
+	pushErrs func() map[string]string
 	genesis  func() (*cmttypes.GenesisDoc, error)
 	node     NodeInfo
 	log      *slog.Logger
@@ -142,7 +148,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.App == nil {
 		return nil, errors.New("api: Config.App is required")
 	}
-	h := &Handler{app: cfg.App, receipts: cfg.Receipts, push: cfg.Push, srcStat: cfg.SourceStatus, genesis: cfg.Genesis, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
+	h := &Handler{app: cfg.App, receipts: cfg.Receipts, push: cfg.Push, pushErrs: cfg.PushErrors, srcStat: cfg.SourceStatus, genesis: cfg.Genesis, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
 		maxBody: cfg.MaxBodyBytes, origins: cfg.OriginPatterns, maxReceipt: MaxReceiptBytes, maxData: MaxReceiptDataBytes}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))

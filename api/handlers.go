@@ -57,10 +57,10 @@ func (h *Handler) streams(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := StreamList{Streams: make([]Stream, 0, len(ss))}
-	src := h.sourceStatus()
+	src, errs := h.sourceStatus(), h.pushErrors()
 	for _, s := range ss {
 		v := streamFrom(s)
-		v.SourceStatus = src[s.ID]
+		v.SourceStatus, v.GatewayError = src[s.ID], errs[s.ID]
 		out.Streams = append(out.Streams, v)
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -77,7 +77,7 @@ func (h *Handler) stream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := streamFrom(s)
-	v.SourceStatus = h.sourceStatus()[id]
+	v.SourceStatus, v.GatewayError = h.sourceStatus()[id], h.pushErrors()[id]
 	writeJSON(w, http.StatusOK, v)
 }
 
@@ -88,6 +88,15 @@ func (h *Handler) sourceStatus() map[string]string {
 		return nil
 	}
 	return h.srcStat()
+}
+
+// pushErrors returns the streams the gateway takes no pushes for (nil if
+// none).
+func (h *Handler) pushErrors() map[string]string {
+	if h.pushErrs == nil {
+		return nil
+	}
+	return h.pushErrs()
 }
 
 func (h *Handler) records(w http.ResponseWriter, r *http.Request) {

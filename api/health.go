@@ -23,6 +23,11 @@ type Health struct {
 	Chain     HealthChain `json:"chain"`
 	SelfCheck SelfCheck   `json:"self_check"`
 	Node      NodeStatus  `json:"node"`
+	// GatewayErrors lists, by stream, the push streams this node's
+	// gateway takes no pushes for, and why (Config.PushErrors). They do
+	// not make the node unhealthy, which validates and serves every other
+	// stream, so the status code stays 200; each reason says what to do.
+	GatewayErrors map[string]string `json:"gateway_errors,omitempty"`
 }
 
 // HealthChain is the app's side of /healthz.
@@ -149,6 +154,9 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 		out.Chain.Error = "reading the state failed; the node's log has the details"
 	}
 	out.SelfCheck = h.health.get()
+	if errs := h.pushErrors(); len(errs) > 0 {
+		out.GatewayErrors = errs
+	}
 	out.OK = out.Chain.Initialised && out.SelfCheck.OK
 	code := http.StatusOK
 	if !out.OK {

@@ -107,6 +107,9 @@ type Stream struct {
 	// delivering, when it is not (its source is unreachable, or restarted
 	// and is behind the seq the node waits for).
 	SourceStatus string `json:"source_status,omitempty"`
+	// GatewayError: why this node's gateway takes no pushes for the
+	// stream, and what to do (Config.PushErrors); empty when it does.
+	GatewayError string `json:"gateway_error,omitempty"`
 }
 
 // StreamList is GET /v1/streams.

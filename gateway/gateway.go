@@ -11,7 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/wire"
@@ -56,6 +59,18 @@ type Config struct {
 	// NoSync skips fsync: for benchmarks that measure everything else.
 	// Never in production: acknowledgements would not be durable.
 	NoSync bool
+	// WSIdleTimeout closes a push WebSocket on which no frame begins for
+	// this long (default DefaultWSIdleTimeout); WSFrameTimeout one whose
+	// frame, once begun, is not whole within this long (default
+	// DefaultWSFrameTimeout).
+	WSIdleTimeout, WSFrameTimeout time.Duration
+	// MaxWSConns caps the push WebSockets open at once (default
+	// DefaultMaxWSConns; more are answered 503), MaxWSConnsPerClient
+	// those of one client address, IPv6 by /64 (default
+	// DefaultMaxWSConnsPerClient; more are answered 429).
+	MaxWSConns, MaxWSConnsPerClient int
+	// Registry receives the gateway's metrics; nil makes a private one.
+	Registry *prometheus.Registry
 }
 
 // MaxUploadPart bounds one upload request's body.
@@ -72,16 +87,25 @@ type Gateway struct {
 	log *slog.Logger
 
 	objects *objectStore
+	metrics *metrics
+	ws      wsConns
+	wsQueue int          // wsQueueBytes; tests lower it
+	wsPeak  atomic.Int64 // the most bytes one push WebSocket had queued
 
 	mu      sync.Mutex
 	streams map[string]*pushStream
+	failed  map[string]error // streams whose log could not be opened, and why
 	closed  bool
 	wg      sync.WaitGroup
 	stop    chan struct{}
 }
 
 // Open opens the gateway's directory and recovers every stream log in it:
-// chunks that are logged but not on chain are submitted again.
+// chunks that are logged but not on chain are submitted again. A stream
+// whose log cannot be recovered (damage no crash leaves) does not stop the
+// others, nor the node: it is logged, listed by StreamErrors, and every
+// push to it is answered 503 with the reason until its directory is
+// repaired and the node restarted.
 func Open(cfg Config) (*Gateway, error) {
 	if cfg.Chain == nil {
 		return nil, errors.New("gateway: no chain")
@@ -95,6 +119,25 @@ func Open(cfg Config) (*Gateway, error) {
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = 32
 	}
+	if cfg.WSIdleTimeout <= 0 {
+		cfg.WSIdleTimeout = DefaultWSIdleTimeout
+	}
+	if cfg.WSFrameTimeout <= 0 {
+		cfg.WSFrameTimeout = DefaultWSFrameTimeout
+	}
+	if cfg.MaxWSConns <= 0 {
+		cfg.MaxWSConns = DefaultMaxWSConns
+	}
+	if cfg.MaxWSConnsPerClient <= 0 {
+		cfg.MaxWSConnsPerClient = DefaultMaxWSConnsPerClient
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(cfg.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: metrics: %w", err)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -102,7 +145,8 @@ func Open(cfg Config) (*Gateway, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	g := &Gateway{cfg: cfg, log: log, streams: map[string]*pushStream{}, stop: make(chan struct{}),
+	g := &Gateway{cfg: cfg, log: log, streams: map[string]*pushStream{}, failed: map[string]error{}, stop: make(chan struct{}),
+		metrics: m, ws: wsConns{byClient: map[string]int{}}, wsQueue: wsQueueBytes,
 		objects: &objectStore{dir: filepath.Join(cfg.Dir, objectsDir), noSync: cfg.NoSync}}
 	ents, err := os.ReadDir(cfg.Dir)
 	if err != nil {
@@ -113,8 +157,7 @@ func Open(cfg Config) (*Gateway, error) {
 			continue
 		}
 		if _, err := g.stream(e.Name(), nil); err != nil {
-			g.Close()
-			return nil, err
+			g.log.Error("gateway: a stream's log cannot be opened; the node runs without it", "stream", e.Name(), "err", err)
 		}
 	}
 	return g, nil
@@ -131,15 +174,28 @@ func (g *Gateway) stream(id string, spec *app.StreamInfo) (*pushStream, error) {
 	if ps, ok := g.streams[id]; ok {
 		return ps, nil
 	}
+	if err, ok := g.failed[id]; ok {
+		return nil, err
+	}
 	dir := filepath.Join(g.cfg.Dir, id)
-	if spec == nil {
-		if _, err := os.Stat(filepath.Join(dir, originFile)); err != nil {
-			return nil, fmt.Errorf("gateway: stream %s: %w", id, err)
-		}
+	_, statErr := os.Stat(filepath.Join(dir, originFile))
+	if spec == nil && statErr != nil {
+		return nil, fmt.Errorf("gateway: stream %s: %w", id, statErr)
 	}
 	ps, err := openPushStream(g, id, dir, spec)
 	if err != nil {
-		return nil, fmt.Errorf("gateway: stream %s: %w (the directory %s holds its log)", id, err, dir)
+		if statErr != nil {
+			// A new log that could not be created (the disk, say): the
+			// next push tries again.
+			return nil, fmt.Errorf("gateway: stream %s: creating its log in %s: %w", id, dir, err)
+		}
+		// An existing log that cannot be recovered stays refused: opening
+		// it again would meet the same damage.
+		err = &httpError{http.StatusServiceUnavailable, fmt.Sprintf("gateway: stream %s cannot be opened on this node: %v. "+
+			"%s is left as it was, but for a log's torn tail, which holds nothing acknowledged. The node runs without this stream's gateway: restore that directory from a copy, "+
+			"or move it aside to start a new log (chunks already on chain stay; producers push again what this node had not put on chain), then restart the node", id, err, dir)}
+		g.failed[id] = err
+		return nil, err
 	}
 	g.streams[id] = ps
 	g.wg.Add(1)
@@ -148,6 +204,27 @@ func (g *Gateway) stream(id string, spec *app.StreamInfo) (*pushStream, error) {
 		ps.run(g.stop)
 	}()
 	return ps, nil
+}
+
+// StreamErrors returns, by stream, why a stream takes no pushes on this
+// gateway: its log could not be opened, or a write or fsync of it failed
+// since (the outcome of that write is unknown, so the log accepts nothing
+// more until the node restarts and recovers it).
+func (g *Gateway) StreamErrors() map[string]string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make(map[string]string, len(g.failed))
+	for id, err := range g.failed {
+		out[id] = err.Error()
+	}
+	for id, ps := range g.streams {
+		ps.mu.Lock()
+		if ps.broken != nil {
+			out[id] = ps.broken.Error()
+		}
+		ps.mu.Unlock()
+	}
+	return out
 }
 
 // Committed tells the gateway what a block did: which of its chunks are

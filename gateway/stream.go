@@ -13,6 +13,7 @@ import (
 
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/wire"
+	"github.com/datadragon/datadragon/gateway/internal/crashpoint"
 	"github.com/datadragon/datadragon/gateway/wal"
 	"github.com/datadragon/datadragon/ingest/digest"
 )
@@ -96,35 +97,99 @@ type pushStream struct {
 	wake       chan struct{}
 }
 
-func openPushStream(g *Gateway, id, dir string, spec *app.StreamInfo) (*pushStream, error) {
+// openPushStream opens a stream's directory and recovers it. Nothing on
+// disk changes until every file has been read and found consistent (the
+// logs' own torn tails aside, which wal.Open cuts as it opens them): a
+// stream that cannot open leaves its files exactly as they were, for an
+// operator to inspect or restore.
+func openPushStream(g *Gateway, id, dir string, spec *app.StreamInfo) (_ *pushStream, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	ps := &pushStream{g: g, id: id, sessions: map[SessionID]*sessionState{}, byTx: map[[32]byte]*gwChunk{},
 		byIndex: map[uint64]*gwChunk{}, wake: make(chan struct{}, 1)}
+	defer func() {
+		if err != nil {
+			ps.close()
+		}
+	}()
 	if err := ps.identity(dir, spec); err != nil {
 		return nil, err
 	}
-	var err error
 	if ps.log, err = wal.Open(filepath.Join(dir, logDir), wal.Options{MaxMessageBytes: wire.MaxChunkDataBytes, NoSync: g.cfg.NoSync}); err != nil {
 		return nil, err
 	}
+	var notes []string
+	for _, r := range ps.log.Repairs() {
+		notes = append(notes, r.String())
+	}
+	sessPath := filepath.Join(dir, sessionsFile)
+	sf, err := readSessionFile(sessPath)
+	if err != nil {
+		return nil, err
+	}
 	next, _ := ps.log.Next()
-	var batches []batch
-	if ps.sess, batches, err = openSessionLog(filepath.Join(dir, sessionsFile), next); err != nil {
-		ps.log.Close()
+	plan, err := planSessions(sf, next, ps.messageLens)
+	if err != nil {
 		return nil, err
 	}
+	notes = append(notes, plan.notes...)
 	if ps.signed, err = openSignedChunks(ps, filepath.Join(dir, signedDir)); err != nil {
-		ps.sess.close()
-		ps.log.Close()
 		return nil, err
 	}
-	if err := ps.recover(batches); err != nil {
-		ps.close()
+	for _, r := range ps.signed.log.Repairs() {
+		notes = append(notes, r.String())
+	}
+	if err := ps.recover(plan.batches); err != nil {
 		return nil, err
+	}
+	// Everything is consistent: now repair the sessions file.
+	if ps.sess, err = openSessionLog(sessPath, plan, g.cfg.NoSync); err != nil {
+		return nil, err
+	}
+	if err := ps.finishEnd(); err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		g.log.Warn("gateway: recovered from a crash", "stream", id, "repair", n)
 	}
 	return ps, nil
+}
+
+// messageLens returns the lengths of n logged messages from seq from.
+func (ps *pushStream) messageLens(from, n uint64) ([]uint64, error) {
+	var out []uint64
+	for uint64(len(out)) < n {
+		ents, err := ps.log.Read(from+uint64(len(out)), int(min(n-uint64(len(out)), 4096)), 64<<20)
+		if err != nil {
+			return nil, err
+		}
+		if len(ents) == 0 {
+			return nil, fmt.Errorf("the log returned no message at seq %d", from+uint64(len(out)))
+		}
+		for _, e := range ents {
+			out = append(out, uint64(len(e.Data)))
+		}
+	}
+	return out, nil
+}
+
+// finishEnd completes an end without messages that a crash interrupted
+// between its batch record and the log's end marker: the session has
+// ended, so its open chunk closes, durably, as it would have.
+func (ps *pushStream) finishEnd() error {
+	if len(ps.batches) == 0 || ps.open.count == 0 {
+		return nil
+	}
+	b := ps.batches[len(ps.batches)-1]
+	if b.N != 0 || !b.Ended || ps.open.session != b.ID {
+		return nil
+	}
+	if err := ps.log.MarkEnd(); err != nil {
+		return err
+	}
+	ps.closeOpen()
+	return nil
 }
 
 // identity reads (or, for a new log, writes) the origin and chunk size.
@@ -313,6 +378,13 @@ func (ps *pushStream) appendSession(id SessionID, before uint64, msgs [][]byte, 
 	if len(msgs) == 0 && !end {
 		return nil
 	}
+	for i, m := range msgs {
+		// Checked before anything is written: a message the log would
+		// refuse must not leave a batch record behind.
+		if len(m) > wire.MaxChunkDataBytes {
+			return errBad("message %d is %d bytes; a message is at most %d bytes", i, len(m), wire.MaxChunkDataBytes)
+		}
+	}
 	next, streamOff := ps.log.Next()
 	var n uint64
 	for _, m := range msgs {
@@ -323,6 +395,7 @@ func (ps *pushStream) appendSession(id SessionID, before uint64, msgs [][]byte, 
 		ps.broken = fmt.Errorf("gateway log of %s: %w; restart the node", ps.id, err)
 		return ps.broken
 	}
+	crashpoint.Hit(crashpoint.BatchSynced)
 	if len(msgs) > 0 {
 		if _, err := ps.log.Append(msgs, end); err != nil {
 			ps.broken = fmt.Errorf("gateway log of %s: %w; restart the node", ps.id, err)
@@ -334,6 +407,7 @@ func (ps *pushStream) appendSession(id SessionID, before uint64, msgs [][]byte, 
 			return ps.broken
 		}
 	}
+	crashpoint.Hit(crashpoint.LogSynced)
 	ps.batches = append(ps.batches, b)
 	ps.noteBatch(b)
 	off, sOff := streamOff, before
@@ -629,8 +703,13 @@ func (ps *pushStream) stats() map[string]any {
 }
 
 func (ps *pushStream) close() error {
-	e1 := ps.signed.close()
-	e2 := ps.sess.close()
-	e3 := ps.log.Close()
+	var e1, e2, e3 error
+	if ps.signed != nil {
+		e1 = ps.signed.close()
+	}
+	e2 = ps.sess.close()
+	if ps.log != nil {
+		e3 = ps.log.Close()
+	}
 	return errors.Join(e1, e2, e3)
 }

@@ -160,7 +160,8 @@ func Open(home string, o Options) (*Node, error) {
 		a.Close()
 		return nil, fmt.Errorf("node: starting CometBFT: %w", err)
 	}
-	gw, err = gateway.Open(gateway.Config{Dir: filepath.Join(home, "data", "gateway"), Chain: &gatewayChain{app: a, rpc: local.New(cn)}, Logger: logger})
+	reg := prometheus.NewRegistry() // the API serves it at /metrics
+	gw, err = gateway.Open(gateway.Config{Dir: filepath.Join(home, "data", "gateway"), Chain: &gatewayChain{app: a, rpc: local.New(cn)}, Logger: logger, Registry: reg})
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("node: %w", err)
@@ -168,7 +169,7 @@ func Open(home string, o Options) (*Node, error) {
 	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS}
 	if cfg.API != "" {
 		h, err := api.New(api.Config{
-			App: a, Receipts: n, Feed: feed, Registry: prometheus.NewRegistry(), Logger: logger, Push: gw.Handler(), SourceStatus: n.SourceStatus,
+			App: a, Receipts: n, Feed: feed, Registry: reg, Logger: logger, Push: gw.Handler(), PushErrors: gw.StreamErrors, SourceStatus: n.SourceStatus,
 			Node:      api.NodeInfo{Moniker: cfg.Moniker, Version: o.Version, Height: n.Height},
 			Genesis:   func() (*cmttypes.GenesisDoc, error) { return cmttypes.GenesisDocFromFile(ccfg.GenesisFile()) },
 			RateLimit: cfg.RateLimit.api(),

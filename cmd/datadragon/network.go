@@ -557,7 +557,10 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		nd, err := node.Open(home, node.Options{Logger: logger})
 		if err != nil {
 			stopAll()
-			return fail(stderr, c, fmt.Errorf("%s: %w (a --dir from another devnet size? use a new --dir)", home, err))
+			if errors.Is(err, os.ErrNotExist) { // a home this devnet size expects is missing
+				err = fmt.Errorf("%w (a --dir from another devnet size? use a new --dir)", err)
+			}
+			return fail(stderr, c, fmt.Errorf("%s: %w", home, err))
 		}
 		nodes = append(nodes, nd)
 	}

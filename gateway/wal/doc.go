@@ -66,12 +66,21 @@
 // the last is complete on disk, and damage in one of them is reported by Open
 // as corruption, with the file, the byte and what to do; so is a damaged
 // header of the last segment once records follow it, and a record that is
-// intact but out of sequence. The last segment may end in a torn record
-// (short, zero-filled or failing its checksum) left by a crash during a write
-// that was never acknowledged: Open truncates the segment there. A bad record
-// in the last segment cannot be told from a torn write, so it too is cut off,
-// with everything after it. A last segment whose header itself is torn is a
-// creation that never completed, and is removed.
+// intact but out of sequence.
+//
+// The last segment may end in a torn write: the prefix of records a crash
+// interrupted before their fsync, so never acknowledged. A killed process
+// leaves a prefix of what it wrote (the file ends inside a record); a power
+// cut may also leave the sectors the write had not reached as zeros. Open
+// cuts such a tail off, as etcd's WAL repairs its last segment, and
+// Repairs reports what it cut and why, for the caller to log. What no
+// interrupted write leaves is not cut, because it may be an acknowledged
+// message: a whole record failing its checksum (a flipped bit), a header no
+// write produces, a record whose length field lost one bit (found by trying
+// each single-bit change). Open refuses such a log with the file, the byte
+// and what to do, as for any other corruption. A last segment whose header
+// itself is torn is a creation that never completed, and is removed (also
+// reported by Repairs).
 //
 // Open reads every segment and keeps a 16-byte index entry per message
 // (stream offset, position in its file, length and End flag). Release

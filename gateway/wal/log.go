@@ -10,6 +10,8 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+
+	"github.com/datadragon/datadragon/gateway/internal/crashpoint"
 )
 
 // Options configures a Log. The zero value is ready to use.
@@ -133,6 +135,8 @@ type Log struct {
 	doff    uint64
 
 	released uint64 // Read refuses seqs below it
+
+	repairs []Repair // what Open cut off the tail
 
 	fsyncs     atomic.Int64 // fsyncs of segment data (not of new headers or the directory), for tests and benchmarks
 	beforeSync func()       // test hook, called by a sync before it fsyncs
@@ -264,7 +268,17 @@ func (l *Log) sync() {
 	l.mu.Unlock()
 
 	var err error
-	if len(buf) > 0 {
+	if len(buf) > 0 && crashpoint.Armed() {
+		// A crash test: write a little over half, which ends inside a
+		// record's data whether the records are one or many, and maybe
+		// die there.
+		half := min(len(buf)/2+recHeaderSize+100, len(buf)-1)
+		if _, err = f.WriteAt(buf[:half], pos); err == nil {
+			crashpoint.Hit(crashpoint.LogMidWrite)
+			buf, pos = buf[half:], pos+int64(half)
+		}
+	}
+	if len(buf) > 0 && err == nil {
 		if _, err = f.WriteAt(buf, pos); err != nil {
 			err = fmt.Errorf("wal: writing %s: %w", f.Name(), err)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -143,6 +144,8 @@ func (l *Log) dropTornSegment(segs []segment) ([]segment, error) {
 	if err := os.Remove(last.path); err != nil {
 		return nil, fmt.Errorf("wal: removing torn segment: %w", err)
 	}
+	l.repairs = append(l.repairs, Repair{File: last.path, Offset: 0, Bytes: int64(len(b)), Removed: true,
+		Reason: fmt.Sprintf("the segment's %d-byte header is incomplete: its creation never finished, so it held nothing", len(b))})
 	if !l.opt.NoSync {
 		if err := syncDir(l.dir); err != nil {
 			return nil, fmt.Errorf("wal: %w", err)
@@ -203,6 +206,13 @@ func (l *Log) recoverSegment(seg segment, first, last bool) error {
 			if !last {
 				return corrupt(seg.path, start, bad.reason)
 			}
+			size, why, err := l.tornTail(f, start, bad)
+			if err != nil {
+				return fmt.Errorf("wal: reading %s: %w", seg.path, err)
+			}
+			if why == "" {
+				return corrupt(seg.path, start, bad.reason)
+			}
 			if err := f.Truncate(start); err != nil {
 				return fmt.Errorf("wal: truncating the torn tail of %s: %w", seg.path, err)
 			}
@@ -211,6 +221,7 @@ func (l *Log) recoverSegment(seg segment, first, last bool) error {
 					return fmt.Errorf("wal: fsync of %s: %w", seg.path, err)
 				}
 			}
+			l.repairs = append(l.repairs, Repair{File: seg.path, Offset: start, Bytes: size - start, Reason: why})
 			break
 		}
 		if err != nil {
@@ -250,4 +261,105 @@ func (l *Log) recoverSegment(seg segment, first, last bool) error {
 		l.active, l.size, l.written = f, sc.pos, sc.pos
 	}
 	return nil
+}
+
+// Repair is a torn tail that Open cut off: bytes of a write that never
+// completed, so nothing Append had acknowledged.
+type Repair struct {
+	File    string // the segment file
+	Offset  int64  // where the cut starts: the file now ends here
+	Bytes   int64  // how many bytes were cut
+	Removed bool   // the whole file was removed (a segment whose creation was interrupted)
+	Reason  string // why these bytes are a torn write and not damage
+}
+
+func (r Repair) String() string {
+	if r.Removed {
+		return fmt.Sprintf("removed %s: %s", r.File, r.Reason)
+	}
+	return fmt.Sprintf("cut %s at byte %d (%d bytes): %s", r.File, r.Offset, r.Bytes, r.Reason)
+}
+
+// Repairs lists what Open cut off the log's tail, for the caller to
+// report; empty when the log was closed cleanly or crashed between writes.
+func (l *Log) Repairs() []Repair { return slices.Clone(l.repairs) }
+
+// tornSector is the unit a disk writes atomically. A power cut during a
+// write can leave the sectors it had not reached yet reading as zeros.
+const tornSector = 512
+
+// tornTail decides whether the bad record at start, the first the scanner
+// refused in the last segment, begins a torn tail: the prefix of a write
+// cut short by a crash. It returns the file's size and, if so, why; an
+// empty reason means the bytes are damaged, not torn.
+//
+// A crash (even SIGKILL mid-write) leaves a prefix of what was written; a
+// power cut may also leave the unwritten sectors of the last write as
+// zeros. So the tail is torn when it ends inside a record whose header is
+// a valid one or a prefix of one, or when from start, or from a sector
+// boundary inside the record, every byte to the end of the file is zero.
+// Anything else — a complete record failing its checksum, a header no
+// write produces, a record whose length field lost one bit — cannot come
+// from an interrupted write and may be an acknowledged message: it is
+// reported, never cut.
+func (l *Log) tornTail(f *os.File, start int64, bad *badRecord) (int64, string, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, "", err
+	}
+	size := st.Size()
+	// The tail's length comes from the file system, not from a field the
+	// damage could have changed, and is at most one segment.
+	tail := make([]byte, size-start)
+	if _, err := f.ReadAt(tail, start); err != nil && err != io.EOF {
+		return 0, "", err
+	}
+	zeros := len(tail) // the trailing run of zero bytes starts here
+	for zeros > 0 && tail[zeros-1] == 0 {
+		zeros--
+	}
+	if zeros == 0 {
+		return size, fmt.Sprintf("the last %d bytes are zeros, as a write a crash cut off leaves them", len(tail)), nil
+	}
+	if len(tail) < recHeaderSize {
+		var hb [recHeaderSize]byte
+		copy(hb[:], tail)
+		if _, err := parseRecHeader(hb[:], l.opt.MaxMessageBytes); err != nil {
+			return size, "", nil
+		}
+		return size, fmt.Sprintf("the file ends %d bytes into a record header: a write a crash cut off", len(tail)), nil
+	}
+	h, err := parseRecHeader(tail, l.opt.MaxMessageBytes)
+	if err != nil {
+		return size, "", nil // no write produces this header
+	}
+	if recEnd := h.size(); recEnd <= int64(len(tail)) {
+		// A whole record failing its checksum: damage, unless a power
+		// cut zeroed its end.
+		for s := (start/tornSector + 1) * tornSector; s-start < recEnd; s += tornSector {
+			if s-start >= int64(zeros) {
+				return size, fmt.Sprintf("the %d-byte record there fails its checksum and reads as zeros from byte %d to the end of the file, as the sectors of a write a power cut interrupted do", recEnd, s), nil
+			}
+		}
+		return size, "", nil
+	}
+	// The record runs past the end of the file. A torn write looks like
+	// that, and so does a whole record whose length field lost a bit:
+	// try each single-bit change of the length.
+	for b := range 32 {
+		n := h.n ^ 1<<b
+		end := int64(recHeaderSize) + int64(n)
+		if int64(n) > int64(l.opt.MaxMessageBytes) || end+4 > int64(len(tail)) {
+			continue
+		}
+		var hb [recHeaderSize]byte
+		copy(hb[:], tail)
+		binary.LittleEndian.PutUint32(hb[4:], n)
+		crc := crc32.Update(crc32.Checksum(hb[:], castagnoli), castagnoli, tail[recHeaderSize:end])
+		if crc == binary.LittleEndian.Uint32(tail[end:]) {
+			bad.reason = fmt.Sprintf("a whole record of %d bytes whose length field says %d (bit %d flipped)", n, h.n, b)
+			return size, "", nil
+		}
+	}
+	return size, fmt.Sprintf("the file ends %d bytes into a record of %d bytes: a write a crash cut off", len(tail), h.size()), nil
 }

@@ -2,6 +2,7 @@ package wal
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -66,10 +67,10 @@ func recoversTo(t *testing.T, dir string, opt Options, want model, lastFile stri
 }
 
 // TestTornTail simulates crashes during the last write: the last record of
-// the last segment cut at every byte, then followed by nothing, zeros (as
-// after a power loss) or garbage, or with one byte flipped. Recovery must
-// give back exactly the messages before it, and appends must go on from
-// there.
+// the last segment cut at every byte (what a killed process leaves), or
+// zeros from the record's start or from any sector boundary inside it (what
+// a power cut leaves). Recovery must give back exactly the messages before
+// it, say what it cut, and appends must go on from there.
 func TestTornTail(t *testing.T) {
 	for _, marker := range []bool{false, true} {
 		name := "data"
@@ -77,67 +78,157 @@ func TestTornTail(t *testing.T) {
 			name = "marker"
 		}
 		t.Run(name, func(t *testing.T) {
-			base := t.TempDir()
-			opt := Options{SegmentBytes: 400, NoSync: true}
-			l := openLog(t, base, opt)
-			var m model
-			fillLog(t, l, &m, 40)
-			mustAppend(t, l, &m, false, content(999, 45))
-			recLen := recOverhead + 45
-			if marker {
-				if err := l.MarkEnd(); err != nil {
-					t.Fatal(err)
-				}
-				m[len(m)-1].End = true
-				recLen = recOverhead
-			}
-			if err := l.Close(); err != nil {
-				t.Fatal(err)
-			}
-			names := segFiles(t, base)
-			if len(names) < 3 {
-				t.Fatalf("%d segments; want several", len(names))
-			}
-			last := filepath.Base(names[len(names)-1])
-			full, err := os.ReadFile(names[len(names)-1])
-			if err != nil {
-				t.Fatal(err)
-			}
-			start := len(full) - recLen
-			durable := append(model(nil), m...)
-			if marker {
-				durable[len(durable)-1].End = false
-			} else {
-				durable = durable[:len(durable)-1]
-			}
-			// Recovery and the appends after it touch only the last segment
-			// and new ones, so one copy of the log serves every case.
+			base, last, full, start, m, durable := lastRecordLog(t, marker)
+			opt := Options{SegmentBytes: 4000, NoSync: true}
 			dir := copyDir(t, base)
-			damage := func(b []byte) {
-				for _, n := range segFiles(t, dir) {
-					if !slices.Contains(names, filepath.Join(base, filepath.Base(n))) {
-						os.Remove(n)
+			damage := func(b []byte) { resetLog(t, base, dir, last, b) }
+			check := func(what string, want model, size int) {
+				t.Helper()
+				l := openLog(t, dir, opt)
+				reps := l.Repairs()
+				l.Close()
+				if size == len(full) {
+					if len(reps) != 0 {
+						t.Fatalf("%s: repairs %v of an intact log", what, reps)
 					}
+				} else if len(reps) != 1 || reps[0].File != filepath.Join(dir, last) || reps[0].Offset != int64(start) || reps[0].Reason == "" {
+					t.Fatalf("%s: repairs %v; want one cut of %s at byte %d", what, reps, last, start)
 				}
-				writeFile(t, filepath.Join(dir, last), b)
+				recoversTo(t, dir, opt, want, last, size)
 			}
-			garbage := content(7, 100)
 			for cut := start; cut <= len(full); cut++ {
+				damage(full[:cut:cut])
 				want, size := durable, start
 				if cut == len(full) {
 					want, size = m, len(full)
 				}
-				for _, tail := range [][]byte{nil, make([]byte, 100), garbage} {
-					damage(append(full[:cut:cut], tail...))
+				if cut == start {
+					// Nothing of the record is there: nothing to cut.
+					l := openLog(t, dir, opt)
+					if reps := l.Repairs(); len(reps) != 0 {
+						t.Fatalf("repairs %v of a log that ends on a record boundary", reps)
+					}
+					l.Close()
 					recoversTo(t, dir, opt, want, last, size)
+					continue
 				}
+				check(fmt.Sprintf("cut at %d", cut), want, size)
 			}
+			sectors := 0
+			for s := start; s < len(full); s++ {
+				if s != start && s%tornSector != 0 {
+					continue
+				}
+				sectors++
+				b := bytes.Clone(full)
+				clear(b[s:])
+				damage(append(b, make([]byte, 100)...))
+				check(fmt.Sprintf("zeros from %d", s), durable, start)
+			}
+			if !marker && sectors < 3 {
+				t.Fatalf("the last record spans %d sector boundaries; want at least 2", sectors-1)
+			}
+		})
+	}
+}
+
+// lastRecordLog writes a log of several segments whose last record is a
+// message of 1,300 bytes (so that it spans sector boundaries), or an end
+// marker after it. It returns the log's directory, the last segment's name
+// and bytes, where its last record starts, every message, and the messages
+// as they are without the last record.
+func lastRecordLog(t *testing.T, marker bool) (base, last string, full []byte, start int, m, durable model) {
+	t.Helper()
+	base = t.TempDir()
+	l := openLog(t, base, Options{SegmentBytes: 4000, NoSync: true})
+	fillLog(t, l, &m, 150)
+	mustAppend(t, l, &m, false, content(999, 1300))
+	recLen := recOverhead + 1300
+	if marker {
+		if err := l.MarkEnd(); err != nil {
+			t.Fatal(err)
+		}
+		m[len(m)-1].End = true
+		recLen = recOverhead
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names := segFiles(t, base)
+	if len(names) < 3 {
+		t.Fatalf("%d segments; want several", len(names))
+	}
+	last = filepath.Base(names[len(names)-1])
+	full, err := os.ReadFile(names[len(names)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	start = len(full) - recLen
+	durable = append(model(nil), m...)
+	if marker {
+		durable[len(durable)-1].End = false
+	} else {
+		durable = durable[:len(durable)-1]
+	}
+	return base, last, full, start, m, durable
+}
+
+// resetLog makes dir a copy of the log in base whose last segment holds b.
+// Recovery and the appends after it touch only the last segment and new
+// ones, so one copy of the log serves many cases.
+func resetLog(t *testing.T, base, dir, last string, b []byte) {
+	t.Helper()
+	orig := segFiles(t, base)
+	for _, n := range segFiles(t, dir) {
+		if !slices.Contains(orig, filepath.Join(base, filepath.Base(n))) {
+			os.Remove(n)
+		}
+	}
+	writeFile(t, filepath.Join(dir, last), b)
+}
+
+// TestLastRecordBitFlips flips one bit in every byte of the last record of
+// the last segment. The record is whole, so no crash made it: it may be an
+// acknowledged message. Open must refuse, naming the file and the record's
+// byte, and leave the file as it was.
+func TestLastRecordBitFlips(t *testing.T) {
+	for _, marker := range []bool{false, true} {
+		name := "data"
+		if marker {
+			name = "marker"
+		}
+		t.Run(name, func(t *testing.T) {
+			base, last, full, start, _, durable := lastRecordLog(t, marker)
+			opt := Options{SegmentBytes: 4000, NoSync: true}
+			dir := copyDir(t, base)
+			path := filepath.Join(dir, last)
+			flips := 0
 			for i := start; i < len(full); i++ {
 				b := bytes.Clone(full)
-				b[i] ^= 0x40
-				damage(b)
-				recoversTo(t, dir, opt, durable, last, start)
+				b[i] ^= 1 << (i % 8)
+				resetLog(t, base, dir, last, b)
+				l, err := Open(dir, opt)
+				if err == nil {
+					l.Close()
+					t.Fatalf("Open succeeded with bit %d of byte %d (record byte %d) flipped", i%8, i, i-start)
+				}
+				match := corruptAt.FindStringSubmatch(err.Error())
+				if match == nil || match[1] != path || match[2] != strconv.Itoa(start) {
+					t.Fatalf("flip at byte %d: Open: %v; want %s is corrupt at byte %d", i, err, path, start)
+				}
+				if got, _ := os.ReadFile(path); !bytes.Equal(got, b) {
+					t.Fatalf("flip at byte %d: Open changed the damaged file", i)
+				}
+				flips++
 			}
+			if flips != len(full)-start {
+				t.Fatalf("%d flips delivered, want %d", flips, len(full)-start)
+			}
+			// The advice in the error gives back the messages before it.
+			if err := os.Truncate(path, int64(start)); err != nil {
+				t.Fatal(err)
+			}
+			recoversTo(t, dir, opt, durable, last, start)
 		})
 	}
 }
