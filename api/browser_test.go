@@ -41,7 +41,11 @@ import (
 // $DATADRAGON_SCREENSHOTS when set (else a temporary directory).
 func TestExplorerBrowser(t *testing.T) {
 	bin := chromiumOrSkip(t)
-	a := newTestAPI(t, nil)
+	a := newTestAPI(t, func(c *Config) {
+		c.SourceStatus = func() map[string]string {
+			return map[string]string{"ticker": "the source is at seq 3, behind seq 90 that this node waits for"}
+		}
+	})
 	a.fake.setLastAttestations(time.Now(), 5*time.Second)
 	srv := httptest.NewServer(a.h)
 	defer srv.Close()
@@ -77,6 +81,8 @@ func TestExplorerBrowser(t *testing.T) {
 	if s := text("#streams tbody"); strings.Count(s, "observe") != 2 {
 		t.Errorf("the streams table does not show both streams' mode: %s", s)
 	}
+	// What the node says is wrong with a stream's source shows beside it.
+	waitFor("source trouble", `[...document.querySelectorAll("#streams tbody th .badge.warn")].map((b) => b.title).join("|").includes("behind seq 90")`)
 	screenshot("dashboard")
 
 	// Keyboard: focus survives the dashboard's redraws, Enter follows a

@@ -317,6 +317,15 @@
       " ", el("span", { class: "muted", title: fmtTime(la.time_ms) + ", block " + la.height }, fmtAgo(la.time_ms)));
   }
 
+  // streamTrouble: what this node says is wrong with a stream (its
+  // gateway takes no pushes for it, or its source is unreachable or
+  // behind), or null.
+  function streamTrouble(s) {
+    if (s.gateway_error) return { label: "gateway error", text: "This node's gateway takes no pushes for this stream: " + s.gateway_error };
+    if (s.source_status) return { label: "source", text: "This node's observer: " + s.source_status };
+    return null;
+  }
+
   function modeBadge(mode) {
     return el("span", { class: "badge" + (mode === "push" ? " push" : "") }, mode || "observe");
   }
@@ -333,7 +342,8 @@
         const rates = streamRates(s.id);
         const now = rates.length ? rates.slice(-5).reduce((a, b) => a + b, 0) / Math.min(5, rates.length) : null;
         return el("tr", {},
-          el("th", { scope: "row" }, el("a", { href: "#/streams/" + enc(s.id) }, s.id)),
+          el("th", { scope: "row" }, el("a", { href: "#/streams/" + enc(s.id) }, s.id),
+            streamTrouble(s) ? [" ", el("span", { class: "badge warn", title: streamTrouble(s).text }, streamTrouble(s).label)] : null),
           el("td", {}, modeBadge(s.mode)),
           s.mode === "push" ? el("td", {}, el("a", { href: "#/upload/" + enc(s.id) }, "upload a file"))
             : el("td", { class: "mono" }, s.source || "—"),
@@ -435,7 +445,8 @@
         stat("Last index", s.last_index === null ? "—" : fmtInt(s.last_index)),
         stat("Chunks", chunkPolicy(s.chunk), null, true), stat("Mode", modeBadge(s.mode), "stream-mode", true),
         s.mode === "push" ? stat("Source", el("a", { href: "#/upload/" + enc(id) }, "pushed to gateways: upload a file"), null, true)
-          : stat("Source", s.source, null, true)));
+          : stat("Source", s.source, null, true)),
+        streamTrouble(s) ? el("p", { class: "err", role: "alert", id: "stream-trouble" }, streamTrouble(s).text) : null);
       // Connect first, then read the newest page, so nothing falls between.
       let ws = null;
       if ("WebSocket" in window) {
