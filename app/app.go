@@ -123,7 +123,10 @@ func New(cfg Config) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	st, err := store.Open(cfg.Dir, bucketMeta, bucketBlocks, bucketChunks, bucketRecords, bucketDeadlines, bucketCounters, bucketStreams)
+	st, err := store.Open(cfg.Dir, store.Options{
+		Buckets: []string{bucketMeta, bucketBlocks, bucketChunks, bucketRecords, bucketDeadlines, bucketCounters, bucketStreams},
+		Advice:  CorruptAdvice,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
@@ -141,11 +144,14 @@ func (a *App) Close() error { return a.store.Close() }
 
 func (a *App) load() error {
 	var chainB, genB, hB, ahB []byte
-	a.store.View(func(tx store.Tx) error {
+	err := a.store.View(func(tx store.Tx) error {
 		m := []byte(bucketMeta)
 		chainB, genB, hB, ahB = tx.Get(m, keyChain), tx.Get(m, keyGenesis), tx.Get(m, keyHeight), tx.Get(m, keyAppHash)
 		return nil
 	})
+	if err != nil {
+		return err
+	}
 	if chainB == nil {
 		return nil
 	}

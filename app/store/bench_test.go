@@ -10,7 +10,7 @@ import (
 // block's records would be.
 func benchStore(b *testing.B, n, size int) *Store {
 	b.Helper()
-	s, err := Open(b.TempDir(), "records")
+	s, err := Open(b.TempDir(), Options{Buckets: []string{"records"}})
 	if err != nil {
 		b.Fatal(err)
 	}
