@@ -134,8 +134,18 @@ func New(cfg Config) (*App, error) {
 	a.last.Store(&committed{})
 	if err := a.load(); err != nil {
 		st.Close()
+		if errors.Is(err, ErrCorrupt) {
+			return nil, fmt.Errorf("app: %w", err)
+		}
 		return nil, fmt.Errorf("app: loading state from %s: %w", st.Path(), err)
 	}
+	// Nothing is served, attested or replayed from a damaged file.
+	rep, err := a.Scrub(context.Background())
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	log.Info("state verified", "file", st.Path(), "bytes", rep.FileBytes, "values", rep.Keys, "blocks", rep.Blocks, "records", rep.Records, "took", rep.Took)
 	return a, nil
 }
 

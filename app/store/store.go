@@ -213,6 +213,12 @@ func (s *Store) Corrupted() error {
 	return nil
 }
 
+// MarkCorrupt declares the file damaged where its values contradict each
+// other (the caller knows how they must agree; every value's checksum
+// held), with the same effect as damage found by a read: every later
+// read and commit fails with the returned *CorruptError.
+func (s *Store) MarkCorrupt(where, detail string) error { return s.markCorrupt(where, detail) }
+
 // markCorrupt records the first damage found and returns it; later calls
 // return the first error, so every caller reports the same thing.
 func (s *Store) markCorrupt(where, detail string) *CorruptError {
