@@ -156,4 +156,3 @@ func (a *App) checkChain(ctx context.Context, rep *ScrubReport) error {
 	}
 	return nil
 }
-
