@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"testing"
@@ -64,6 +65,30 @@ func BenchmarkScan(b *testing.B) {
 			n := 0
 			tx.Scan([]byte("records"), from, nil, func(_, _ []byte) bool { n++; return n < 100 })
 			return nil
+		})
+	}
+}
+
+// BenchmarkScrub verifies a whole file of 600-byte values (about what a
+// record weighs); MB/s is of the file's size, so 1/(MB/s) is the scrub's
+// time per MB of app.db.
+func BenchmarkScrub(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		b.Run(fmt.Sprintf("values=%d", n), func(b *testing.B) {
+			s := benchStore(b, n, 600)
+			st, err := s.Scrub(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(st.FileBytes)
+			b.ResetTimer()
+			for range b.N {
+				if _, err := s.Scrub(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(st.FileBytes)/(1<<20), "file-MB")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(float64(st.FileBytes)/(1<<20))/1e6, "ms/MB")
 		})
 	}
 }
