@@ -88,6 +88,7 @@ func BenchmarkScrub(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(st.FileBytes)/(1<<20), "file-MB")
+			b.ReportMetric(float64(st.PagesTook.Microseconds())/1000, "page-check-ms")
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/(float64(st.FileBytes)/(1<<20))/1e6, "ms/MB")
 		})
 	}

@@ -599,8 +599,9 @@ type ScrubStats struct {
 	Buckets   int
 	Keys      int
 	Bytes     int64 // keys and stored values read
-	FileBytes int64 // size of the file
-	Took      time.Duration
+	FileBytes int64         // size of the file
+	Took      time.Duration // the whole scrub
+	PagesTook time.Duration // of which bbolt's page check, which commits wait for
 }
 
 // scrubSlice bounds the keys one read transaction of Scrub visits, so a
@@ -611,9 +612,11 @@ const scrubSlice = 4096
 // Scrub verifies the whole file: every value of every bucket against its
 // checksum, reading through bbolt's branch and leaf pages, then bbolt's
 // own consistency check of the page structure (freelist, page
-// reachability, key order). It runs beside readers and commits, in short
-// transactions, and stops early when ctx ends. Damage is returned as the
-// store's *CorruptError (and marks the store corrupt).
+// reachability, key order). The values are read beside readers and
+// commits, in short transactions; the page check reads the freelist,
+// which the writer changes, so it holds the writer's lock and a commit
+// waits for it (PagesTook). It stops early when ctx ends. Damage is
+// returned as the store's *CorruptError (and marks the store corrupt).
 func (s *Store) Scrub(ctx context.Context) (ScrubStats, error) {
 	start := time.Now()
 	var st ScrubStats
@@ -663,18 +666,36 @@ func (s *Store) Scrub(ctx context.Context) (ScrubStats, error) {
 			from = append(last, 0) // the next key after last
 		}
 	}
-	var damage error
-	err = s.View(func(t Tx) error {
-		for cerr := range t.tx.Check() {
-			if damage == nil {
-				damage = s.markCorrupt("page structure", "bbolt's consistency check: "+cerr.Error())
-			}
-		}
-		return nil
-	})
+	pages := time.Now()
+	err = s.checkPages()
+	st.PagesTook = time.Since(pages)
 	st.Took = time.Since(start)
-	if damage != nil {
-		return st, damage
-	}
 	return st, err
+}
+
+// errRollback ends checkPages' write transaction without committing it.
+var errRollback = errors.New("rollback")
+
+// checkPages runs bbolt's consistency check in a write transaction that
+// it rolls back: the check reads the freelist, which only the writer may
+// touch, and a damaged freelist would hand out pages still in use.
+func (s *Store) checkPages() error {
+	var damage error
+	err := s.guard(func() error {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			for cerr := range tx.Check() {
+				if damage == nil {
+					damage = s.markCorrupt("page structure", "bbolt's consistency check: "+cerr.Error())
+				}
+			}
+			return errRollback
+		})
+	})
+	switch {
+	case damage != nil:
+		return damage
+	case errors.Is(err, errRollback):
+		return nil
+	}
+	return err
 }
