@@ -19,6 +19,12 @@
 // the damage is and what the operator should do. Scrub verifies the whole
 // file (every value, then bbolt's page consistency check).
 //
+// A read never returns a damaged value. It can miss damage that makes a
+// key look absent: a damaged branch page can route a search to an intact
+// leaf without the key. Scrub finds that (TestRandomDamageIsNeverReadAsState
+// damages random bytes and checks both), so the app scrubs at start and
+// the node periodically.
+//
 // The checksum detects accidental damage — a flipped bit on disk or in a
 // cache, a torn or misdirected write, a truncated or overwritten page —
 // which is the threat here. It does not resist someone who can write the
@@ -304,9 +310,10 @@ func (t Tx) Err() error { return *t.err }
 
 // Get returns a copy of the value, or nil if absent. A damaged value is
 // never returned: Get returns nil and the damage is Err (and View's
-// error). When the key is absent, the value the search landed on is
-// verified instead, so damage to the page that should hold the key is
-// not mistaken for its absence.
+// error). When the key is absent, the entries on either side of where it
+// would be are verified instead: a damaged key lands there, so damage to
+// the key itself is not mistaken for its absence. (Damage that moves an
+// entry further away, or drops a page from the tree, is left to Scrub.)
 func (t Tx) Get(bucket, key []byte) (out []byte) {
 	if *t.err != nil {
 		return nil
@@ -318,23 +325,41 @@ func (t Tx) Get(bucket, key []byte) (out []byte) {
 	if b == nil {
 		return nil
 	}
-	k, v := b.Cursor().Seek(key)
-	if k == nil {
-		return nil
+	c := b.Cursor()
+	k, v := c.Seek(key)
+	if k != nil && bytes.Equal(k, key) {
+		ov, err := t.verify(bucket, k, v)
+		if err != nil {
+			return nil
+		}
+		return bytes.Clone(ov)
 	}
+	// Absent: the neighbours.
+	if k != nil {
+		if _, err := t.verify(bucket, k, v); err != nil {
+			return nil
+		}
+		k, v = c.Prev()
+	} else {
+		k, v = c.Last()
+	}
+	if k != nil {
+		t.verify(bucket, k, v)
+	}
+	return nil
+}
+
+// verify opens a stored entry, recording damage as the transaction's.
+func (t Tx) verify(bucket, k, v []byte) ([]byte, error) {
 	if v == nil {
 		*t.err = t.s.markCorrupt(where(bucket, k), "a nested bucket where a value belongs")
-		return nil
+		return nil, *t.err
 	}
-	v, err := t.s.open(bucket, k, v)
+	ov, err := t.s.open(bucket, k, v)
 	if err != nil {
 		*t.err = err
-		return nil
 	}
-	if !bytes.Equal(k, key) {
-		return nil
-	}
-	return bytes.Clone(v)
+	return ov, err
 }
 
 // catch, deferred by Get and Scan, turns a panic or a memory fault in
@@ -598,7 +623,7 @@ func (b *Batch) Commit() error {
 type ScrubStats struct {
 	Buckets   int
 	Keys      int
-	Bytes     int64 // keys and stored values read
+	Bytes     int64         // keys and stored values read
 	FileBytes int64         // size of the file
 	Took      time.Duration // the whole scrub
 	PagesTook time.Duration // of which bbolt's page check, which commits wait for
