@@ -127,6 +127,9 @@ func New(cfg Config) (*App, error) {
 		Buckets: []string{bucketMeta, bucketBlocks, bucketChunks, bucketRecords, bucketDeadlines, bucketCounters, bucketStreams},
 		Advice:  CorruptAdvice,
 	})
+	if errors.Is(err, store.ErrFormat) {
+		return nil, fmt.Errorf("app: %w. %s", err, FormatAdvice)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}

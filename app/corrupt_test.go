@@ -9,7 +9,9 @@ import (
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	bolt "go.etcd.io/bbolt"
 
+	"github.com/datadragon/datadragon/app/fakesig"
 	"github.com/datadragon/datadragon/app/store"
 	"github.com/datadragon/datadragon/app/wire"
 )
@@ -276,4 +278,34 @@ func TestScrubFindsWhatReadsHaveNotMet(t *testing.T) {
 	}
 	v.app.Close()
 	v.app = nil
+}
+
+// A state file of the format before checksums (bare values) is refused,
+// unchanged, with an error saying what to do.
+func TestOlderStoreFormatIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, store.FileName)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte(bucketMeta))
+		if err != nil {
+			return err
+		}
+		return b.Put(keyHeight, u64(7))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before, _ := os.ReadFile(path)
+	_, err = New(Config{Dir: dir, Scheme: fakesig.New()})
+	if err == nil || !errors.Is(err, store.ErrFormat) || !strings.Contains(err.Error(), path) ||
+		!strings.Contains(err.Error(), "older version") || !strings.Contains(err.Error(), FormatAdvice) {
+		t.Fatalf("opening a format-1 state file: %v", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("refusing the file changed it")
+	}
 }

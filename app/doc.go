@@ -80,8 +80,9 @@
 // nothing) and FinalizeBlock fail with an error matching ErrCorrupt that
 // names the file and ends with CorruptAdvice. The checksums are local:
 // the changeset hash, and so the app hash, covers the values only. A
-// file written before the checksums (store format 1) is refused with an
-// error saying so: re-initialise the node's state.
+// file written before the checksums (store format 1) is refused, left as
+// it is, with an error saying so and FormatAdvice: moved aside, it is
+// rebuilt from the chain like a damaged one.
 //
 // # Genesis
 //

@@ -35,6 +35,10 @@ var ErrNotInitialised = errors.New("the chain is not initialised yet")
 // and ends with CorruptAdvice.
 var ErrCorrupt = store.ErrCorrupt
 
+// FormatAdvice is what the error for a state file of another store format
+// tells the operator: the state is rebuilt from the chain as after damage.
+const FormatAdvice = "Stop the node, move the file aside, and start the node again: it replays the chain from its block store into a new file"
+
 // CorruptAdvice is what a damaged state file's error tells the operator.
 // The app's state is a function of the chain, so CometBFT rebuilds it:
 // with no app.db its handshake replays every block of the node's block

@@ -74,6 +74,10 @@ const formatBucket = "_store"
 
 var keyFormat = []byte("format")
 
+// ErrFormat is matched (errors.Is) by Open's error for a file of another
+// format.
+var ErrFormat = errors.New("a store format this version does not read")
+
 // ErrCorrupt is what every *CorruptError matches (errors.Is).
 var ErrCorrupt = errors.New("the state file is corrupt")
 
@@ -175,7 +179,7 @@ func (s *Store) init(buckets []string) error {
 				empty := true
 				tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
 				if !empty {
-					return fmt.Errorf("store: %s was written by an older version of DataDragon (format 1, values without checksums), which this version does not read: re-initialise this node's state (move the file aside and let the node rebuild it)", s.path)
+					return fmt.Errorf("store: %s was written by an older version of DataDragon (format 1, values without checksums), which this version does not read: re-initialise this state (%w)", s.path, ErrFormat)
 				}
 				var err error
 				if fb, err = tx.CreateBucket([]byte(formatBucket)); err != nil {
@@ -190,7 +194,7 @@ func (s *Store) init(buckets []string) error {
 				return err
 			}
 			if string(v) != FormatVersion {
-				return fmt.Errorf("store: %s has format %q; this version reads %q only: use the DataDragon version that wrote it, or re-initialise this node's state", s.path, v, FormatVersion)
+				return fmt.Errorf("store: %s has format %q; this version reads %q only: use the DataDragon version that wrote it, or re-initialise this state (%w)", s.path, v, FormatVersion, ErrFormat)
 			}
 			for _, b := range buckets {
 				if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {
