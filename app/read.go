@@ -42,8 +42,10 @@ const FormatAdvice = "Stop the node, move the file aside, and start the node aga
 // CorruptAdvice is what a damaged state file's error tells the operator.
 // The app's state is a function of the chain, so CometBFT rebuilds it:
 // with no app.db its handshake replays every block of the node's block
-// store into a new one.
-const CorruptAdvice = "Stop the node, move the file aside (keep it to diagnose the disk), and start the node again: it replays the chain from its block store into a new file. Or put back a copy of the file from a backup or from another validator, copied while that node was stopped"
+// store into a new one; with an older copy, the blocks after it. A copy
+// from another validator is usually ahead of this node's block store,
+// which the handshake refuses, so it is not offered.
+const CorruptAdvice = "Stop the node, move the file aside (keep it to diagnose the disk), and start the node again: it replays the chain from its block store into a new file. A backup of this node's own file may be put back instead: the node replays the blocks after it"
 
 // MaxPageSize bounds Records' limit.
 const MaxPageSize = 1000
