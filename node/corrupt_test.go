@@ -15,8 +15,9 @@ import (
 
 // A validator's app.db goes bad under it: its background scrub finds the
 // damage, /healthz and reads answer 503 naming the file and what to do;
-// it then refuses to start on the file, and recovers as the message says
-// (the file moved aside, the chain replayed from its block store) with
+// it then refuses to start on the file, and recovers both ways the
+// message says (the file moved aside and the whole chain replayed from its
+// block store; a backup put back and the blocks after it replayed) with
 // the network's app hash.
 func TestDamagedStateIsDetectedRefusedAndRebuilt(t *testing.T) {
 	if testing.Short() {
@@ -35,6 +36,12 @@ func TestDamagedStateIsDetectedRefusedAndRebuilt(t *testing.T) {
 	if err := cfg.Save(home); err != nil {
 		t.Fatal(err)
 	}
+	// A backup of the file, taken while the node is stopped.
+	path := filepath.Join(home, "data", "app", "app.db")
+	backup, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	net.start(3)
 	// Blocks bucket pages of old heights are never rewritten: by height 30,
 	// block 3's lies in a page no commit touches.
@@ -46,7 +53,6 @@ func TestDamagedStateIsDetectedRefusedAndRebuilt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(home, "data", "app", "app.db")
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -99,30 +105,40 @@ func TestDamagedStateIsDetectedRefusedAndRebuilt(t *testing.T) {
 		t.Fatalf("opening damaged state: %v", err)
 	}
 
-	// Recovery as the message says: move the file aside and start again.
+	// Recovery as the message says, both ways: the file moved aside (the
+	// whole chain replayed), then the backup put back (the blocks after
+	// it replayed).
 	if err := os.Rename(path, path+".damaged"); err != nil {
 		t.Fatal(err)
 	}
-	net.start(3)
-	target := net.nodes[0].Height()
-	net.waitFor("the rebuilt state to reach the network's height", func() bool {
-		st, err := net.nodes[3].App().Status()
-		return err == nil && st.Height >= target
-	})
-	a, err := net.nodes[0].App().Block(target)
-	if err != nil {
+	rejoins := func(how string) {
+		net.start(3)
+		target := net.nodes[0].Height()
+		net.waitFor(how+": the state to reach the network's height", func() bool {
+			st, err := net.nodes[3].App().Status()
+			return err == nil && st.Height >= target
+		})
+		a, err := net.nodes[0].App().Block(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := net.nodes[3].App().Block(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.AppHash.String() != b.AppHash.String() {
+			t.Fatalf("%s: app hash at height %d: %s, rebuilt %s", how, target, a.AppHash, b.AppHash)
+		}
+		if code, body := get("/healthz"); code != http.StatusOK {
+			t.Fatalf("%s: healthz: %d %s", how, code, body)
+		}
+	}
+	rejoins("file moved aside")
+	net.stop(3)
+	if err := os.WriteFile(path, backup, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b, err := net.nodes[3].App().Block(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a.AppHash.String() != b.AppHash.String() {
-		t.Fatalf("app hash at height %d: %s, rebuilt %s", target, a.AppHash, b.AppHash)
-	}
-	if code, body := get("/healthz"); code != http.StatusOK {
-		t.Fatalf("healthz after the rebuild: %d %s", code, body)
-	}
+	rejoins("backup put back")
 	r, err := net.nodes[3].App().Record("sensors", 1)
 	if err != nil {
 		t.Fatal(err)
