@@ -31,5 +31,9 @@
 // /healthz is unhealthy, and the validator stops attesting and voting
 // (CometBFT logs a consensus failure). The state is a function of the
 // chain: with the file moved aside, the next start replays every block
-// of the node's block store into a new one (TestDamagedStateIsDetectedRefusedAndRebuilt).
+// of the node's block store into a new one; with a backup of the node's
+// own file put back, the blocks after it
+// (TestDamagedStateIsDetectedRefusedAndRebuilt). CometBFT never prunes
+// the block store here (the app sets no retain height), so every block
+// is there to replay.
 package node
