@@ -14,6 +14,7 @@ import (
 
 	"github.com/datadragon/datadragon/app/fakesig"
 	"github.com/datadragon/datadragon/app/store"
+	"github.com/datadragon/datadragon/app/tally"
 	"github.com/datadragon/datadragon/app/wire"
 )
 
@@ -322,4 +323,37 @@ func TestAppHashDoesNotDependOnTheStoreFormat(t *testing.T) {
 	if got := hex.EncodeToString(n.hashes[len(n.hashes)-1]); got != want {
 		t.Fatalf("app hash at height %d: %s, want %s", n.height, got, want)
 	}
+}
+
+// A tally that no longer agrees with its committed record (each with a
+// valid checksum) is not served: the digest shown must be the one the
+// chain committed to.
+func TestTallyDisagreeingWithItsRecordIsNotServed(t *testing.T) {
+	n := acceptedNet(t)
+	v := n.vals[0]
+	k := wire.ChunkKey{Stream: "sensors", Index: 5}
+	var raw []byte
+	if err := v.app.store.View(func(tx store.Tx) error { raw = tx.Get([]byte(bucketChunks), k.Bytes()); return nil }); err != nil || raw == nil {
+		t.Fatalf("reading the tally: %v", err)
+	}
+	ch, err := tally.UnmarshalChunk(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch.Claim.Digest[31] ^= 1
+	b := v.app.store.NewBatch()
+	b.Put([]byte(bucketChunks), k.Bytes(), ch.Marshal())
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := v.app.Record("sensors", 5)
+	if err == nil {
+		t.Fatalf("served a tally that contradicts its record: %s", r.Digest)
+	}
+	wantCorrupt(t, "Record", err, filepath.Join(v.dir, store.FileName))
+	if !strings.Contains(err.Error(), "sensors/5") || !strings.Contains(err.Error(), "disagree") {
+		t.Fatalf("the error does not name the chunk: %v", err)
+	}
+	v.app.Close()
+	v.app = nil
 }

@@ -76,6 +76,8 @@
 // root recomputed from the records as stored, and the stored height and
 // app hash those of the last block (CometBFT's handshake then compares
 // that app hash with its own state). The node scrubs again periodically.
+// A record view, served from the tally, must agree with the committed
+// record on the decision (status, height, digest, verdict, time, power).
 // Once damage is found, every read method, ExtendVote (which attests
 // nothing) and FinalizeBlock fail with an error matching ErrCorrupt that
 // names the file and ends with CorruptAdvice. The checksums are local:

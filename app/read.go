@@ -415,10 +415,19 @@ func (a *App) recordView(c *chain, tx store.Tx, k wire.ChunkKey) (*RecordView, e
 		rv.Power = ch.Power
 	}
 	if rb := tx.Get([]byte(bucketRecords), k.Bytes()); rb != nil {
-		if rec, err := wire.UnmarshalRecord(rb); err == nil {
-			lh := rec.LeafHash()
-			rv.LeafHash = lh[:]
+		rec, err := wire.UnmarshalRecord(rb)
+		if err != nil {
+			return nil, fmt.Errorf("record %s: %w", k, err)
 		}
+		// What is served comes from the tally; the record is what the
+		// chain committed to (Scrub checks it against the record roots).
+		// They must agree on the decision.
+		if rec.Status != ch.Status || rec.DecidedHeight != ch.DecidedHeight || ch.Status == wire.StatusAccepted &&
+			(rec.Digest != ch.Claim.Digest || rec.Verdict != ch.Claim.Verdict || rec.TimeMs != ch.TimeMs || rec.Power != ch.Power) {
+			return nil, a.store.MarkCorrupt(fmt.Sprintf("chunk %s", k), "its tally and its committed record disagree on the decision")
+		}
+		lh := rec.LeafHash()
+		rv.LeafHash = lh[:]
 	}
 	for v := range c.addrs {
 		gv := c.genesis.Validators[v]
