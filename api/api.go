@@ -368,12 +368,16 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // appError answers an error of the Reader: 404 for app.ErrNotFound (with
-// notFound as the message), 503 before the chain is initialised, 500
-// otherwise.
+// notFound as the message), 503 before the chain is initialised and once
+// the node's state file is found damaged (with the app's message, which
+// names the file and tells the operator what to do), 500 otherwise.
 func (h *Handler) appError(w http.ResponseWriter, r *http.Request, err error, notFound string) {
 	switch {
 	case errors.Is(err, app.ErrNotFound):
 		writeError(w, http.StatusNotFound, notFound)
+	case errors.Is(err, app.ErrCorrupt):
+		h.log.Error("api: the state file is damaged", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusServiceUnavailable, damagedMessage(err))
 	case errors.Is(err, app.ErrNotInitialised):
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, "the chain is not initialised yet; retry in a few seconds, once the node has joined it")
@@ -381,6 +385,13 @@ func (h *Handler) appError(w http.ResponseWriter, r *http.Request, err error, no
 		h.log.Error("api: reading state", "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal error reading the node's state; the node's log has the details")
 	}
+}
+
+// damagedMessage is what clients and /healthz are told about a damaged
+// state file: that this node serves nothing, and the app's error for its
+// operator.
+func damagedMessage(err error) string {
+	return "this node's stored state is damaged, so it serves none of it; ask another node. For the operator: " + err.Error()
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {

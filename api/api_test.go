@@ -398,3 +398,29 @@ func TestRecordMappingsAgree(t *testing.T) {
 		}
 	}
 }
+
+// A damaged state file: every read route and /healthz answer 503 with the
+// app's message (the file and what to do), never the generic 500.
+func TestDamagedStateIsUnhealthyAndNamed(t *testing.T) {
+	a := newTestAPI(t, nil)
+	// As the app words it (store.CorruptError).
+	a.fake.failing = fmt.Errorf(`/srv/node0/data/app/app.db is corrupt (bucket "chunks", key 00: the value does not match its checksum); the node refuses to serve or extend this state. %s: %w`, app.CorruptAdvice, app.ErrCorrupt)
+	for _, target := range []string{"/v1/status", "/v1/validators", "/v1/streams", "/v1/streams/sensor", "/v1/streams/sensor/records", "/v1/records/sensor/5", "/v1/blocks/latest", "/v1/blocks/3"} {
+		code, body, _ := a.do(http.MethodGet, target, nil)
+		if code != http.StatusServiceUnavailable {
+			t.Errorf("%s: status %d, want 503: %s", target, code, body)
+			continue
+		}
+		for _, want := range []string{"damaged", "/srv/node0/data/app/app.db", "ask another node", "move the file aside"} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("%s: the answer does not say %q: %s", target, want, body)
+			}
+		}
+	}
+	h := a.get("/healthz", http.StatusServiceUnavailable)
+	ch := h["chain"].(map[string]any)
+	if h["ok"] != false || ch["damaged"] != true || !strings.Contains(ch["error"].(string), "/srv/node0/data/app/app.db") ||
+		!strings.Contains(ch["error"].(string), app.CorruptAdvice) {
+		t.Fatalf("healthz on damaged state: %v", h)
+	}
+}

@@ -105,7 +105,10 @@
 // the statement against Rescue computed directly, verifies the proof
 // after an encode/decode round trip and checks that a wrong output is
 // rejected; the result is cached for Config.HealthTTL (30 s), so the
-// endpoint cannot be used to burn CPU. /metrics serves the registry given
+// endpoint cannot be used to burn CPU. Once the app has found its state
+// file damaged (app.ErrCorrupt) /healthz answers 503 with chain.damaged
+// and the app's message, which names the file and says what to do, and
+// every route reading state answers 503 with the same message. /metrics serves the registry given
 // in Config.Registry — one per node, since devnet runs several nodes in
 // one process, never the global one: the height, records accepted and
 // disputed per stream, attestations, agreements, faults, absences,

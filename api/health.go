@@ -35,7 +35,10 @@ type HealthChain struct {
 	Initialised bool   `json:"initialised"`
 	ChainID     string `json:"chain_id,omitempty"`
 	Height      int64  `json:"height"`
-	Error       string `json:"error,omitempty"`
+	// Damaged: the node found its state file damaged and serves none of
+	// it; Error names the file and says what to do.
+	Damaged bool   `json:"damaged,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // SelfCheck is the result of the STARK self-check: prove a Rescue hash
@@ -149,6 +152,9 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 		out.Chain = HealthChain{Initialised: true, ChainID: s.ChainID, Height: s.Height}
 	case errors.Is(err, app.ErrNotInitialised):
 		out.Chain.Error = "the chain is not initialised yet"
+	case errors.Is(err, app.ErrCorrupt):
+		h.log.Error("api: healthz: the state file is damaged", "err", err)
+		out.Chain.Damaged, out.Chain.Error = true, damagedMessage(err)
 	default:
 		h.log.Error("api: healthz reading state", "err", err)
 		out.Chain.Error = "reading the state failed; the node's log has the details"

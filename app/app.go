@@ -123,7 +123,13 @@ func New(cfg Config) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	st, err := store.Open(cfg.Dir, bucketMeta, bucketBlocks, bucketChunks, bucketRecords, bucketDeadlines, bucketCounters, bucketStreams)
+	st, err := store.Open(cfg.Dir, store.Options{
+		Buckets: []string{bucketMeta, bucketBlocks, bucketChunks, bucketRecords, bucketDeadlines, bucketCounters, bucketStreams},
+		Advice:  CorruptAdvice,
+	})
+	if errors.Is(err, store.ErrFormat) {
+		return nil, fmt.Errorf("app: %w. %s", err, FormatAdvice)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}
@@ -131,8 +137,18 @@ func New(cfg Config) (*App, error) {
 	a.last.Store(&committed{})
 	if err := a.load(); err != nil {
 		st.Close()
+		if errors.Is(err, ErrCorrupt) {
+			return nil, fmt.Errorf("app: %w", err)
+		}
 		return nil, fmt.Errorf("app: loading state from %s: %w", st.Path(), err)
 	}
+	// Nothing is served, attested or replayed from a damaged file.
+	rep, err := a.Scrub(context.Background())
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	log.Info("state verified", "file", st.Path(), "bytes", rep.FileBytes, "values", rep.Keys, "blocks", rep.Blocks, "records", rep.Records, "took", rep.Took)
 	return a, nil
 }
 
@@ -141,11 +157,14 @@ func (a *App) Close() error { return a.store.Close() }
 
 func (a *App) load() error {
 	var chainB, genB, hB, ahB []byte
-	a.store.View(func(tx store.Tx) error {
+	err := a.store.View(func(tx store.Tx) error {
 		m := []byte(bucketMeta)
 		chainB, genB, hB, ahB = tx.Get(m, keyChain), tx.Get(m, keyGenesis), tx.Get(m, keyHeight), tx.Get(m, keyAppHash)
 		return nil
 	})
+	if err != nil {
+		return err
+	}
 	if chainB == nil {
 		return nil
 	}

@@ -59,9 +59,32 @@
 // deadlines (height ‖ chunk), counters (validator → tally.Counters),
 // streams (per-stream counts), blocks (per-height info: times, record
 // root, changeset hash, app hashes, decided chunks) and meta (genesis,
-// chain parameters, last height and app hash). Commit is atomic; Info
-// returns the last committed height and app hash so that CometBFT's
-// handshake replays only what is missing after a restart.
+// chain parameters, last height and app hash), and the push buckets
+// (push.go). Commit is atomic; Info returns the last committed height and
+// app hash so that CometBFT's handshake replays only what is missing
+// after a restart.
+//
+// # A damaged state file
+//
+// Every stored value carries a CRC-32C of its bucket, key and value,
+// verified on every read, and bbolt's page reads are guarded (package
+// store), so a flipped bit or a damaged page is never served as state and
+// no bbolt panic reaches a caller. New runs Scrub before anything is
+// served, attested or replayed: every value's checksum, bbolt's page
+// check, then the chain the state holds — each block's app hash
+// recomputed from its parts and chained from the genesis, each record
+// root recomputed from the records as stored, and the stored height and
+// app hash those of the last block (CometBFT's handshake then compares
+// that app hash with its own state). The node scrubs again periodically.
+// A record view, served from the tally, must agree with the committed
+// record on the decision (status, height, digest, verdict, time, power).
+// Once damage is found, every read method, ExtendVote (which attests
+// nothing) and FinalizeBlock fail with an error matching ErrCorrupt that
+// names the file and ends with CorruptAdvice. The checksums are local:
+// the changeset hash, and so the app hash, covers the values only. A
+// file written before the checksums (store format 1) is refused, left as
+// it is, with an error saying so and FormatAdvice: moved aside, it is
+// rebuilt from the chain like a damaged one.
 //
 // # Genesis
 //

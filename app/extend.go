@@ -193,7 +193,7 @@ func (a *App) selectAttestations(c *chain, me int, height int64, offered []wire.
 		byKey[k] = at
 	}
 	out := make([]wire.Attestation, 0, len(byKey))
-	a.store.View(func(tx store.Tx) error {
+	err := a.store.View(func(tx store.Tx) error {
 		for k, at := range byKey {
 			if b := tx.Get([]byte(bucketChunks), k.Bytes()); b != nil {
 				ch, err := tally.UnmarshalChunk(b)
@@ -211,6 +211,12 @@ func (a *App) selectAttestations(c *chain, me int, height int64, offered []wire.
 		}
 		return nil
 	})
+	if err != nil {
+		// A damaged store attests nothing: what it says was counted
+		// cannot be trusted.
+		a.log.Error("not attesting: reading the state failed", "err", err)
+		return nil
+	}
 	slices.SortFunc(out, func(x, y wire.Attestation) int { return x.Key().Compare(y.Key()) })
 	if len(out) > wire.MaxAttestations {
 		out = out[:wire.MaxAttestations]

@@ -159,6 +159,10 @@ func newNet(t *testing.T, o netOpts) *testNet {
 	t.Cleanup(func() {
 		for _, v := range n.vals {
 			if v.app != nil {
+				// Whatever a test did, the state it leaves passes the scrub.
+				if _, err := v.app.Scrub(ctx); err != nil {
+					t.Errorf("%s: scrub at the end of the test: %v", v.name, err)
+				}
 				v.app.Close()
 			}
 		}

@@ -132,11 +132,11 @@ func (a *App) streamKnown(c *chain, id string) bool {
 		return true
 	}
 	known := false
-	a.store.View(func(tx store.Tx) error {
+	err := a.store.View(func(tx store.Tx) error {
 		known = tx.Get([]byte(bucketRegistry), []byte(id)) != nil
 		return nil
 	})
-	return known
+	return err == nil && known
 }
 
 func marshalRegistration(s *Stream, nonce uint64) []byte {
@@ -542,7 +542,7 @@ const MaxPendingPushed = 1 << 16
 // again (its attestor's memory is gone).
 func (a *App) PendingPushed() []PushedChunk {
 	var out []PushedChunk
-	a.store.View(func(tx store.Tx) error {
+	err := a.store.View(func(tx store.Tx) error {
 		tx.Scan([]byte(bucketPushPending), nil, nil, func(k, _ []byte) bool {
 			ck, err := wire.ParseChunkKey(k)
 			if err != nil {
@@ -555,6 +555,9 @@ func (a *App) PendingPushed() []PushedChunk {
 		})
 		return nil
 	})
+	if err != nil {
+		return nil
+	}
 	return out
 }
 
@@ -562,11 +565,11 @@ func (a *App) PendingPushed() []PushedChunk {
 func (a *App) PushedChunk(k wire.ChunkKey) (PushedChunk, bool) {
 	var p PushedChunk
 	ok := false
-	a.store.View(func(tx store.Tx) error {
+	err := a.store.View(func(tx store.Tx) error {
 		p, ok = a.pushedChunk(tx, k)
 		return nil
 	})
-	return p, ok
+	return p, ok && err == nil
 }
 
 func (a *App) pushedChunk(tx store.Tx, k wire.ChunkKey) (PushedChunk, bool) {

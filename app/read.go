@@ -29,6 +29,24 @@ var ErrNotFound = errors.New("not found")
 // ErrNotInitialised is returned before InitChain.
 var ErrNotInitialised = errors.New("the chain is not initialised yet")
 
+// ErrCorrupt is matched (errors.Is) by every error of a damaged state
+// file: once the store has found damage, every read and every consensus
+// call fails with its *store.CorruptError, whose message names the file
+// and ends with CorruptAdvice.
+var ErrCorrupt = store.ErrCorrupt
+
+// FormatAdvice is what the error for a state file of another store format
+// tells the operator: the state is rebuilt from the chain as after damage.
+const FormatAdvice = "Stop the node, move the file aside, and start the node again: it replays the chain from its block store into a new file"
+
+// CorruptAdvice is what a damaged state file's error tells the operator.
+// The app's state is a function of the chain, so CometBFT rebuilds it:
+// with no app.db its handshake replays every block of the node's block
+// store into a new one; with an older copy, the blocks after it. A copy
+// from another validator is usually ahead of this node's block store,
+// which the handshake refuses, so it is not offered.
+const CorruptAdvice = "Stop the node, move the file aside (keep it to diagnose the disk), and start the node again: it replays the chain from its block store into a new file. A backup of this node's own file may be put back instead: the node replays the blocks after it"
+
 // MaxPageSize bounds Records' limit.
 const MaxPageSize = 1000
 
@@ -56,15 +74,22 @@ func (a *App) Status() (Status, error) {
 	s := Status{ChainID: c.ChainID, Height: last.height, AppHash: HexBytes(last.appHash),
 		Validators: len(c.addrs), TotalPower: c.params.Total, Threshold: c.genesis.Threshold,
 		DisputeWindow: c.genesis.DisputeWindow, Streams: len(c.genesis.Streams)}
-	a.store.View(func(tx store.Tx) error {
+	err := a.store.View(func(tx store.Tx) error {
 		if b := tx.Get([]byte(bucketMeta), keyRegistered); len(b) == 8 {
 			s.Streams += int(binary.BigEndian.Uint64(b))
 		}
 		return nil
 	})
+	if err != nil {
+		return Status{}, err
+	}
 	if last.height > 0 {
-		if bi, err := a.Block(last.height); err == nil {
+		bi, err := a.Block(last.height)
+		switch {
+		case err == nil:
 			s.Time = bi.Time
+		case !errors.Is(err, ErrNotFound):
+			return Status{}, err
 		}
 	}
 	return s, nil
@@ -243,10 +268,12 @@ func (a *App) Stream(id string) (StreamInfo, error) {
 // (nil if the chunk was unsigned or not pushed), for receipts.
 func (a *App) ProducerSignature(k wire.ChunkKey) []byte {
 	var sig []byte
-	a.store.View(func(tx store.Tx) error {
+	if a.store.View(func(tx store.Tx) error {
 		sig = bytes.Clone(tx.Get([]byte(bucketPushSigs), k.Bytes()))
 		return nil
-	})
+	}) != nil {
+		return nil // the receipt's next read reports the damage
+	}
 	return sig
 }
 
@@ -255,13 +282,13 @@ func (a *App) ProducerSignature(k wire.ChunkKey) []byte {
 func (a *App) PushedKey(stream string, origin [wire.OriginSize]byte, firstSeq uint64) (wire.ChunkKey, bool) {
 	var k wire.ChunkKey
 	ok := false
-	a.store.View(func(tx store.Tx) error {
+	err := a.store.View(func(tx store.Tx) error {
 		if v := tx.Get([]byte(bucketOrigins), originKey(stream, origin, firstSeq)); len(v) == 8 {
 			k, ok = wire.ChunkKey{Stream: stream, Index: binary.BigEndian.Uint64(v)}, true
 		}
 		return nil
 	})
-	return k, ok
+	return k, ok && err == nil
 }
 
 // AttestationView is one validator's attestation of a chunk as the API
@@ -388,10 +415,19 @@ func (a *App) recordView(c *chain, tx store.Tx, k wire.ChunkKey) (*RecordView, e
 		rv.Power = ch.Power
 	}
 	if rb := tx.Get([]byte(bucketRecords), k.Bytes()); rb != nil {
-		if rec, err := wire.UnmarshalRecord(rb); err == nil {
-			lh := rec.LeafHash()
-			rv.LeafHash = lh[:]
+		rec, err := wire.UnmarshalRecord(rb)
+		if err != nil {
+			return nil, fmt.Errorf("record %s: %w", k, err)
 		}
+		// What is served comes from the tally; the record is what the
+		// chain committed to (Scrub checks it against the record roots).
+		// They must agree on the decision.
+		if rec.Status != ch.Status || rec.DecidedHeight != ch.DecidedHeight || ch.Status == wire.StatusAccepted &&
+			(rec.Digest != ch.Claim.Digest || rec.Verdict != ch.Claim.Verdict || rec.TimeMs != ch.TimeMs || rec.Power != ch.Power) {
+			return nil, a.store.MarkCorrupt(fmt.Sprintf("chunk %s", k), "its tally and its committed record disagree on the decision")
+		}
+		lh := rec.LeafHash()
+		rv.LeafHash = lh[:]
 	}
 	for v := range c.addrs {
 		gv := c.genesis.Validators[v]
@@ -422,6 +458,9 @@ func (a *App) Records(stream string, from uint64, limit int) ([]*RecordView, *ui
 		return nil, nil, ErrNotInitialised
 	}
 	if !a.streamKnown(c, stream) {
+		if err := a.store.Corrupted(); err != nil {
+			return nil, nil, err
+		}
 		return nil, nil, fmt.Errorf("stream %q: %w", stream, ErrNotFound)
 	}
 	if limit <= 0 || limit > MaxPageSize {
@@ -481,7 +520,9 @@ func (a *App) Block(height int64) (*BlockInfo, error) {
 		return nil, fmt.Errorf("block %d: %w", height, ErrNotFound)
 	}
 	var raw []byte
-	a.store.View(func(tx store.Tx) error { raw = tx.Get([]byte(bucketBlocks), u64(uint64(height))); return nil })
+	if err := a.store.View(func(tx store.Tx) error { raw = tx.Get([]byte(bucketBlocks), u64(uint64(height))); return nil }); err != nil {
+		return nil, err
+	}
 	if raw == nil {
 		return nil, fmt.Errorf("block %d: %w", height, ErrNotFound)
 	}
@@ -505,10 +546,12 @@ func (a *App) Block(height int64) (*BlockInfo, error) {
 // (the leaf of its block's record root), for receipts.
 func (a *App) RecordBytes(stream string, index uint64) ([]byte, error) {
 	var raw []byte
-	a.store.View(func(tx store.Tx) error {
+	if err := a.store.View(func(tx store.Tx) error {
 		raw = tx.Get([]byte(bucketRecords), wire.ChunkKey{Stream: stream, Index: index}.Bytes())
 		return nil
-	})
+	}); err != nil {
+		return nil, err
+	}
 	if raw == nil {
 		return nil, fmt.Errorf("record %s/%d: %w", stream, index, ErrNotFound)
 	}

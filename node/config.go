@@ -57,6 +57,29 @@ type Config struct {
 	// 100, the node's own machine exempt). A negative rate or burst lifts
 	// that class's limit.
 	RateLimit *RateLimitConfig `json:"rate_limit,omitempty"`
+	// ScrubInterval is how often the node verifies its state file in the
+	// background (app.App.Scrub: every value's checksum, bbolt's page
+	// structure, every block's app hash and record root); absent or 0
+	// means DefaultScrubInterval. The node also verifies it at every
+	// start, and every read verifies what it reads.
+	ScrubInterval Duration `json:"scrub_interval,omitempty"`
+}
+
+// DefaultScrubInterval is how often a node verifies its state file unless
+// node.json says otherwise. A scrub reads the whole file in short
+// transactions, 0.15–0.8 ms of one core per MB of app.db when the file is
+// in the page cache (go test -bench Scrub ./app/store, on a shared 2-core
+// machine), and holds the writer's lock for bbolt's page check, about
+// 0.3 ms per MB, during which a commit waits: for a 1 GB state, under a
+// second of CPU and a commit delayed by about 0.3 s, once an hour.
+const DefaultScrubInterval = time.Hour
+
+// scrubInterval is ScrubInterval with the default applied.
+func (c *Config) scrubInterval() time.Duration {
+	if c.ScrubInterval == 0 {
+		return DefaultScrubInterval
+	}
+	return time.Duration(c.ScrubInterval)
 }
 
 // RateLimitConfig is node.json's "rate_limit" (see api.RateLimit).
@@ -132,6 +155,8 @@ func (c *Config) validate() error {
 		return errors.New("p2p_listen is empty")
 	case c.CommitTimeout < 0 || time.Duration(c.CommitTimeout) > time.Minute:
 		return errors.New("commit_timeout must lie between 0 and 1m")
+	case c.ScrubInterval < 0 || c.ScrubInterval > 0 && time.Duration(c.ScrubInterval) < time.Second:
+		return errors.New("scrub_interval must be at least 1s (absent: every hour)")
 	case c.FaultRate < 0 || c.FaultRate > 1:
 		return errors.New("fault_rate must lie between 0 and 1")
 	case c.ClockSkewMs < -86_400_000 || c.ClockSkewMs > 86_400_000:

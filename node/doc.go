@@ -21,4 +21,19 @@
 // transaction indexer is off (it would hold its database across an
 // in-process restart), and Stop goes in the order that loses nothing: API,
 // observers, consensus, then the app's store.
+//
+// # A damaged state file
+//
+// The app verifies data/app/app.db when the node opens (Open fails with
+// the app's error naming the file), on every read, and in a background
+// scrub every scrub_interval of node.json (default DefaultScrubInterval).
+// Once it finds damage the API answers 503 with the app's message and
+// /healthz is unhealthy, and the validator stops attesting and voting
+// (CometBFT logs a consensus failure). The state is a function of the
+// chain: with the file moved aside, the next start replays every block
+// of the node's block store into a new one; with a backup of the node's
+// own file put back, the blocks after it
+// (TestDamagedStateIsDetectedRefusedAndRebuilt). CometBFT never prunes
+// the block store here (the app sets no retain height), so every block
+// is there to replay.
 package node

@@ -218,12 +218,41 @@ func (n *Node) Start() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go func() {
 		defer n.wg.Done()
 		n.followStreams(ctx)
 	}()
+	go func() {
+		defer n.wg.Done()
+		n.scrub(ctx, n.cfg.scrubInterval())
+	}()
 	return nil
+}
+
+// scrub verifies the app's state file every interval until ctx ends or
+// it finds damage. Damage marks the app's store corrupt: from then on the
+// API answers 503 with the app's message (the file and what to do),
+// /healthz is unhealthy, and the validator stops attesting and voting.
+func (n *Node) scrub(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rep, err := n.app.Scrub(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			n.log.Error("the state file is damaged; this node stops serving and voting", "err", err)
+			return
+		}
+		n.log.Info("state verified", "bytes", rep.FileBytes, "values", rep.Keys, "blocks", rep.Blocks, "records", rep.Records, "took", rep.Took)
+	}
 }
 
 // followStreams follows every observed stream: the genesis ones at once,

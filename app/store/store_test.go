@@ -7,7 +7,7 @@ import (
 
 func TestBatchOverlayAndCommit(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, "a", "b")
+	s, err := Open(dir, Options{Buckets: []string{"a", "b"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestBatchOverlayAndCommit(t *testing.T) {
 		return nil
 	})
 	s.Close()
-	s, err = Open(dir, "a", "b")
+	s, err = Open(dir, Options{Buckets: []string{"a", "b"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestBatchOverlayAndCommit(t *testing.T) {
 }
 
 func TestHashOrderIndependent(t *testing.T) {
-	s, err := Open(t.TempDir(), "a")
+	s, err := Open(t.TempDir(), Options{Buckets: []string{"a"}})
 	if err != nil {
 		t.Fatal(err)
 	}
