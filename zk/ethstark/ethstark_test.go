@@ -1,6 +1,9 @@
 package ethstark
 
 import (
+	"strings"
+
+	"github.com/datadragon/datadragon/zk/field"
 	"os"
 	"testing"
 )
@@ -63,5 +66,250 @@ func TestZiggyVector(t *testing.T) {
 	}
 	if r.SecurityBits != 128 || r.LogTrace != 6 {
 		t.Fatalf("result %+v", r)
+	}
+}
+
+// tamperPositions picks byte positions spread over the whole proof, with
+// every byte of its first and last 512 bytes (commitments, out-of-domain
+// values, the last layer's tail).
+func tamperPositions(n, spread int) []int {
+	var ps []int
+	for i := 0; i < n; i++ {
+		if i < 512 || i >= n-512 || i%spread == 0 {
+			ps = append(ps, i)
+		}
+	}
+	return ps
+}
+
+func TestChainTamperedByte(t *testing.T) {
+	in, f := chainVector(t)
+	for _, pos := range tamperPositions(len(f.Proof), 97) {
+		p := append([]byte(nil), f.Proof...)
+		p[pos] ^= 0x20
+		if _, err := VerifyChain(in, f.Params, p, DefaultMinSecurity); err == nil {
+			t.Fatalf("byte %d changed: accepted", pos)
+		}
+	}
+}
+
+func TestZiggyTamperedByte(t *testing.T) {
+	in, f := ziggyVector(t)
+	for _, pos := range tamperPositions(len(f.Proof), 13) {
+		p := append([]byte(nil), f.Proof...)
+		p[pos] ^= 0x20
+		if _, err := VerifyZiggy(in, f.Params, p, DefaultMinSecurity); err == nil {
+			t.Fatalf("byte %d changed: accepted", pos)
+		}
+	}
+}
+
+func TestTruncatedOrExtended(t *testing.T) {
+	in, f := chainVector(t)
+	for _, p := range [][]byte{f.Proof[:len(f.Proof)-1], f.Proof[:100], nil, append(append([]byte(nil), f.Proof...), 0)} {
+		if _, err := VerifyChain(in, f.Params, p, DefaultMinSecurity); err == nil {
+			t.Fatalf("proof of %d bytes accepted", len(p))
+		}
+	}
+	zin, zf := ziggyVector(t)
+	if _, err := VerifyZiggy(zin, zf.Params, zf.Proof[:len(zf.Proof)-8], DefaultMinSecurity); err == nil {
+		t.Fatal("short signature accepted")
+	}
+}
+
+func TestZiggyOtherMessage(t *testing.T) {
+	in, f := ziggyVector(t)
+	for _, m := range []string{"Hello World?", "Hello World! ", "", "hello World!"} {
+		other := *in
+		other.Message = []byte(m)
+		if _, err := VerifyZiggy(&other, f.Params, f.Proof, DefaultMinSecurity); err == nil {
+			t.Fatalf("message %q accepted", m)
+		}
+	}
+}
+
+func TestZiggyOtherPublicKey(t *testing.T) {
+	in, f := ziggyVector(t)
+	for i := range 4 {
+		other := *in
+		other.PublicKey[i] = other.PublicKey[i].Add(field.One())
+		if _, err := VerifyZiggy(&other, f.Params, f.Proof, DefaultMinSecurity); err == nil {
+			t.Fatalf("public key changed at %d: accepted", i)
+		}
+	}
+}
+
+func TestChainOtherStatement(t *testing.T) {
+	in, f := chainVector(t)
+	for i := range 4 {
+		other := *in
+		other.Output[i] = other.Output[i].Sub(field.One())
+		if _, err := VerifyChain(&other, f.Params, f.Proof, DefaultMinSecurity); err == nil {
+			t.Fatalf("output changed at %d: accepted", i)
+		}
+	}
+	// 1,533 hashes keep the trace at 2^14 rows: only the output row moves.
+	for _, l := range []uint64{1533, 1530, 1539, 768, 3} {
+		other := *in
+		other.ChainLength = l
+		if _, err := VerifyChain(&other, f.Params, f.Proof, DefaultMinSecurity); err == nil {
+			t.Fatalf("chain length %d accepted", l)
+		}
+	}
+	for _, l := range []uint64{0, 1535, maxChainLength + 3} {
+		other := *in
+		other.ChainLength = l
+		if _, err := VerifyChain(&other, f.Params, f.Proof, DefaultMinSecurity); err == nil {
+			t.Fatalf("chain length %d accepted", l)
+		}
+	}
+}
+
+func TestSecurityFloor(t *testing.T) {
+	in, f := chainVector(t)
+	if got := f.Params.Security(14); got != 128 {
+		t.Fatalf("chain parameters claim %d bits", got)
+	}
+	if _, err := VerifyChain(in, f.Params, f.Proof, 129); err == nil || !strings.Contains(err.Error(), "below the floor") {
+		t.Fatalf("floor 129: %v", err)
+	}
+	zin, zf := ziggyVector(t)
+	if got := zf.Params.Security(6); got != 128 {
+		t.Fatalf("ziggy parameters claim %d bits", got)
+	}
+	if _, err := VerifyZiggy(zin, zf.Params, zf.Proof, 129); err == nil {
+		t.Fatal("floor 129 accepted")
+	}
+	// Weaker parameters than the floor are refused before the proof is
+	// read, whatever the proof.
+	weak := *f.Params
+	weak.NQueries = 20 // 2·20 + 18 = 58 bits
+	if _, err := VerifyChain(in, &weak, f.Proof, DefaultMinSecurity); err == nil || !strings.Contains(err.Error(), "below the floor") {
+		t.Fatalf("weak parameters: %v", err)
+	}
+	weak = *zf.Params
+	weak.PoWBits = 0 // 4·29 = 116 bits
+	if _, err := VerifyZiggy(zin, &weak, zf.Proof, 120); err == nil || !strings.Contains(err.Error(), "below the floor") {
+		t.Fatalf("weak parameters: %v", err)
+	}
+	// The same parameters with a claim above the floor are checked in full
+	// and the proof does not match them.
+	if _, err := VerifyZiggy(zin, &weak, zf.Proof, 100); err == nil {
+		t.Fatal("signature accepted under other parameters")
+	}
+}
+
+func TestSecurityComputation(t *testing.T) {
+	p := &Params{LogNCosets: 4, NQueries: 29, PoWBits: 15}
+	for _, c := range []struct{ logTrace, want int }{{6, 128}, {14, 128}, {56, 127}} {
+		if got := p.Security(c.logTrace); got != c.want {
+			t.Errorf("trace 2^%d: %d bits, want %d", c.logTrace, got, c.want)
+		}
+	}
+	p = &Params{LogNCosets: 2, NQueries: 30, PoWBits: 10}
+	if got := p.Security(14); got != 70 {
+		t.Errorf("got %d, want 70", got)
+	}
+}
+
+func TestParameterChecks(t *testing.T) {
+	in, f := chainVector(t)
+	zin, zf := ziggyVector(t)
+	bad := []struct {
+		name string
+		edit func(p *Params)
+	}{
+		{"fri steps do not reach the last layer", func(p *Params) { p.FRISteps = []int{1, 3, 3, 3, 2} }},
+		{"last layer bound not a power of two", func(p *Params) { p.LastLayerDegreeBound = 3 }},
+		{"zero step after the first", func(p *Params) { p.FRISteps = []int{1, 3, 0, 3, 3, 3} }},
+		{"step above 10", func(p *Params) { p.FRISteps = []int{1, 11, 1}; p.LastLayerDegreeBound = 4 }},
+		{"blowup below the constraint degree", func(p *Params) { p.LogNCosets = 1 }},
+		{"blowup above 2^14", func(p *Params) { p.LogNCosets = 15 }},
+		{"too many queries", func(p *Params) { p.NQueries = 257 }},
+		{"too much proof of work", func(p *Params) { p.PoWBits = 41 }},
+		{"zero knowledge with a first step", func(p *Params) { p.ZeroKnowledge = true }},
+	}
+	for _, c := range bad {
+		p := *f.Params
+		p.FRISteps = append([]int(nil), p.FRISteps...)
+		c.edit(&p)
+		if _, err := VerifyChain(in, &p, f.Proof, 0); err == nil {
+			t.Errorf("%s: accepted", c.name)
+		}
+	}
+	p := *zf.Params
+	p.ZeroKnowledge = false
+	if _, err := VerifyZiggy(zin, &p, zf.Proof, 0); err == nil || !strings.Contains(err.Error(), "zero knowledge") {
+		t.Errorf("ziggy without zero knowledge: %v", err)
+	}
+}
+
+func TestFrobenius(t *testing.T) {
+	a := field.Ext{A0: field.New(5), A1: field.New(1 << 40), A2: field.New(field.Modulus - 3)}
+	if frobenius(a) != a.Exp(field.Modulus) {
+		t.Fatal("frobenius is not x^p")
+	}
+}
+
+func TestParseFiles(t *testing.T) {
+	p, err := ParseParams(readFile(t, "ziggy_params_128.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.ZeroKnowledge || p.LogNCosets != 4 || p.NQueries != 29 || p.PoWBits != 15 || p.LastLayerDegreeBound != 1 || len(p.FRISteps) != 7 {
+		t.Fatalf("parsed %+v", p)
+	}
+	_, zf := ziggyVector(t)
+	if zf.Params.NQueries != p.NQueries {
+		t.Fatal("file parameters differ from the parameter file")
+	}
+	// The public input embedded in the output file is the one ethSTARK
+	// wrote beside it.
+	zin, err := ParseZiggyInput(zf.PublicInput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(zin.Message) != "Hello World!" {
+		t.Fatalf("message %q", zin.Message)
+	}
+	for _, bad := range []string{
+		`{}`, `{"proof_hex": "0x"}`, `{"proof_hex": "0xzz", "proof_parameters": {}}`,
+		`{"proof_hex": "0x00", "proof_parameters": {"stark": {}}}`, `[1]`,
+	} {
+		if _, err := ParseFile([]byte(bad)); err == nil {
+			t.Errorf("%s: parsed", bad)
+		}
+	}
+	for _, bad := range []string{
+		`{"output": ["0x1","0x2","0x3"], "chain_length": 3}`,
+		`{"output": ["0x1","0x2","0x3","4"], "chain_length": 3}`,
+		`{"output": ["0x1","0x2","0x3","0x4"]}`,
+		`{"output": ["0x1","0x2","0x3","0x4"], "chain_length": 4}`,
+		`{"output": ["0x1","0x2","0x3","0x11111111111111111"], "chain_length": 3}`,
+	} {
+		if _, err := ParseChainInput([]byte(bad)); err == nil {
+			t.Errorf("%s: parsed", bad)
+		}
+	}
+	if _, err := ParseZiggyInput([]byte(`{"public_key": ["0x1","0x2","0x3","0x4"]}`)); err == nil {
+		t.Error("ziggy input without a message parsed")
+	}
+}
+
+func BenchmarkVerifyChain(b *testing.B) {
+	in, f := chainVector(b)
+	for b.Loop() {
+		if _, err := VerifyChain(in, f.Params, f.Proof, DefaultMinSecurity); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkVerifyZiggy(b *testing.B) {
+	in, f := ziggyVector(b)
+	for b.Loop() {
+		if _, err := VerifyZiggy(in, f.Params, f.Proof, DefaultMinSecurity); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
