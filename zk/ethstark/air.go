@@ -52,31 +52,42 @@ func log2(n uint64) int {
 	return l
 }
 
-// periodic evaluates the polynomial P of degree < len(v) with P(ω^i) = v[i]
-// on the subgroup of order len(v) (natural order) at y.
-func periodic(v []field.Element, y field.Ext) field.Ext {
-	m := len(v)
+// periodicAt evaluates, at y, the polynomials P_c of degree < m with
+// P_c(ω^i) = cols[c][i] on the subgroup of order m (natural order), all of
+// the same length m. It uses the barycentric form
+// P(y) = (y^m − 1)/m · Σ_i v_i·ω^i/(y − ω^i), whose denominators all
+// columns share.
+func periodicAt(cols [][]field.Element, y field.Ext) []field.Ext {
+	m := len(cols[0])
 	w := field.RootOfUnity(log2(uint64(m)))
-	wInv := w.Inverse()
-	mInv := field.New(uint64(m)).Inverse()
-	// c_k = (1/m) Σ_i v_i ω^(−ik), then Horner.
-	coef := make([]field.Element, m)
-	wk := field.One() // ω^(−k)
-	for k := range m {
-		var acc field.Element
-		x := field.One()
-		for i := range m {
-			acc = acc.Add(v[i].Mul(x))
-			x = x.Mul(wk)
+	pts := make([]field.Element, m)
+	den := make([]field.Ext, m)
+	x := field.One()
+	for i := range m {
+		pts[i] = x
+		den[i] = y.SubBase(x)
+		if den[i].IsZero() { // y is a point of the subgroup: read the values
+			out := make([]field.Ext, len(cols))
+			for c, v := range cols {
+				out[c] = field.FromBase(v[i])
+			}
+			return out
 		}
-		coef[k] = acc.Mul(mInv)
-		wk = wk.Mul(wInv)
+		x = x.Mul(w)
 	}
-	var r field.Ext
-	for k := m - 1; k >= 0; k-- {
-		r = r.Mul(y).AddBase(coef[k])
+	field.ExtBatchInverse(den, den)
+	scale := y.Exp(uint64(m)).SubBase(field.One()).MulBase(field.New(uint64(m)).Inverse())
+	out := make([]field.Ext, len(cols))
+	for c, v := range cols {
+		var s field.Ext
+		for i, vi := range v {
+			if !vi.IsZero() {
+				s = s.Add(den[i].MulBase(vi.Mul(pts[i])))
+			}
+		}
+		out[c] = s.Mul(scale)
 	}
-	return r
+	return out
 }
 
 // spread spaces values with zeros, slack−1 after each, as ethSTARK spreads
@@ -183,12 +194,10 @@ func twoRowMask(slack uint64) []maskItem {
 	return m
 }
 
+// evalPeriodic evaluates periodic columns of a trace of n rows at z: a
+// column of period m is a polynomial in z^(n/m).
 func evalPeriodic(cols [][]field.Element, n uint64, z field.Ext) []field.Ext {
-	out := make([]field.Ext, len(cols))
-	for i, v := range cols {
-		out[i] = periodic(v, z.Exp(n/uint64(len(v))))
-	}
-	return out
+	return periodicAt(cols, z.Exp(n/uint64(len(cols[0]))))
 }
 
 func (a *chainAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, error) {

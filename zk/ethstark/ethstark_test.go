@@ -313,3 +313,25 @@ func BenchmarkVerifyZiggy(b *testing.B) {
 		}
 	}
 }
+
+// TestPeriodic checks the barycentric evaluation against the coefficients
+// computed by a direct inverse transform.
+func TestPeriodic(t *testing.T) {
+	v := []field.Element{field.New(3), field.Zero(), field.New(27), field.New(5), field.New(1), field.Zero(), field.New(8), field.New(11)}
+	w := field.RootOfUnity(3)
+	y := field.Ext{A0: field.New(12345), A1: field.New(777), A2: field.New(99)}
+	var want field.Ext
+	for k := 7; k >= 0; k-- {
+		var c field.Element
+		for i := range 8 {
+			c = c.Add(v[i].Mul(w.Inverse().Exp(uint64(i * k))))
+		}
+		want = want.Mul(y).AddBase(c.Mul(field.New(8).Inverse()))
+	}
+	if got := periodicAt([][]field.Element{v}, y)[0]; got != want {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if got := periodicAt([][]field.Element{v}, field.FromBase(w.Exp(3)))[0]; got != field.FromBase(v[3]) {
+		t.Fatalf("at ω³: got %v", got)
+	}
+}

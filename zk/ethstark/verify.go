@@ -197,12 +197,23 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 	h := field.RootOfUnity(logD)
 	three := field.Generator()
 	logC := p.LogNCosets
+	// Constraints sharing a point share a denominator, as ethSTARK groups
+	// them: there are only four distinct points (z, z̄, z·g^s, z⁴), so one
+	// inversion each per query.
+	var points []field.Ext
+	group := make([]int, len(bcs))
+	for k, b := range bcs {
+		group[k] = slices.Index(points, b.x)
+		if group[k] < 0 {
+			group[k] = len(points)
+			points = append(points, b.x)
+		}
+	}
+	sums := make([]field.Ext, len(points))
 	deep := func(q uint64) (field.Ext, error) {
 		ci, off := q>>logN, q&(n-1)
 		x := three.Mul(h.Exp(bitReverse(ci, logC) + (uint64(1)<<logC)*bitReverse(off, logN)))
-		var r field.Ext
-		// Constraints sharing a point share a denominator; ethSTARK groups
-		// them, which gives the same sum.
+		clear(sums)
 		for k, b := range bcs {
 			var col field.Ext
 			if b.col < nCols {
@@ -210,11 +221,15 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 			} else {
 				col = cv[cell{q, b.col - nCols}]
 			}
-			den := b.x.Neg().AddBase(x)
+			sums[group[k]] = sums[group[k]].Add(bcoef[k].Mul(col.Sub(b.y)))
+		}
+		var r field.Ext
+		for j, pt := range points {
+			den := pt.Neg().AddBase(x)
 			if den.IsZero() {
 				return field.Ext{}, errors.New("ethstark: query point equals an out-of-domain point")
 			}
-			r = r.Add(bcoef[k].Mul(col.Sub(b.y)).Mul(den.Inverse()))
+			r = r.Add(sums[j].Mul(den.Inverse()))
 		}
 		if p.ZeroKnowledge {
 			r = r.Add(tv[cell{q, nCols - 1}])
