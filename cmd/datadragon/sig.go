@@ -150,7 +150,7 @@ func runZKSign(args []string, stdout, stderr io.Writer) int {
 
 var zkVerifyCmd = &command{
 	path:     "zk verify",
-	synopsis: "--pub FILE --in MESSAGE_FILE --sig SIG_FILE [--min-bits B]",
+	synopsis: "--pub FILE --in MESSAGE_FILE --sig SIG_FILE [--min-bits B] | --format ethstark SIG.json --pub PUB.json",
 	summary:  "verify a Ziggy signature of a file",
 	about: fmt.Sprintf(`Verify that SIG_FILE holds a Ziggy signature of the message in MESSAGE_FILE
 (at most %s; "-" reads standard input) by the public key in FILE. If it
@@ -162,10 +162,17 @@ FILE is a public key file (ziggy.pub from 'datadragon keys gen') or a line of
 (0x...) or base64, as 'datadragon zk sign --format' writes it.
 
 Signatures whose options give fewer than --min-bits bits of conjectured
-security are invalid (default %d; the STARK verifier never goes below %d).`,
+security are invalid (default %d; the STARK verifier never goes below %d).
+
+--format ethstark verifies a signature made by ethSTARK's ziggy_prover: SIG
+(positional or --sig) is its JSON output file and --pub its public-input file
+({"public_key": [...], "message": "..."}), or a DataDragon public key with the
+message in --in. The security printed is what ethSTARK's parameters claim;
+below --min-bits the signature is invalid.`,
 		formatBytes(maxMessageFile), ziggy.MinSecurity, defaultMinBits),
 	examples: []string{
 		"datadragon zk verify --pub keys/ziggy.pub --in report.csv --sig report.csv.sig",
+		"datadragon zk verify --format ethstark sig1_signature.json --pub sig1_public_input.json",
 	},
 }
 
@@ -176,12 +183,36 @@ func runZKVerify(args []string, stdout, stderr io.Writer) int {
 	in := fs.String("in", "", "the signed message `FILE`, - for standard input; required")
 	sigPath := fs.String("sig", "", "the signature `SIG_FILE`; required")
 	minBits := fs.Int("min-bits", ziggy.MinSecurity, "reject signatures with fewer than `BITS` bits of conjectured security")
+	format := fs.String("format", formatDataDragon, "signature `FORMAT`: datadragon or ethstark")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
 	}
+	if err == nil && *format == formatEthSTARK {
+		switch {
+		case len(pos) == 1 && *sigPath == "":
+			*sigPath = pos[0]
+		case len(pos) > 0:
+			err = unexpectedArg(pos[len(pos)-1])
+		}
+		switch {
+		case err != nil:
+		case *sigPath == "":
+			err = usagef("the signature file is required: ethSTARK's JSON output, as SIG or --sig SIG")
+		case *pubPath == "":
+			err = usagef("--pub FILE is required: ethSTARK's public-input file, or a public key with --in")
+		case *minBits < 1:
+			err = usagef("--min-bits %d must be at least 1", *minBits)
+		}
+		if err != nil {
+			return fail(stderr, c, err)
+		}
+		return runZKVerifyEthSTARK(c, *sigPath, *pubPath, *in, *minBits, stdout, stderr)
+	}
 	switch {
 	case err != nil:
+	case checkFormat(*format) != nil:
+		err = checkFormat(*format)
 	case len(pos) > 0:
 		err = unexpectedArg(pos[0])
 	case *pubPath == "":

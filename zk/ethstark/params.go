@@ -328,3 +328,13 @@ func ParseZiggyInput(data []byte) (*ZiggyInput, error) {
 	}
 	return &ZiggyInput{PublicKey: pk, Message: []byte(*j.Message)}, nil
 }
+
+// String describes the parameters as a user reads them.
+func (p *Params) String() string {
+	zk := "zero knowledge"
+	if !p.ZeroKnowledge {
+		zk = "no zero knowledge"
+	}
+	return fmt.Sprintf("blowup %d, %d queries, %d proof-of-work bits, FRI steps %v, last layer degree bound %d, %s",
+		1<<p.LogNCosets, p.NQueries, p.PoWBits, p.FRISteps, p.LastLayerDegreeBound, zk)
+}
