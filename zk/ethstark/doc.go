@@ -44,6 +44,15 @@
 // It also refuses parameters whose claimed security (Params.Security) is
 // below a floor the caller gives, DefaultMinSecurity by default.
 //
-// The master branch of ethSTARK uses a 160-bit Blake2s and is not
-// supported; nor is producing ethSTARK-format proofs.
+// # Proving
+//
+// ProveChain makes ethSTARK's Rescue-chain proof without zero knowledge
+// from Go. ethSTARK's prover is deterministic, and for the shared vector
+// the bytes are exactly those ethSTARK wrote, so its verifier accepts what
+// ProveChain makes. Zero-knowledge proofs (Ziggy signatures included) need
+// ethSTARK's private randomness for salts and padding, which is not
+// reproduced.
+//
+// The master branch of ethSTARK (a 160-bit Blake2s, no zero knowledge) is
+// not supported.
 package ethstark

@@ -1,6 +1,8 @@
 package ethstark
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 
 	"github.com/datadragon/datadragon/zk/field"
@@ -333,5 +335,57 @@ func TestPeriodic(t *testing.T) {
 	}
 	if got := periodicAt([][]field.Element{v}, field.FromBase(w.Exp(3)))[0]; got != field.FromBase(v[3]) {
 		t.Fatalf("at ω³: got %v", got)
+	}
+}
+
+func chainWitness(t testing.TB) [][4]field.Element {
+	var j struct{ Witness [][]string }
+	if err := json.Unmarshal(readFile(t, "chain1536_private_input.json"), &j); err != nil {
+		t.Fatal(err)
+	}
+	w := make([][4]field.Element, len(j.Witness))
+	for i, x := range j.Witness {
+		word, err := parseWord(x, "witness word")
+		if err != nil {
+			t.Fatal(err)
+		}
+		w[i] = word
+	}
+	return w
+}
+
+// TestProveChainReproducesEthSTARK makes the chain proof from the witness
+// and parameters in Go: ethSTARK's prover is deterministic, so the bytes
+// must be exactly those of its own proof.
+func TestProveChainReproducesEthSTARK(t *testing.T) {
+	want, f := chainVector(t)
+	params, err := ParseParams(readFile(t, "chain1536_params_ziggy128_nonzk.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, proof, err := ProveChain(chainWitness(t), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *in != *want {
+		t.Fatalf("statement %+v, want %+v", in, want)
+	}
+	if !bytes.Equal(proof, f.Proof) {
+		i := 0
+		for i < min(len(proof), len(f.Proof)) && proof[i] == f.Proof[i] {
+			i++
+		}
+		t.Fatalf("proof differs from ethSTARK's at byte %d (%d bytes, want %d)", i, len(proof), len(f.Proof))
+	}
+	pf, err := ParseFile(FormatFile(proof, params, in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, err := ParseChainInput(pf.PublicInput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyChain(pin, pf.Params, pf.Proof, DefaultMinSecurity); err != nil {
+		t.Fatal(err)
 	}
 }
