@@ -46,12 +46,13 @@
 //
 // # Proving
 //
-// ProveChain makes ethSTARK's Rescue-chain proof without zero knowledge
-// from Go. ethSTARK's prover is deterministic, and for the shared vector
-// the bytes are exactly those ethSTARK wrote, so its verifier accepts what
-// ProveChain makes. Zero-knowledge proofs (Ziggy signatures included) need
-// ethSTARK's private randomness for salts and padding, which is not
-// reproduced.
+// ProveChain (without zero knowledge) and SignZiggy make ethSTARK's proofs
+// from Go. ethSTARK's provers are deterministic — a signature's salts, trace
+// padding and blinding column are drawn from chains seeded with the private
+// key and the message — and for both shared vectors the bytes are exactly
+// those ethSTARK wrote, so its verifier accepts what they make. A
+// zero-knowledge chain proof needs a witness-derived seed the same way; it
+// is not offered.
 //
 // The master branch of ethSTARK (a 160-bit Blake2s, no zero knowledge) is
 // not supported.

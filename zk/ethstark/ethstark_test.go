@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/datadragon/datadragon/zk/field"
+	"github.com/datadragon/datadragon/zk/ziggy"
 	"os"
 	"testing"
 )
@@ -387,5 +388,51 @@ func TestProveChainReproducesEthSTARK(t *testing.T) {
 	}
 	if _, err := VerifyChain(pin, pf.Params, pf.Proof, DefaultMinSecurity); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSignZiggyReproducesEthSTARK signs "Hello World!" with the vector's
+// private key in Go: ethSTARK derives all its randomness from the key and
+// the message, so the bytes must be exactly those of its own signature.
+func TestSignZiggyReproducesEthSTARK(t *testing.T) {
+	want, f := ziggyVector(t)
+	params, err := ParseParams(readFile(t, "ziggy_params_128.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := make([]byte, PrivateKeySize)
+	key[31] = 1 // sig1_private_input.json
+	in, sig, err := SignZiggy(key, []byte("Hello World!"), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.PublicKey != want.PublicKey {
+		t.Fatalf("public key %v, want %v", in.PublicKey, want.PublicKey)
+	}
+	// DataDragon's own key derivation gives the same key.
+	priv, err := ziggy.NewKeyFromSeed(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if priv.Public().Elements() != in.PublicKey {
+		t.Fatalf("zk/ziggy derives %v", priv.Public())
+	}
+	if !bytes.Equal(sig, f.Proof) {
+		i := 0
+		for i < min(len(sig), len(f.Proof)) && sig[i] == f.Proof[i] {
+			i++
+		}
+		t.Fatalf("signature differs from ethSTARK's at byte %d (%d bytes, want %d)", i, len(sig), len(f.Proof))
+	}
+	// Another message: another signature, valid for it only.
+	in2, sig2, err := SignZiggy(key, []byte("another message"), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyZiggy(in2, params, sig2, DefaultMinSecurity); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyZiggy(want, params, sig2, DefaultMinSecurity); err == nil {
+		t.Fatal("signature of another message accepted for Hello World!")
 	}
 }

@@ -45,24 +45,36 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 	cols, out := chainTrace(witness, a.origLen)
 	in.Output = out
 	a.output = out
+	proof, err := prove(a, cols[:], params, chainSeed(in), nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return in, proof, nil
+}
 
+// prove runs ethSTARK's prover for the AIR a over the trace columns cols
+// (with the blinding column last under zero knowledge): the channel seeded
+// with seed, the trace's leaves salted from salts under zero knowledge.
+func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, salts *hashChain) ([]byte, error) {
+	logN := a.logTrace()
 	n := uint64(1) << logN
 	logC := params.LogNCosets
 	D := n << logC
-	pc := &channel{hc: newHashChain(chainSeed(in))}
+	nCols := len(cols)
+	pc := &channel{hc: newHashChain(seed)}
 
 	// The trace and its low-degree extension, row q holding the point
 	// 3·h^bitrev(q) of the evaluation domain.
-	coefs := make([][]field.Element, width)
-	for c := range width {
+	coefs := make([][]field.Element, nCols)
+	for c := range nCols {
 		coefs[c] = slices.Clone(cols[c])
 		poly.INTT(coefs[c])
 	}
 	h := field.RootOfUnity(logN + logC)
 	three := field.Generator()
 	cosetOffset := func(ci uint64) field.Element { return three.Mul(h.Exp(bitReverse(ci, logC))) }
-	traceLDE := make([][]field.Ext, width)
-	for c := range width {
+	traceLDE := make([][]field.Ext, nCols)
+	for c := range nCols {
 		traceLDE[c] = make([]field.Ext, D)
 		for ci := range uint64(1) << logC {
 			ev := slices.Clone(coefs[c])
@@ -72,7 +84,7 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 			}
 		}
 	}
-	trace := newProverTable(pc, traceLDE, false)
+	trace := newProverTable(pc, traceLDE, false, salts)
 	pc.send(trace.root[:])
 	coef := make([]field.Ext, a.nCoefficients())
 	for i := range coef {
@@ -90,16 +102,17 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 	}
 	w4 := field.RootOfUnity(logN + logConstraintDegree)
 	H := make([]field.Ext, m)
-	nb := make([]field.Ext, 2*width)
+	// A neighbour r rows on is r·4 points on in this domain.
+	mask := a.mask()
+	nb := make([]field.Ext, len(mask))
 	x := three
 	for i := range m {
-		for c := range width {
-			nb[c] = field.FromBase(onComp[c][i])
-			nb[width+c] = field.FromBase(onComp[c][(i+nBreaks)%m])
+		for k, mi := range mask {
+			nb[k] = field.FromBase(onComp[mi.col][(i+nBreaks*mi.row)%m])
 		}
 		v, err := a.constraintsAt(field.FromBase(x), nb, coef)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		H[i] = v
 		x = x.Mul(w4)
@@ -121,13 +134,12 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 			}
 		}
 	}
-	comp := newProverTable(pc, compLDE, true)
+	comp := newProverTable(pc, compLDE, true, nil)
 	pc.send(comp.root[:])
 
 	// Out-of-domain values.
 	z := pc.randomExt()
 	g := field.RootOfUnity(logN)
-	mask := a.mask()
 	vals := make([]field.Ext, len(mask))
 	for i, mi := range mask {
 		vals[i] = poly.EvalAt(coefs[mi.col], z.MulBase(g.Exp(mi.row)))
@@ -139,7 +151,7 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 		breaks[b] = poly.EvalExtAt(pieces[b], zb)
 		pc.send(appendExt(nil, breaks[b]))
 	}
-	bcs := boundaries(mask, vals, breaks, z, g, width)
+	bcs := boundaries(mask, vals, breaks, z, g, nCols)
 	bcoef := make([]field.Ext, len(bcs))
 	for i := range bcoef {
 		bcoef[i] = pc.randomExt()
@@ -168,16 +180,19 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 		clear(sums)
 		for k, b := range bcs {
 			var col field.Ext
-			if b.col < width {
+			if b.col < nCols {
 				col = traceLDE[b.col][q]
 			} else {
-				col = compLDE[b.col-width][q]
+				col = compLDE[b.col-nCols][q]
 			}
 			sums[group[k]] = sums[group[k]].Add(bcoef[k].Mul(col.Sub(b.y)))
 		}
 		var r field.Ext
 		for j := range points {
 			r = r.Add(sums[j].Mul(dens[q*uint64(len(points))+uint64(j)]))
+		}
+		if params.ZeroKnowledge {
+			r = r.Add(traceLDE[nCols-1][q])
 		}
 		layer[q] = r
 	}
@@ -200,7 +215,7 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 					rows[c][r] = layer[r*cs+c]
 				}
 			}
-			t := newProverTable(pc, rows, true)
+			t := newProverTable(pc, rows, true, nil)
 			pc.send(t.root[:])
 			layers = append(layers, t)
 		}
@@ -213,7 +228,7 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 	poly.INTTExt(nat)
 	for _, c := range nat[params.LastLayerDegreeBound:] {
 		if !c.IsZero() {
-			return nil, nil, errors.New("ethstark: the last FRI layer is not of low degree (the witness does not satisfy the statement)")
+			return nil, errors.New("ethstark: the last FRI layer is not of low degree (the witness does not satisfy the statement)")
 		}
 	}
 	var lastBytes []byte
@@ -256,7 +271,7 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 		}
 		layers[i].decommit(rows, known)
 	}
-	return in, pc.proof, nil
+	return pc.proof, nil
 }
 
 // boundaries lists the DEEP AIR's constraints in ethSTARK's order: each
@@ -374,6 +389,7 @@ func chainTrace(w [][4]field.Element, rows uint64) ([width][]field.Element, [4]f
 // does.
 type proverTable struct {
 	ch    *channel
+	salts *hashChain // zero knowledge: each row is a leaf with a salt
 	cols  [][]field.Ext
 	ext   bool
 	t     *table // the shape (package size) shared with the verifier
@@ -381,16 +397,22 @@ type proverTable struct {
 	root  [digestSize]byte
 }
 
-func newProverTable(ch *channel, cols [][]field.Ext, ext bool) *proverTable {
+func newProverTable(ch *channel, cols [][]field.Ext, ext bool, salts *hashChain) *proverTable {
 	rows := uint64(len(cols[0]))
-	pt := &proverTable{ch: ch, cols: cols, ext: ext, t: newTable(ch, rows, len(cols), ext, false)}
+	pt := &proverTable{ch: ch, cols: cols, ext: ext, salts: salts, t: newTable(ch, rows, len(cols), ext, salts != nil)}
 	k := pt.t.perPack
+	if salts != nil {
+		k = 1
+	}
 	leaves := rows / k
 	pt.nodes = make([][digestSize]byte, 2*leaves)
 	for p := range leaves {
 		var buf []byte
 		for r := p * k; r < (p+1)*k; r++ {
 			buf = pt.appendRow(buf, r)
+		}
+		if salts != nil {
+			buf = append(buf, pt.salt(p)...)
 		}
 		pt.nodes[leaves+p] = hashBytes(buf)
 	}
@@ -399,6 +421,16 @@ func newProverTable(ch *channel, cols [][]field.Ext, ext bool) *proverTable {
 	}
 	pt.root = pt.nodes[1] // a single leaf is its own root
 	return pt
+}
+
+// salt is ethSTARK's salt of row r: the salts chain with r (big-endian)
+// absorbed, its first 16 bytes.
+func (pt *proverTable) salt(r uint64) []byte {
+	h := *pt.salts
+	h.mix(binary.BigEndian.AppendUint64(nil, r))
+	s := make([]byte, digestSize/2)
+	h.random(s)
+	return s
 }
 
 func (pt *proverTable) appendRow(b []byte, r uint64) []byte {
@@ -432,6 +464,12 @@ func (pt *proverTable) decommit(rows []uint64, known map[cell]bool) {
 		}
 	}
 	k := pt.t.perPack
+	if pt.salts != nil {
+		for _, r := range rs {
+			pt.ch.send(pt.salt(r))
+		}
+		k = 1
+	}
 	var packs []uint64
 	for _, r := range rs {
 		if p := r / k; len(packs) == 0 || packs[len(packs)-1] != p {
@@ -484,4 +522,75 @@ func intList(v []int) string {
 		b = fmt.Appendf(b, "%d", x)
 	}
 	return string(append(b, ']'))
+}
+
+// PrivateKeySize is the length of a Ziggy private key.
+const PrivateKeySize = 32
+
+// SignZiggy makes, from Go, the signature ethSTARK's ziggy_prover makes
+// with the private key for the message under params (which must be zero
+// knowledge). ethSTARK derives every random value from the private key and
+// the message, so the bytes are those ziggy_prover writes, and ethSTARK's
+// verifier accepts them. It returns the public input with them.
+func SignZiggy(privateKey, message []byte, params *Params) (*ZiggyInput, []byte, error) {
+	if params == nil {
+		return nil, nil, errors.New("ethstark: missing parameters")
+	}
+	if len(privateKey) != PrivateKeySize {
+		return nil, nil, fmt.Errorf("ethstark: a Ziggy private key is %d bytes", PrivateKeySize)
+	}
+	if !params.ZeroKnowledge {
+		return nil, nil, errors.New("ethstark: a Ziggy signature must be zero knowledge")
+	}
+	if len(message) > maxMessage {
+		return nil, nil, errors.New("ethstark: message too long")
+	}
+	// The secret preimage: eight elements drawn from a chain seeded with
+	// the private key; the public key is its Rescue hash.
+	sc := &channel{hc: newHashChain(append([]byte("Ziggy secret preimage seed\x00"), privateKey...))}
+	var secret [8]field.Element
+	for i := range secret {
+		secret[i] = sc.randomBase()
+	}
+	in := &ZiggyInput{PublicKey: rescue.Hash(secret), Message: append([]byte(nil), message...)}
+	a := newZiggyAIR(in, true, params.NQueries)
+	if err := params.check(a.logTrace(), logConstraintDegree); err != nil {
+		return nil, nil, err
+	}
+
+	// The trace: a zero row, the ten middle states, zero rows to 16; each
+	// value followed by slack−1 random ones; then the random blinding column.
+	zkSeed := append(append([]byte("Ziggy private seed\x00"), privateKey...), message...)
+	tr := &channel{hc: newHashChain(zkSeed)}
+	tr.hc.mix([]byte("Trace"))
+	salts := newHashChain(zkSeed)
+	salts.mix([]byte("Salts"))
+	var st [width]field.Element
+	copy(st[:8], secret[:])
+	var mid [rescue.Rounds][width]field.Element
+	rescue.PermuteRounds(&st, &mid)
+	n := uint64(ziggyHeight) * a.slack
+	cols := make([][]field.Element, width+1)
+	for c := range width {
+		cols[c] = make([]field.Element, 0, n)
+		for row := range ziggyHeight {
+			var v field.Element
+			if row >= 1 && row <= rescue.Rounds {
+				v = mid[row-1][c]
+			}
+			cols[c] = append(cols[c], v)
+			for range a.slack - 1 {
+				cols[c] = append(cols[c], tr.randomBase())
+			}
+		}
+	}
+	cols[width] = make([]field.Element, n)
+	for i := range cols[width] {
+		cols[width][i] = tr.randomBase()
+	}
+	sig, err := prove(a, cols, params, ziggySeed(in), salts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return in, sig, nil
 }
