@@ -16,23 +16,19 @@ const maxProveLog = 20
 
 // ProveChain makes, from Go, the proof ethSTARK's rescue_prover makes for
 // the hash chain over witness (chain length len(witness)−1, a multiple of
-// 3) with params, which must be without zero knowledge. ethSTARK's proofs
-// are deterministic, so the bytes are those rescue_prover writes for the
+// 3) with params. ethSTARK's prover is deterministic — under zero
+// knowledge its padding, blinding column and salts come from chains seeded
+// with the witness — so the bytes are those rescue_prover writes for the
 // same witness and parameters, and ethSTARK's verifier accepts them.
-// (Zero-knowledge proofs draw ethSTARK's private randomness, which this
-// prover does not reproduce.)
 func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte, error) {
 	if params == nil {
 		return nil, nil, errors.New("ethstark: missing parameters")
-	}
-	if params.ZeroKnowledge {
-		return nil, nil, errors.New("ethstark: only proofs without zero knowledge can be made")
 	}
 	if len(witness) < 2 || (len(witness)-1)%3 != 0 || len(witness)-1 > 3<<maxProveLog {
 		return nil, nil, errors.New("ethstark: the witness must hold 3k+1 words, k ≥ 1")
 	}
 	in := &ChainInput{ChainLength: uint64(len(witness) - 1)}
-	a := newChainAIR(in, false, params.NQueries)
+	a := newChainAIR(in, params.ZeroKnowledge, params.NQueries)
 	logN := a.logTrace()
 	if err := params.check(logN, logConstraintDegree); err != nil {
 		return nil, nil, err
@@ -45,7 +41,18 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 	cols, out := chainTrace(witness, a.origLen)
 	in.Output = out
 	a.output = out
-	proof, err := prove(a, cols[:], params, chainSeed(in), nil)
+	var salts *hashChain
+	trace := cols[:]
+	if params.ZeroKnowledge {
+		zkSeed := []byte("Rescue hash chain private seed\x00")
+		for _, word := range witness {
+			for _, e := range word {
+				zkSeed = appendBase(zkSeed, e)
+			}
+		}
+		trace, salts = blind(trace, a.slack, zkSeed)
+	}
+	proof, err := prove(a, trace, params, chainSeed(in), salts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -561,36 +568,48 @@ func SignZiggy(privateKey, message []byte, params *Params) (*ZiggyInput, []byte,
 	// The trace: a zero row, the ten middle states, zero rows to 16; each
 	// value followed by slack−1 random ones; then the random blinding column.
 	zkSeed := append(append([]byte("Ziggy private seed\x00"), privateKey...), message...)
-	tr := &channel{hc: newHashChain(zkSeed)}
-	tr.hc.mix([]byte("Trace"))
-	salts := newHashChain(zkSeed)
-	salts.mix([]byte("Salts"))
 	var st [width]field.Element
 	copy(st[:8], secret[:])
 	var mid [rescue.Rounds][width]field.Element
 	rescue.PermuteRounds(&st, &mid)
-	n := uint64(ziggyHeight) * a.slack
-	cols := make([][]field.Element, width+1)
+	rows := make([][]field.Element, width)
 	for c := range width {
-		cols[c] = make([]field.Element, 0, n)
-		for row := range ziggyHeight {
-			var v field.Element
-			if row >= 1 && row <= rescue.Rounds {
-				v = mid[row-1][c]
-			}
-			cols[c] = append(cols[c], v)
-			for range a.slack - 1 {
-				cols[c] = append(cols[c], tr.randomBase())
-			}
+		rows[c] = make([]field.Element, ziggyHeight)
+		for r := 1; r <= rescue.Rounds; r++ {
+			rows[c][r] = mid[r-1][c]
 		}
 	}
-	cols[width] = make([]field.Element, n)
-	for i := range cols[width] {
-		cols[width][i] = tr.randomBase()
-	}
+	cols, salts := blind(rows, a.slack, zkSeed)
 	sig, err := prove(a, cols, params, ziggySeed(in), salts)
 	if err != nil {
 		return nil, nil, err
 	}
 	return in, sig, nil
+}
+
+// blind applies ethSTARK's zero knowledge to a trace: each value is
+// followed by slack−1 random ones and a random blinding column is added,
+// all drawn from the private seed's "Trace" chain; the leaves' salts come
+// from its "Salts" chain.
+func blind(cols [][]field.Element, slack uint64, zkSeed []byte) ([][]field.Element, *hashChain) {
+	tr := &channel{hc: newHashChain(zkSeed)}
+	tr.hc.mix([]byte("Trace"))
+	salts := newHashChain(zkSeed)
+	salts.mix([]byte("Salts"))
+	n := uint64(len(cols[0])) * slack
+	out := make([][]field.Element, len(cols)+1)
+	for c, col := range cols {
+		out[c] = make([]field.Element, 0, n)
+		for _, v := range col {
+			out[c] = append(out[c], v)
+			for range slack - 1 {
+				out[c] = append(out[c], tr.randomBase())
+			}
+		}
+	}
+	out[len(cols)] = make([]field.Element, n)
+	for i := range out[len(cols)] {
+		out[len(cols)][i] = tr.randomBase()
+	}
+	return out, salts
 }
