@@ -378,7 +378,7 @@ func TestProveChainReproducesEthSTARK(t *testing.T) {
 		}
 		t.Fatalf("proof differs from ethSTARK's at byte %d (%d bytes, want %d)", i, len(proof), len(f.Proof))
 	}
-	pf, err := ParseFile(FormatFile(proof, params, in))
+	pf, err := ParseFile(MarshalChainFile(proof, params, in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -423,6 +423,28 @@ func TestSignZiggyReproducesEthSTARK(t *testing.T) {
 			i++
 		}
 		t.Fatalf("signature differs from ethSTARK's at byte %d (%d bytes, want %d)", i, len(sig), len(f.Proof))
+	}
+	// The output file round-trips, and the default parameters are these.
+	if p := ZiggyParams128(); p.String() != params.String() {
+		t.Fatalf("ZiggyParams128 %v, want %v", p, params)
+	}
+	file, err := MarshalZiggyFile(sig, ZiggyParams128(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf, err := ParseFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, err := ParseZiggyInput(pf.PublicInput)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyZiggy(pin, pf.Params, pf.Proof, DefaultMinSecurity); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MarshalZiggyFile(sig, params, &ZiggyInput{PublicKey: in.PublicKey, Message: []byte{0xff}}); err == nil {
+		t.Fatal("a message that is not UTF-8 was written to JSON")
 	}
 	// Another message: another signature, valid for it only.
 	in2, sig2, err := SignZiggy(key, []byte("another message"), params)

@@ -508,29 +508,6 @@ func (pt *proverTable) decommit(rows []uint64, known map[cell]bool) {
 	}
 }
 
-// FormatFile writes an ethSTARK output file: {"proof_hex", "proof_parameters",
-// "public_input"}, as rescue_prover writes it for a chain.
-func FormatFile(proof []byte, params *Params, in *ChainInput) []byte {
-	out := make([]string, 4)
-	for i, e := range in.Output {
-		out[i] = fmt.Sprintf("%#x", e.Uint64())
-	}
-	return fmt.Appendf(nil, `{"proof_hex": "0x%x", "proof_parameters": {"stark": {"log_n_cosets": %d, "enable_zero_knowledge": %v, "fri": {"fri_step_list": %s, "last_layer_degree_bound": %d, "n_queries": %d, "proof_of_work_bits": %d}}}, "public_input": {"output": ["%s", "%s", "%s", "%s"], "chain_length": %d}}`+"\n",
-		proof, params.LogNCosets, params.ZeroKnowledge, intList(params.FRISteps), params.LastLayerDegreeBound, params.NQueries, params.PoWBits,
-		out[0], out[1], out[2], out[3], in.ChainLength)
-}
-
-func intList(v []int) string {
-	b := []byte{'['}
-	for i, x := range v {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = fmt.Appendf(b, "%d", x)
-	}
-	return string(append(b, ']'))
-}
-
 // PrivateKeySize is the length of a Ziggy private key.
 const PrivateKeySize = 32
 
