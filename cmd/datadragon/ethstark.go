@@ -165,3 +165,39 @@ func runChainVerifyEthSTARK(c *command, proofPath, pubPath string, minBits int, 
 	fmt.Fprintf(stdout, "time: %s\n", roundDuration(elapsed))
 	return exitOK
 }
+
+// runZKSignEthSTARK writes ethSTARK's Ziggy signature of msg: DataDragon's
+// private key is ethSTARK's 32-byte private key, so the signature is the
+// one ziggy_prover makes.
+func runZKSignEthSTARK(c *command, priv *ziggy.PrivateKey, msg []byte, out string, stdout, stderr io.Writer) int {
+	params := ethstark.ZiggyParams128()
+	start := time.Now()
+	in, sig, err := ethstark.SignZiggy(priv.Seed(), msg, params)
+	elapsed := time.Since(start)
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	data, err := ethstark.MarshalZiggyFile(sig, params, in)
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	res, err := ethstark.VerifyZiggy(in, params, sig, ziggy.MinSecurity)
+	if err != nil { // never: a failure here is a bug, not bad input
+		return fail(stderr, c, fmt.Errorf("the signature made does not verify: %w", err))
+	}
+	report := stdout
+	if out == "-" {
+		if _, err := stdout.Write(data); err != nil {
+			return fail(stderr, c, err)
+		}
+		report = stderr
+	} else if err := writeFileAtomic(out, data); err != nil {
+		return fail(stderr, c, fmt.Errorf("writing the signature: %w", err))
+	}
+	fmt.Fprintf(report, "public key: %s\n", priv.Public())
+	fmt.Fprintf(report, "message: %d bytes\n", len(msg))
+	fmt.Fprintf(report, "signature: %d bytes (ethSTARK JSON) written to %s\n", len(sig), out)
+	fmt.Fprintf(report, "security: %d bits (as ethSTARK's parameters claim), zero knowledge\n", res.SecurityBits)
+	fmt.Fprintf(report, "time: %s\n", roundDuration(elapsed))
+	return exitOK
+}

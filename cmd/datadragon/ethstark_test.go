@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+
+	"github.com/datadragon/datadragon/zk/ziggy"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,5 +100,53 @@ func TestChainVerifyEthSTARK(t *testing.T) {
 	args = []string{"zk", "chain-verify", "--pub", pub, proof}
 	if code, out, errOut := runCLI(t, args...); code == exitOK {
 		t.Errorf("--pub without --format ethstark: exit 0\n%s%s", out, errOut)
+	}
+}
+
+// TestZKSignEthSTARK signs with the vector's private key in ethSTARK's
+// format: the file holds the very signature ethSTARK's ziggy_prover wrote.
+func TestZKSignEthSTARK(t *testing.T) {
+	dir := t.TempDir()
+	seed := make([]byte, 32)
+	seed[31] = 1
+	priv, err := ziggy.NewKeyFromSeed(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(dir, "ziggy.key")
+	if err := os.WriteFile(key, ziggy.MarshalPrivateKeyFile(priv), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	msg := filepath.Join(dir, "msg.txt")
+	os.WriteFile(msg, []byte("Hello World!"), 0o600)
+	sig := filepath.Join(dir, "sig.json")
+	args := []string{"zk", "sign", "--key", key, "--in", msg, "--out", sig, "--format", "ethstark"}
+	code, out, errOut := runCLI(t, args...)
+	wantCode(t, args, code, exitOK, out, errOut)
+	if !strings.Contains(out, "128 bits") {
+		t.Errorf("report: %s", out)
+	}
+	got, _ := os.ReadFile(sig)
+	want, _ := os.ReadFile(ethVectors + "sig1_signature.json")
+	hexOf := func(b []byte) string {
+		var f struct {
+			ProofHex string `json:"proof_hex"`
+		}
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		return f.ProofHex
+	}
+	if hexOf(got) != hexOf(want) {
+		t.Fatal("the signature differs from ethSTARK's")
+	}
+	args = []string{"zk", "verify", "--format", "ethstark", sig, "--pub", ethVectors + "sig1_public_input.json"}
+	code, out, errOut = runCLI(t, args...)
+	wantCode(t, args, code, exitOK, out, errOut)
+	// A message that is not text cannot go into ethSTARK's JSON.
+	os.WriteFile(msg, []byte{0xff, 0xfe}, 0o600)
+	args = []string{"zk", "sign", "--key", key, "--in", msg, "--out", sig, "--format", "ethstark"}
+	if code, out, errOut := runCLI(t, args...); code == exitOK || !strings.Contains(errOut, "UTF-8") {
+		t.Errorf("binary message: exit %d\n%s%s", code, out, errOut)
 	}
 }

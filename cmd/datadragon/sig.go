@@ -47,7 +47,7 @@ func readMessage(path string, stdin io.Reader) ([]byte, error) {
 
 var zkSignCmd = &command{
 	path:     "zk sign",
-	synopsis: "--key FILE --in MESSAGE_FILE --out SIG_FILE [--format binary|hex|base64]",
+	synopsis: "--key FILE --in MESSAGE_FILE --out SIG_FILE [--format binary|hex|base64|ethstark]",
 	summary:  "sign a file with a Ziggy private key (post-quantum, zero-knowledge)",
 	about: fmt.Sprintf(`Sign the message in MESSAGE_FILE (any bytes, at most %s; "-" reads standard
 input) with the Ziggy private key in FILE (from 'datadragon keys gen') and
@@ -65,7 +65,12 @@ signatures.
 --format chooses the file's encoding: binary (the versioned signature
 encoding), or hex (0x...) or base64 text, e.g. for JSON. 'datadragon zk
 verify' reads all three. With --out - and a text format the signature goes
-to standard output and the report to standard error.`, formatBytes(maxMessageFile)),
+to standard output and the report to standard error.
+
+--format ethstark writes the signature ethSTARK's ziggy_prover makes for the
+same key and message, as its JSON output file (128-bit parameters); the
+message must be UTF-8 text. Verify it with 'datadragon zk verify --format
+ethstark' or ethSTARK's ziggy_verifier.`, formatBytes(maxMessageFile)),
 	examples: []string{
 		"datadragon zk sign --key keys/ziggy.key --in report.csv --out report.csv.sig",
 		"datadragon zk sign --key keys/ziggy.key --in report.csv --out - --format base64",
@@ -78,7 +83,7 @@ func runZKSign(args []string, stdout, stderr io.Writer) int {
 	keyPath := fs.String("key", "", "the Ziggy private key `FILE` (ziggy.key); required")
 	in := fs.String("in", "", "the message `FILE` to sign, - for standard input; required")
 	out := fs.String("out", "", "write the signature to `SIG_FILE`, - for standard output (text formats); required")
-	format := fs.String("format", "binary", "signature encoding `FORMAT`: binary, hex or base64")
+	format := fs.String("format", "binary", "signature encoding `FORMAT`: binary, hex, base64 or ethstark")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
@@ -93,8 +98,8 @@ func runZKSign(args []string, stdout, stderr io.Writer) int {
 		err = usagef("--in MESSAGE_FILE is required: the file to sign")
 	case *out == "":
 		err = usagef("--out SIG_FILE is required: where to write the signature")
-	case *format != "binary" && *format != "hex" && *format != "base64":
-		err = usagef("--format %q: want binary, hex or base64", *format)
+	case *format != "binary" && *format != "hex" && *format != "base64" && *format != formatEthSTARK:
+		err = usagef("--format %q: want binary, hex, base64 or ethstark", *format)
 	case *out == "-" && *format == "binary":
 		err = usagef("--out - writes to standard output, which needs --format hex or base64")
 	}
@@ -114,6 +119,9 @@ func runZKSign(args []string, stdout, stderr io.Writer) int {
 	msg, err := readMessage(*in, os.Stdin)
 	if err != nil {
 		return fail(stderr, c, err)
+	}
+	if *format == formatEthSTARK {
+		return runZKSignEthSTARK(c, priv, msg, *out, stdout, stderr)
 	}
 	start := time.Now()
 	sig, err := ziggy.Sign(priv, msg)
