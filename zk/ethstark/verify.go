@@ -49,8 +49,10 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 	if err := p.check(logN, logConstraintDegree); err != nil {
 		return nil, err
 	}
-	if logN+p.LogNCosets > 32 {
-		return nil, errors.New("ethstark: evaluation domain larger than the field's 2^32 subgroup")
+	// ethSTARK's domains are subgroups (and their cosets) of order 2^k,
+	// which exist up to 2^34 in this field.
+	if logN+p.LogNCosets > field.TwoAdicity {
+		return nil, errors.New("ethstark: evaluation domain larger than the field's largest power-of-two subgroup")
 	}
 	sec := p.Security(logN)
 	if sec < minSecurity {
