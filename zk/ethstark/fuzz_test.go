@@ -74,3 +74,24 @@ func FuzzVerifyZiggy(f *testing.F) {
 		}
 	})
 }
+
+// FuzzVerifyParams verifies the vectors under any parameter file, with no
+// security floor, so that every size the parameters drive is exercised.
+func FuzzVerifyParams(f *testing.F) {
+	cin, cf := chainVector(f)
+	zin, zf := ziggyVector(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParseParams(data)
+		if err != nil {
+			return
+		}
+		_, cerr := VerifyChain(cin, p, cf.Proof, 0)
+		_, zerr := VerifyZiggy(zin, p, zf.Proof, 0)
+		if cerr == nil && p.String() != cf.Params.String() {
+			t.Fatalf("chain proof accepted under %v", p)
+		}
+		if zerr == nil && p.String() != zf.Params.String() {
+			t.Fatalf("signature accepted under %v", p)
+		}
+	})
+}
