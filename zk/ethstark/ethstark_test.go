@@ -512,3 +512,27 @@ func TestProveVerifyParameterSets(t *testing.T) {
 		t.Fatal("parameters that do not fit the trace accepted")
 	}
 }
+
+func BenchmarkSignZiggy(b *testing.B) {
+	key := make([]byte, PrivateKeySize)
+	key[31] = 1
+	msg := []byte("Hello World!")
+	for b.Loop() {
+		if _, _, err := SignZiggy(key, msg, ZiggyParams128()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkProveChain(b *testing.B) {
+	w := chainWitness(b)
+	p, err := ParseParams(readFile(b, "chain1536_params_ziggy128_nonzk.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, _, err := ProveChain(w, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
