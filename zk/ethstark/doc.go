@@ -1,13 +1,13 @@
 // Package ethstark verifies proofs made by StarkWare's ethSTARK (the
 // "ziggy" branch): Ziggy signatures and Rescue hash-chain proofs, exactly
-// as ethSTARK's own verifier checks them.
+// as ethSTARK's own verifier checks them; and it makes them.
 //
 // DataDragon's engine (zk/stark) has its own proof format, transcript and
 // Merkle trees; the seed system signs with ethSTARK's C++ Ziggy, whose
 // signatures that engine cannot read. This package is a second, separate
 // verifier for ethSTARK's format, so that DataDragon can check what the
-// seed made. It shares only the field (zk/field) and the Rescue constants
-// (zk/rescue) with the engine.
+// seed made. It shares only the field (zk/field), the NTTs its provers use
+// (zk/poly) and the Rescue constants (zk/rescue) with the engine.
 //
 // # What is checked
 //
@@ -46,14 +46,15 @@
 //
 // # Proving
 //
-// ProveChain (without zero knowledge) and SignZiggy make ethSTARK's proofs
-// from Go. ethSTARK's provers are deterministic — a signature's salts, trace
-// padding and blinding column are drawn from chains seeded with the private
-// key and the message — and for both shared vectors the bytes are exactly
-// those ethSTARK wrote, so its verifier accepts what they make. A
-// zero-knowledge chain proof needs a witness-derived seed the same way; it
-// is not offered.
+// ProveChain and SignZiggy make ethSTARK's proofs from Go. ethSTARK's
+// provers are deterministic — under zero knowledge the salts, the trace's
+// padding and its blinding column are drawn from chains seeded with the
+// private key and the message (a signature) or the witness (a chain) — and
+// for both shared vectors the bytes are exactly those ethSTARK wrote, so
+// its verifier accepts what they make. MarshalChainFile and
+// MarshalZiggyFile write ethSTARK's output files.
 //
-// The master branch of ethSTARK (a 160-bit Blake2s, no zero knowledge) is
-// not supported.
+// The master branch of ethSTARK is not supported: it works over a
+// quadratic extension (X² − X − 1) with 160-bit Blake2s digests, and its
+// proofs are refused as malformed.
 package ethstark
