@@ -56,5 +56,5 @@
 //
 // The master branch of ethSTARK is not supported: it works over a
 // quadratic extension (X² − X − 1) with 160-bit Blake2s digests, and its
-// proofs are refused as malformed.
+// proofs do not verify here.
 package ethstark
