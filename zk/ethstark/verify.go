@@ -83,38 +83,27 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 		return nil, err
 	}
 	z := ch.randomExt()
-	zc := frobenius(z)
 	g := field.RootOfUnity(logN)
 	mask := a.mask()
 	vals := make([]field.Ext, len(mask))
-	var bcs []boundary
-	seen := make([]bool, nCols)
-	for i, m := range mask {
-		v, err := ch.receiveExt()
-		if err != nil {
+	var err error
+	for i := range vals {
+		if vals[i], err = ch.receiveExt(); err != nil {
 			return nil, err
-		}
-		vals[i] = v
-		shift := g.Exp(m.row)
-		bcs = append(bcs, boundary{m.col, z.MulBase(shift), v})
-		if !seen[m.col] {
-			seen[m.col] = true
-			bcs = append(bcs, boundary{m.col, zc.MulBase(shift), frobenius(v)})
 		}
 	}
 	want, err := a.constraintsAt(z, vals, coef)
 	if err != nil {
 		return nil, err
 	}
-	zb := z.Exp(nBreaks)
-	var got field.Ext
 	breaks := make([]field.Ext, nBreaks)
 	for i := range breaks {
 		if breaks[i], err = ch.receiveExt(); err != nil {
 			return nil, err
 		}
-		bcs = append(bcs, boundary{nCols + i, zb, breaks[i]})
 	}
+	bcs := boundaries(mask, vals, breaks, z, g, nCols)
+	var got field.Ext
 	for i := nBreaks - 1; i >= 0; i-- {
 		got = got.Mul(z).Add(breaks[i])
 	}
