@@ -37,7 +37,7 @@
 //	GET  /v1/data/{digest}                the bytes of a chunk pushed through this node, by the chunk digest its record and receipt carry
 //	POST /v1/tx                           a signed stream registration or expert judgement (binary transaction)
 //	GET  /v1/blocks/{height}              what a committed block decided; {height} may be "latest"
-//	POST /v1/zk/verify                    verify a Ziggy signature or a Rescue-chain proof: {"valid":…,"reason":…}
+//	POST /v1/zk/verify                    verify a Ziggy signature or a Rescue-chain proof, DataDragon's or ("format":"ethstark") ethSTARK's: {"valid":…,"reason":…}
 //	GET  /healthz                         ok, chain height and a cached STARK self-check (200 or 503)
 //	GET  /metrics                         Prometheus text format, series prefixed datadragon_
 //	GET  /, /explorer/…                   the web explorer (package api/explorer): one embedded page, hash-routed

@@ -42,6 +42,12 @@ type VerifyRequest struct {
 	// MinBits raises the security floor in conjectured bits (never lowers
 	// it below 128 for signatures, 100 for chain proofs).
 	MinBits int `json:"min_bits,omitempty"`
+	// Format is "datadragon" (the default) or "ethstark": a proof made by
+	// ethSTARK, sent as its output file's fields (proof_hex,
+	// proof_parameters, public_input); see ethstark.go.
+	Format          string          `json:"format,omitempty"`
+	ProofParameters json.RawMessage `json:"proof_parameters,omitempty"`
+	PublicInput     json.RawMessage `json:"public_input,omitempty"`
 }
 
 // VerifyResult is the answer of POST /v1/zk/verify.
@@ -50,6 +56,7 @@ type VerifyResult struct {
 	// Reason says why the signature or proof is invalid ("" when valid).
 	Reason string `json:"reason"`
 	Kind   string `json:"kind"`
+	Format string `json:"format,omitempty"` // "ethstark" for ethSTARK's proofs
 	// SecurityBits is the conjectured security of the proof's options
 	// (0 when the proof could not be decoded).
 	SecurityBits int `json:"security_bits,omitempty"`
@@ -98,6 +105,15 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.MinBits < 0 || req.MinBits > maxMinBits {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("min_bits %d is outside 0..%d", req.MinBits, maxMinBits))
+		return
+	}
+	switch req.Format {
+	case "", "datadragon":
+	case formatEthSTARK:
+		h.verifyEthSTARK(w, &req)
+		return
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf(`format %.32q is unknown; use "datadragon" (the default) or "ethstark"`, req.Format))
 		return
 	}
 	switch req.Kind {

@@ -94,7 +94,7 @@ func TestHelpListsEveryFlag(t *testing.T) {
 	pages := map[string][]string{
 		"zk rescue-hash":  nil,
 		"zk chain-prove":  append([]string{"length", "witness", "seed", "out"}, options...),
-		"zk chain-verify": {"min-bits"},
+		"zk chain-verify": {"min-bits", "format", "pub"},
 		"bench zk":        append([]string{"json", "min-k", "max-k", "reps", "in-process", "one"}, options...),
 		"version":         nil,
 	}

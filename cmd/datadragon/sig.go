@@ -47,7 +47,7 @@ func readMessage(path string, stdin io.Reader) ([]byte, error) {
 
 var zkSignCmd = &command{
 	path:     "zk sign",
-	synopsis: "--key FILE --in MESSAGE_FILE --out SIG_FILE [--format binary|hex|base64]",
+	synopsis: "--key FILE --in MESSAGE_FILE --out SIG_FILE [--format binary|hex|base64|ethstark]",
 	summary:  "sign a file with a Ziggy private key (post-quantum, zero-knowledge)",
 	about: fmt.Sprintf(`Sign the message in MESSAGE_FILE (any bytes, at most %s; "-" reads standard
 input) with the Ziggy private key in FILE (from 'datadragon keys gen') and
@@ -65,7 +65,12 @@ signatures.
 --format chooses the file's encoding: binary (the versioned signature
 encoding), or hex (0x...) or base64 text, e.g. for JSON. 'datadragon zk
 verify' reads all three. With --out - and a text format the signature goes
-to standard output and the report to standard error.`, formatBytes(maxMessageFile)),
+to standard output and the report to standard error.
+
+--format ethstark writes the signature ethSTARK's ziggy_prover makes for the
+same key and message, as its JSON output file (128-bit parameters); the
+message must be UTF-8 text. Verify it with 'datadragon zk verify --format
+ethstark' or ethSTARK's ziggy_verifier.`, formatBytes(maxMessageFile)),
 	examples: []string{
 		"datadragon zk sign --key keys/ziggy.key --in report.csv --out report.csv.sig",
 		"datadragon zk sign --key keys/ziggy.key --in report.csv --out - --format base64",
@@ -78,7 +83,7 @@ func runZKSign(args []string, stdout, stderr io.Writer) int {
 	keyPath := fs.String("key", "", "the Ziggy private key `FILE` (ziggy.key); required")
 	in := fs.String("in", "", "the message `FILE` to sign, - for standard input; required")
 	out := fs.String("out", "", "write the signature to `SIG_FILE`, - for standard output (text formats); required")
-	format := fs.String("format", "binary", "signature encoding `FORMAT`: binary, hex or base64")
+	format := fs.String("format", "binary", "signature encoding `FORMAT`: binary, hex, base64 or ethstark")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
@@ -93,8 +98,8 @@ func runZKSign(args []string, stdout, stderr io.Writer) int {
 		err = usagef("--in MESSAGE_FILE is required: the file to sign")
 	case *out == "":
 		err = usagef("--out SIG_FILE is required: where to write the signature")
-	case *format != "binary" && *format != "hex" && *format != "base64":
-		err = usagef("--format %q: want binary, hex or base64", *format)
+	case *format != "binary" && *format != "hex" && *format != "base64" && *format != formatEthSTARK:
+		err = usagef("--format %q: want binary, hex, base64 or ethstark", *format)
 	case *out == "-" && *format == "binary":
 		err = usagef("--out - writes to standard output, which needs --format hex or base64")
 	}
@@ -114,6 +119,9 @@ func runZKSign(args []string, stdout, stderr io.Writer) int {
 	msg, err := readMessage(*in, os.Stdin)
 	if err != nil {
 		return fail(stderr, c, err)
+	}
+	if *format == formatEthSTARK {
+		return runZKSignEthSTARK(c, priv, msg, *out, stdout, stderr)
 	}
 	start := time.Now()
 	sig, err := ziggy.Sign(priv, msg)
@@ -150,7 +158,7 @@ func runZKSign(args []string, stdout, stderr io.Writer) int {
 
 var zkVerifyCmd = &command{
 	path:     "zk verify",
-	synopsis: "--pub FILE --in MESSAGE_FILE --sig SIG_FILE [--min-bits B]",
+	synopsis: "--pub FILE --in MESSAGE_FILE --sig SIG_FILE [--min-bits B] | --format ethstark SIG.json --pub PUB.json",
 	summary:  "verify a Ziggy signature of a file",
 	about: fmt.Sprintf(`Verify that SIG_FILE holds a Ziggy signature of the message in MESSAGE_FILE
 (at most %s; "-" reads standard input) by the public key in FILE. If it
@@ -162,10 +170,17 @@ FILE is a public key file (ziggy.pub from 'datadragon keys gen') or a line of
 (0x...) or base64, as 'datadragon zk sign --format' writes it.
 
 Signatures whose options give fewer than --min-bits bits of conjectured
-security are invalid (default %d; the STARK verifier never goes below %d).`,
+security are invalid (default %d; the STARK verifier never goes below %d).
+
+--format ethstark verifies a signature made by ethSTARK's ziggy_prover: SIG
+(positional or --sig) is its JSON output file and --pub its public-input file
+({"public_key": [...], "message": "..."}), or a DataDragon public key with the
+message in --in. The security printed is what ethSTARK's parameters claim;
+below --min-bits the signature is invalid.`,
 		formatBytes(maxMessageFile), ziggy.MinSecurity, defaultMinBits),
 	examples: []string{
 		"datadragon zk verify --pub keys/ziggy.pub --in report.csv --sig report.csv.sig",
+		"datadragon zk verify --format ethstark sig1_signature.json --pub sig1_public_input.json",
 	},
 }
 
@@ -176,12 +191,36 @@ func runZKVerify(args []string, stdout, stderr io.Writer) int {
 	in := fs.String("in", "", "the signed message `FILE`, - for standard input; required")
 	sigPath := fs.String("sig", "", "the signature `SIG_FILE`; required")
 	minBits := fs.Int("min-bits", ziggy.MinSecurity, "reject signatures with fewer than `BITS` bits of conjectured security")
+	format := fs.String("format", formatDataDragon, "signature `FORMAT`: datadragon or ethstark")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
 	}
+	if err == nil && *format == formatEthSTARK {
+		switch {
+		case len(pos) == 1 && *sigPath == "":
+			*sigPath = pos[0]
+		case len(pos) > 0:
+			err = unexpectedArg(pos[len(pos)-1])
+		}
+		switch {
+		case err != nil:
+		case *sigPath == "":
+			err = usagef("the signature file is required: ethSTARK's JSON output, as SIG or --sig SIG")
+		case *pubPath == "":
+			err = usagef("--pub FILE is required: ethSTARK's public-input file, or a public key with --in")
+		case *minBits < 1:
+			err = usagef("--min-bits %d must be at least 1", *minBits)
+		}
+		if err != nil {
+			return fail(stderr, c, err)
+		}
+		return runZKVerifyEthSTARK(c, *sigPath, *pubPath, *in, *minBits, stdout, stderr)
+	}
 	switch {
 	case err != nil:
+	case checkFormat(*format) != nil:
+		err = checkFormat(*format)
 	case len(pos) > 0:
 		err = unexpectedArg(pos[0])
 	case *pubPath == "":

@@ -21,7 +21,7 @@ func TestZiggyHelpPages(t *testing.T) {
 		"keys gen":    {"out"},
 		"keys public": {"private-key", "key", "hex"},
 		"zk sign":     {"key", "in", "out", "format"},
-		"zk verify":   {"pub", "in", "sig", "min-bits"},
+		"zk verify":   {"pub", "in", "sig", "min-bits", "format"},
 		"bench sig":   {"json", "reps", "message-bytes"},
 	}
 	for path, flags := range pages {

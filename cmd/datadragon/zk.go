@@ -384,17 +384,23 @@ func abbreviate(raw []byte) string {
 
 var chainVerifyCmd = &command{
 	path:     "zk chain-verify",
-	synopsis: "[--min-bits B] PROOF",
+	synopsis: "[--min-bits B] [--format datadragon|ethstark] [--pub PUBLIC_INPUT.json] PROOF",
 	summary:  "verify a Rescue hash-chain proof",
 	about: fmt.Sprintf(`Verify the hash-chain proof in the file PROOF (at most %s). If it is valid,
 print "valid" and the statement it proves (chain length, output, security,
 options) and exit 0. Otherwise print "invalid: <reason>" and exit 1.
 
 A proof whose options give fewer than --min-bits bits of conjectured security
-is invalid, so a prover cannot weaken the parameters unnoticed.`, formatBytes(maxProofFile)),
+is invalid, so a prover cannot weaken the parameters unnoticed.
+
+--format ethstark verifies a proof made by ethSTARK's rescue_prover: PROOF is
+its JSON output file, which carries the parameters and public input; --pub
+names a public-input file ({"output": [...], "chain_length": n}) to verify
+against instead. The security printed is what ethSTARK's parameters claim.`, formatBytes(maxProofFile)),
 	examples: []string{
 		"datadragon zk chain-verify chain.proof",
 		"datadragon zk chain-verify --min-bits 128 chain.proof",
+		"datadragon zk chain-verify --format ethstark chain_proof.json",
 	},
 }
 
@@ -402,12 +408,18 @@ func runChainVerify(args []string, stdout, stderr io.Writer) int {
 	c := chainVerifyCmd
 	fs := newFlagSet(c)
 	minBits := fs.Int("min-bits", defaultMinBits, "reject proofs with fewer than `BITS` bits of conjectured security")
+	format := fs.String("format", formatDataDragon, "proof `FORMAT`: datadragon or ethstark")
+	pubPath := fs.String("pub", "", "with --format ethstark, verify against the public-input `FILE` instead of the proof's own")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
 	}
 	switch {
 	case err != nil:
+	case checkFormat(*format) != nil:
+		err = checkFormat(*format)
+	case *pubPath != "" && *format != formatEthSTARK:
+		err = usagef("--pub is only for --format ethstark: a DataDragon proof carries its statement")
 	case len(pos) != 1:
 		err = usagef("want exactly one proof file, got %d arguments", len(pos))
 	case *minBits < 1:
@@ -415,6 +427,9 @@ func runChainVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		return fail(stderr, c, err)
+	}
+	if *format == formatEthSTARK {
+		return runChainVerifyEthSTARK(c, pos[0], *pubPath, *minBits, stdout, stderr)
 	}
 
 	data, err := readFileLimited(pos[0], maxProofFile)
