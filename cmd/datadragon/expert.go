@@ -140,7 +140,7 @@ func expertMain(ctx context.Context, c *command, dispute bool, args []string, st
 		return fail(stderr, c, err)
 	}
 	pub := key.Public().Bytes()
-	cl := &client.Client{Base: base}
+	cl := &client.Client{Base: base, Waiting: waitingNote(stderr)}
 	st, err := cl.Status(ctx)
 	if err != nil {
 		return fail(stderr, c, err)

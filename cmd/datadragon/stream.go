@@ -550,7 +550,7 @@ func streamRegisterMain(ctx context.Context, args []string, stdout, stderr io.Wr
 		n = uint64(time.Now().UnixMilli())
 	}
 
-	cl := &client.Client{Base: base}
+	cl := &client.Client{Base: base, Waiting: waitingNote(stderr)}
 	st, err := cl.Status(ctx)
 	if err != nil {
 		return fail(stderr, c, err)
@@ -694,4 +694,11 @@ func runStreamToken(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "sha256: %s\n", hex.EncodeToString(sum[:]))
 	fmt.Fprintf(stdout, "Put the sha256 in the stream spec's \"write_tokens\"; give the token to producers\n(--token or %s) and keep it secret.\n", tokenEnv)
 	return exitOK
+}
+
+// waitingNote tells the user, on w, why a command waits for the node.
+func waitingNote(w io.Writer) func(string) {
+	return func(reason string) {
+		fmt.Fprintf(w, "the node cannot take the transaction yet (%s); retrying for up to a minute\n", reason)
+	}
 }

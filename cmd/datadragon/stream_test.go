@@ -378,6 +378,17 @@ func TestStreamRegister(t *testing.T) {
 	if !strings.Contains(errOut.String(), "nonce 5 is not above") {
 		t.Errorf("stale nonce: %s", errOut.String())
 	}
+	// A node still catching up answers 503 a few times: the command waits,
+	// says why, and registers.
+	g.FailTxs(2)
+	out.Reset()
+	errOut.Reset()
+	args6 := []string{"--node", g.URL, "--key", keyFile, "--spec", spec, "--nonce", "6"}
+	code = streamRegisterMain(context.Background(), args6, &out, &errOut, 5*time.Second)
+	wantCode(t, args6, code, exitOK, out.String(), errOut.String())
+	if n := strings.Count(errOut.String(), "the node cannot take the transaction yet"); n != 1 || !strings.Contains(errOut.String(), "catching up") {
+		t.Errorf("waiting for a catching-up node: said %d times: %s", n, errOut.String())
+	}
 	// A spec the chain would refuse is refused here, before signing.
 	for body, want := range map[string]string{
 		`{"id": "lab", "mode": "push", "colour": "red"}`:                                                      "colour",

@@ -51,6 +51,11 @@ type Client struct {
 	// minutes for an answer once a request is sent, ten for a whole
 	// request).
 	HTTP *http.Client
+	// Waiting, if set, hears once per call when a call starts waiting for
+	// a node that cannot take requests yet (SubmitTx on a node still
+	// catching up), with what the node said: a command tells its user
+	// why nothing happens.
+	Waiting func(reason string)
 }
 
 var defaultHTTP = func() *http.Client {
@@ -553,6 +558,9 @@ func (c *Client) SubmitTx(ctx context.Context, tx []byte) error {
 		case statusOf(err) == http.StatusServiceUnavailable:
 			if unavailableSince.IsZero() {
 				unavailableSince = time.Now()
+				if c.Waiting != nil {
+					c.Waiting(err.Error())
+				}
 			}
 			if time.Since(unavailableSince) > txUnavailable {
 				return fmt.Errorf("the node could not take the transaction for %v: %w", txUnavailable, err)
