@@ -37,8 +37,7 @@ func Verify(p *Proof, minBits int) error {
 	if err := p.STARK.Options.Validate(); err != nil {
 		return err
 	}
-	traceLen := stark.TraceLengthFor(RowsFor(st.Length), p.STARK.Options)
-	air, err := NewAir(st, traceLen)
+	air, err := NewAirFor(st, p.STARK.Options)
 	if err != nil {
 		return err
 	}
@@ -118,7 +117,7 @@ func ProveTimed(witness [][4]field.Element, opts stark.Options) (*Proof, []stark
 	if err != nil {
 		return nil, nil, err
 	}
-	air, err := NewAir(st, traceLen)
+	air, err := NewAirFor(st, opts)
 	if err != nil {
 		return nil, nil, err
 	}

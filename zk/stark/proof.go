@@ -49,7 +49,10 @@ type ExtOpening struct {
 }
 
 // proofMagic starts every encoded proof; the last byte is the version.
-var proofMagic = [8]byte{'D', 'D', 'S', 'T', 'A', 'R', 'K', 1}
+// Version 2 proofs come from the version 2 transcript (protocolID), which
+// binds the whole statement; version 1 proofs would not verify, so they
+// are refused by version.
+var proofMagic = [8]byte{'D', 'D', 'S', 'T', 'A', 'R', 'K', 2}
 
 // Decoder limits, so a hostile encoding cannot make the decoder allocate
 // more than a few megabytes before the verifier looks at it.

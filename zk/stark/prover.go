@@ -60,6 +60,15 @@ type proverConfig struct {
 	// forgeOOD makes the claimed composition values at z satisfy the
 	// out-of-domain check whatever the trace.
 	forgeOOD bool
+	// forgeLastLayer sends twice the remainder coefficients allowed.
+	forgeLastLayer bool
+	// liftRows takes the zero-knowledge flag and the constrained rows
+	// from the options instead of the statement.
+	liftRows bool
+	// solveAssertions chooses the last so many assertion values after z
+	// so that the out-of-domain check holds; they go to solved.
+	solveAssertions int
+	solved          []field.Element
 	// phases, when set, receives the time of each prover step.
 	phases *[]Phase
 }
@@ -81,30 +90,40 @@ type prover struct {
 }
 
 func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, error) {
+	p, _, err := proveCheating(air, trace, opts, cfg)
+	return p, err
+}
+
+// proveCheating is the prover with cfg's test hooks; it also returns the
+// assertion values cfg.solveAssertions chose.
+func proveCheating(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, []field.Element, error) {
 	rng := cfg.rng
 	if rng == nil {
 		rng = rand.Reader
 	}
 	info := air.Info()
+	if cfg.liftRows {
+		info.ZeroKnowledge, info.Rows = opts.ZeroKnowledge, info.TraceLength-opts.ZKRows()
+	}
 	l, err := newLayout(info, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := l.checkQueries(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(trace) != info.Width {
-		return nil, fmt.Errorf("stark: trace has %d columns, the AIR wants %d", len(trace), info.Width)
+		return nil, nil, fmt.Errorf("stark: trace has %d columns, the AIR wants %d", len(trace), info.Width)
 	}
 	for j, col := range trace {
 		if len(col) != l.n {
-			return nil, fmt.Errorf("stark: trace column %d has %d rows, the AIR wants %d", j, len(col), l.n)
+			return nil, nil, fmt.Errorf("stark: trace column %d has %d rows, the AIR wants %d", j, len(col), l.n)
 		}
 	}
 	p := &prover{l: l, trace: trace, rng: rng, cfg: cfg, last: time.Now()}
 	if opts.ZeroKnowledge {
 		if err := p.randomizeTrace(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	ch := newChannel(l)
@@ -122,7 +141,7 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 		alphas[i] = drawExt(ch, "composition-coefficient")
 	}
 	if err := p.composition(air, alphas); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.mark("composition commit")
 	proof.CompositionRoot = p.compTree.Root()
@@ -135,6 +154,20 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 	proof.OODTraceNext = evalColumns(p.traceCoeffs, gz)
 	for _, c := range p.compCoeffs {
 		proof.OODComposition = append(proof.OODComposition, poly.EvalExtAt(c, z))
+	}
+	if cfg.solveAssertions > 0 {
+		if cfg.solved, err = solveAssertions(air, l, proof, alphas, z, cfg.solveAssertions); err != nil {
+			return nil, nil, err
+		}
+	}
+	if !cfg.skipChecks && combineSegments(l, proof.OODComposition, z) != constraintsAt(air, l, proof, alphas, z) {
+		// The segments interpolate Σ α_k C_k/Z_k over the constraint
+		// evaluation domain; they agree with it at a random z only if it
+		// is a polynomial of the degree the layout allows, that is, if the
+		// trace satisfies the constraints (and the AIR's declared degrees
+		// are right). The coefficient check above cannot see this when
+		// the segments fill the whole domain (a power-of-two count).
+		return nil, nil, errors.New("stark: the trace does not satisfy the AIR's constraints (out-of-domain check failed)")
 	}
 	if cfg.forgeOOD {
 		// A cheating prover makes the out-of-domain check pass by fixing
@@ -152,9 +185,9 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 	dc := drawDeepCoefficients(ch, l)
 	layer0 := p.deepLayer0(dc, z, gz, proof, drawExt(ch, "fri-first-fold"))
 	p.mark("DEEP composition")
-	fri, err := friCommit(ch, l, layer0, cfg.skipChecks)
+	fri, err := friCommit(ch, l, layer0, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.mark("FRI commit")
 	proof.FRIRoots = fri.roots
@@ -185,16 +218,16 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 		proof.Composition.Rows[i] = crow
 	}
 	if proof.Trace.Nodes, err = p.traceTree.Prove(positions); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if proof.Composition.Nodes, err = p.compTree.Prove(positions); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if proof.FRI, err = fri.open(positions); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.mark("openings")
-	return proof, nil
+	return proof, cfg.solved, nil
 }
 
 // checkQueries keeps the number of distinct query positions well inside

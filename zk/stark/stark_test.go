@@ -24,6 +24,8 @@ import (
 type toyAir struct {
 	n, outRow int
 	out       field.Element
+	rows      int  // constrained rows (0: all)
+	zk        bool // proved in zero knowledge
 }
 
 var toyK = []field.Element{field.New(3), field.New(0), field.New(7), field.New(11)}
@@ -36,8 +38,10 @@ func (a *toyAir) Info() AirInfo {
 		Name:         "test/toy",
 		PublicInputs: pub,
 		Width:        3,
-		TraceLength:  a.n,
-		Periodic:     [][]field.Element{toyK},
+		TraceLength:   a.n,
+		Rows:          a.rows,
+		ZeroKnowledge: a.zk,
+		Periodic:      [][]field.Element{toyK},
 		Constraints: []Constraint{
 			{Degree: 1, UsesNext: true, Rows: EveryRow()},
 			{Degree: 1, UsesNext: true, Rows: EveryRow()},
@@ -68,7 +72,8 @@ func (a *toyAir) EvaluateExt(f *Frame[field.Ext], out []field.Ext) {
 	out[3] = c[2].Sub(c[1])
 }
 
-// toyTrace builds a valid trace of n rows and the statement about it.
+// toyTrace builds a valid trace of n rows and the statement about it; with
+// zkRows > 0 the statement is zero-knowledge and leaves that many rows free.
 func toyTrace(n, zkRows int) (*toyAir, Trace) {
 	t := Trace{make([]field.Element, n), make([]field.Element, n), make([]field.Element, n)}
 	a, b := field.One(), field.One()
@@ -82,7 +87,11 @@ func toyTrace(n, zkRows int) (*toyAir, Trace) {
 		a, b = b, a.Add(b).Add(toyK[i%4])
 	}
 	out := n - zkRows - 1
-	return &toyAir{n: n, outRow: out, out: t[1][out]}, t
+	air := &toyAir{n: n, outRow: out, out: t[1][out]}
+	if zkRows > 0 {
+		air.zk, air.rows = true, n-zkRows
+	}
+	return air, t
 }
 
 // testOptions are fast options; tests that use them verify with a low floor.
@@ -92,11 +101,11 @@ func testOptions() Options {
 
 func TestToyTraceSatisfiesAir(t *testing.T) {
 	air, tr := toyTrace(64, 0)
-	if err := CheckTrace(air, tr, 0); err != nil {
+	if err := CheckTrace(air, tr); err != nil {
 		t.Fatal(err)
 	}
 	tr[2][9] = tr[2][9].Add(field.One())
-	if err := CheckTrace(air, tr, 0); err == nil {
+	if err := CheckTrace(air, tr); err == nil {
 		t.Fatal("CheckTrace accepted a wrong cell")
 	}
 }
@@ -258,7 +267,7 @@ func TestEvilProverIsRejected(t *testing.T) {
 		air, tr := toyTrace(128, 0)
 		col, row := r.IntN(3), r.IntN(120)
 		tr[col][row] = tr[col][row].Add(field.New(1 + r.Uint64N(1000)))
-		if CheckTrace(air, tr, 0) == nil {
+		if CheckTrace(air, tr) == nil {
 			t.Fatal("corrupted trace passed CheckTrace")
 		}
 		if _, err := Prove(air, cloneTrace(tr), opts); err == nil {
@@ -336,7 +345,7 @@ func FuzzParseProof(f *testing.F) {
 	enc, _ := p.MarshalBinary()
 	f.Add(enc)
 	f.Add(enc[:100])
-	f.Add([]byte("DDSTARK\x01"))
+	f.Add([]byte("DDSTARK\x02"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ParseProof(b)
 		if err != nil {
@@ -390,24 +399,22 @@ func TestOptionsOutsideLimitsAreRefused(t *testing.T) {
 }
 
 func TestConstraintOnNoUsableRowIsRefused(t *testing.T) {
-	// 64 rows with 16 queries of zero knowledge leave 64−66 < 0 usable rows
-	// for the assertion at row 40: the statement must be refused, never
-	// proved or verified without it.
-	opts := Options{Blowup: 8, Queries: 12, GrindingBits: 0, FoldingFactor: 4, LastLayerDegree: 4, ZeroKnowledge: true}
+	// A statement whose assertion lies past its constrained rows is
+	// refused, never proved or verified without it.
 	air, tr := toyTrace(64, 0)
+	air.rows = 32
 	air.outRow = 40
 	air.out = tr[1][40]
-	if _, err := Prove(air, tr, opts); err == nil {
-		t.Fatal("proved a statement whose assertion falls in the zero-knowledge rows")
+	if _, err := Prove(air, tr, testOptions()); err == nil {
+		t.Fatal("proved a statement whose assertion lies outside its constrained rows")
 	}
-	air2 := &toyAir{n: 64, outRow: 5, out: tr[1][5]}
-	air2.n = 64
-	// Rows(8, 0) has rows 0, 8, …, 56; with 50 random rows only rows < 14
-	// are usable, which still leaves rows 0 and 8: fine. A period-64 set on
-	// row 60 alone is not.
+	// Rows(8, 0) has rows 0, 8, …, 56; with 14 constrained rows that
+	// still leaves rows 0 and 8: fine. A period-64 set on row 60 alone is
+	// not.
+	air2 := &toyAir{n: 64, outRow: 5, out: tr[1][5], rows: 14}
 	bad := &singleRowAir{toyAir: air2, row: 60}
-	if _, err := newLayout(bad.Info(), opts); err == nil {
-		t.Fatal("layout accepted a constraint that holds on no usable row")
+	if _, err := newLayout(bad.Info(), testOptions()); err == nil {
+		t.Fatal("layout accepted a constraint that holds on no constrained row")
 	}
 }
 

@@ -16,6 +16,11 @@ const DefaultMinSecurity = 100
 // ErrWeakOptions is returned (wrapped) for proofs below the security floor.
 var ErrWeakOptions = errors.New("stark: proof options are below the verifier's security floor")
 
+// ErrStatementMismatch is returned (wrapped) when a proof's options do not
+// fit the statement: another zero-knowledge flag, or more random rows than
+// the statement leaves unconstrained.
+var ErrStatementMismatch = errors.New("stark: proof options do not fit the statement")
+
 // Verify checks proof against air. minBits is the security floor in
 // conjectured bits (0 means DefaultMinSecurity).
 func Verify(air Air, proof *Proof, minBits int) error {
