@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,9 +36,9 @@ func (a *toyAir) Info() AirInfo {
 	pub = binary.LittleEndian.AppendUint64(pub, uint64(a.outRow))
 	pub = a.out.AppendBytes(pub)
 	return AirInfo{
-		Name:         "test/toy",
-		PublicInputs: pub,
-		Width:        3,
+		Name:          "test/toy",
+		PublicInputs:  pub,
+		Width:         3,
 		TraceLength:   a.n,
 		Rows:          a.rows,
 		ZeroKnowledge: a.zk,
@@ -431,4 +432,66 @@ func (s *singleRowAir) Info() AirInfo {
 	cs[3] = Constraint{Degree: 1, Rows: SingleRow(s.row)}
 	info.Constraints = cs
 	return info
+}
+
+// TestStatementDescriptionIsBound: every part of the statement description
+// changes the bytes the transcript absorbs, so no AIR can leave one out of
+// its PublicInputs and have a prover choose it late.
+func TestStatementDescriptionIsBound(t *testing.T) {
+	air, _ := toyTrace(64, 0)
+	base := air.Info()
+	want := statementBytes(&base)
+	mutations := map[string]func(*AirInfo){
+		"width":          func(i *AirInfo) { i.Width++ },
+		"trace length":   func(i *AirInfo) { i.TraceLength *= 2 },
+		"rows":           func(i *AirInfo) { i.Rows = 40 },
+		"zero knowledge": func(i *AirInfo) { i.ZeroKnowledge = true },
+		"periodic value": func(i *AirInfo) {
+			i.Periodic = [][]field.Element{{field.New(3), field.New(1), field.New(7), field.New(11)}}
+		},
+		"periodic column":   func(i *AirInfo) { i.Periodic = append(i.Periodic, toyK) },
+		"constraint degree": func(i *AirInfo) { i.Constraints[2].Degree = 2 },
+		"constraint cycles": func(i *AirInfo) { i.Constraints[2].Cycles = []int{4} },
+		"uses next":         func(i *AirInfo) { i.Constraints[2].UsesNext = true },
+		"row period":        func(i *AirInfo) { i.Constraints[2].Rows = Rows(16, 0) },
+		"row residues":      func(i *AirInfo) { i.Constraints[2].Rows = Rows(8, 1) },
+		"row complement":    func(i *AirInfo) { i.Constraints[2].Rows = RowsExcept(8, 0) },
+		"extra constraint":  func(i *AirInfo) { i.Constraints = append(i.Constraints, Constraint{Degree: 1, Rows: EveryRow()}) },
+		"assertion value":   func(i *AirInfo) { i.Assertions[2].Value = i.Assertions[2].Value.Add(field.One()) },
+		"assertion row":     func(i *AirInfo) { i.Assertions[2].Row-- },
+		"assertion column":  func(i *AirInfo) { i.Assertions[2].Column = 2 },
+		"extra assertion":   func(i *AirInfo) { i.Assertions = append(i.Assertions, Assertion{Column: 2, Row: 3}) },
+	}
+	for name, mutate := range mutations {
+		info := air.Info()
+		info.Constraints = slices.Clone(info.Constraints)
+		info.Assertions = slices.Clone(info.Assertions)
+		mutate(&info)
+		if bytes.Equal(statementBytes(&info), want) {
+			t.Errorf("%s: the description encodes the same", name)
+		}
+	}
+	// Row sets spelled differently but equal (period 0 is the trace
+	// length) encode the same: the encoding is of the meaning.
+	a, b := air.Info(), air.Info()
+	a.Constraints = slices.Clone(a.Constraints)
+	b.Constraints = slices.Clone(b.Constraints)
+	a.Constraints[2].Rows = SingleRow(3)
+	b.Constraints[2].Rows = Rows(64, 3)
+	if !bytes.Equal(statementBytes(&a), statementBytes(&b)) {
+		t.Error("SingleRow(3) and Rows(n, 3) encode differently")
+	}
+}
+
+// TestZKRowsCountExtensionPoints: z and g·z lie in F_p³, three base-field
+// functionals each, on top of four per query.
+func TestZKRowsCountExtensionPoints(t *testing.T) {
+	o := DefaultOptions()
+	if o.ZKRows() != 0 {
+		t.Fatal("random rows without zero knowledge")
+	}
+	o.ZeroKnowledge = true
+	if got := o.ZKRows(); got != 4*37+6 {
+		t.Fatalf("ZKRows = %d, want 4·37+6", got)
+	}
 }
