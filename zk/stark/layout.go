@@ -26,7 +26,15 @@ type layout struct {
 	groups      []divisor
 	groupOf     []int // divisor group of each constraint
 
-	segments  int // composition polynomial columns of degree < n
+	// segments is the number of composition polynomial columns of degree
+	// < n; H = Σ x^(i·stride) H_i. Without zero knowledge stride = n and
+	// the split is H's coefficients in blocks of n. With it, stride =
+	// n − (2·Queries + 1): consecutive segments overlap by that many
+	// coefficients, which leaves room to randomise them (see
+	// prover.composition and doc.go).
+	segments  int
+	stride    int
+	quotient  int // segments of degree < n that H's degree bound needs without overlap
 	masked    bool
 	ceSize    int // constraint evaluation domain, a sub-coset of the LDE domain
 	shift     field.Element
@@ -115,10 +123,20 @@ func newLayout(info AirInfo, opts Options) (*layout, error) {
 			}
 		}
 	}
-	l.segments = max(1, (maxQuotient+l.n)/l.n) // ceil((maxQuotient+1)/n)
+	l.quotient = max(1, (maxQuotient+l.n)/l.n) // ceil((maxQuotient+1)/n)
+	l.segments, l.stride = l.quotient, l.n
 	l.masked = opts.ZeroKnowledge
+	if l.masked && l.quotient > 1 {
+		// Each segment is opened at 2·Queries base points and at z: that
+		// many random coefficients per randomiser make the openings of
+		// all segments but the last uniform. n ≥ 4·Queries + 8 here, so
+		// the stride exceeds n/2.
+		l.stride = l.n - (2*opts.Queries + 1)
+		// (segments − 1)·stride + n must exceed H's degree.
+		l.segments = 1 + (maxQuotient+1-l.n+l.stride-1)/l.stride
+	}
 	ce := 1
-	for ce < l.segments {
+	for ce < l.quotient {
 		ce <<= 1
 	}
 	if ce > opts.Blowup {

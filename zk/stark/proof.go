@@ -57,7 +57,9 @@ var proofMagic = [8]byte{'D', 'D', 'S', 'T', 'A', 'R', 'K', 2}
 // Decoder limits, so a hostile encoding cannot make the decoder allocate
 // more than a few megabytes before the verifier looks at it.
 const (
-	maxCompositionWidth = MaxDegree + 2
+	// Overlapping zero-knowledge segments (stride > n/2) at most double
+	// the count; one more for the mask.
+	maxCompositionWidth = 2*MaxDegree + 2
 	maxFRILayers        = 32
 	maxProofNodes       = MaxQueries * 40
 	// MaxProofSize bounds an encoded proof.

@@ -176,7 +176,7 @@ func proveCheating(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof
 		proof.OODComposition[last] = field.ExtZero()
 		rest := combineSegments(l, proof.OODComposition, z)
 		want := constraintsAt(air, l, proof, alphas, z)
-		proof.OODComposition[last] = want.Sub(rest).Mul(z.Exp(uint64(last * l.n)).Inverse())
+		proof.OODComposition[last] = want.Sub(rest).Mul(z.Exp(uint64(last * l.stride)).Inverse())
 	}
 	ch.Absorb("ood-values", oodBytes(proof))
 	p.mark("out-of-domain")
@@ -355,14 +355,18 @@ func (p *prover) composition(air Air, alphas []field.Ext) error {
 	})
 	p.mark("constraint evaluation")
 	poly.CosetINTTExt(h, l.shift)
-	for i := l.segments * l.n; i < ce && !p.cfg.skipChecks; i++ {
+	for i := l.quotient * l.n; i < ce && !p.cfg.skipChecks; i++ {
 		if !h[i].IsZero() {
 			return errors.New("stark: the trace does not satisfy the AIR's constraints (composition polynomial degree too high)")
 		}
 	}
 	p.compCoeffs = make([][]field.Ext, l.compositionWidth())
-	for s := 0; s < l.segments; s++ {
-		p.compCoeffs[s] = h[s*l.n : (s+1)*l.n]
+	if l.stride == l.n {
+		for s := 0; s < l.segments; s++ {
+			p.compCoeffs[s] = h[s*l.n : (s+1)*l.n]
+		}
+	} else if err := p.randomizedSegments(h); err != nil {
+		return err
 	}
 	if l.masked {
 		mask := make([]field.Ext, l.n)
@@ -381,6 +385,52 @@ func (p *prover) composition(air Air, alphas []field.Ext) error {
 		p.compLDE[s] = poly.ExtendExt(p.compCoeffs[s], l.m, l.shift)
 	})
 	p.compTree = commitPairs(p.compLDE)
+	return nil
+}
+
+// randomizedSegments splits H's coefficients h into overlapping segments
+// H'_i of degree < n with H = Σ x^(i·stride) H'_i, randomised so that their
+// openings reveal nothing beyond H's own values. With k = n − stride and
+// random polynomials r_0 … r_(d−2) of degree < k:
+//
+//	H'_i = H_i + x^stride·r_i − r_(i−1)    (r_(−1) = r_(d−1) = 0)
+//
+// where H_i holds coefficients i·stride … i·stride + stride − 1 of H (the
+// last segment all the rest). In Σ x^(i·stride) H'_i the term
+// x^((i+1)·stride)·r_i of segment i cancels the −r_i of segment i+1, so H
+// is unchanged; x^stride·r_i has degree < n. The openings of H'_0 … H'_(d−2)
+// at the 2·Queries + 1 points a proof reveals are uniform (each r_i has
+// that many random coefficients), and H'_(d−1) is then fixed by H there.
+func (p *prover) randomizedSegments(h []field.Ext) error {
+	l := p.l
+	k := l.n - l.stride
+	for s := 0; s < l.segments; s++ {
+		seg := make([]field.Ext, l.n)
+		lo := s * l.stride
+		hi := lo + l.stride
+		if s == l.segments-1 {
+			hi = lo + l.n
+		}
+		copy(seg, h[min(lo, len(h)):min(hi, len(h))])
+		p.compCoeffs[s] = seg
+	}
+	if !p.cfg.skipChecks {
+		for i := (l.segments-1)*l.stride + l.n; i < len(h); i++ {
+			if !h[i].IsZero() {
+				return errors.New("stark: the trace does not satisfy the AIR's constraints (composition polynomial degree too high)")
+			}
+		}
+	}
+	for s := 0; s+1 < l.segments; s++ {
+		for j := 0; j < k; j++ {
+			v, err := p.randomExt()
+			if err != nil {
+				return err
+			}
+			p.compCoeffs[s][l.stride+j] = v
+			p.compCoeffs[s+1][j] = p.compCoeffs[s+1][j].Sub(v)
+		}
+	}
 	return nil
 }
 

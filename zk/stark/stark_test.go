@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"slices"
 	"strings"
@@ -494,4 +495,85 @@ func TestZKRowsCountExtensionPoints(t *testing.T) {
 	if got := o.ZKRows(); got != 4*37+6 {
 		t.Fatalf("ZKRows = %d, want 4·37+6", got)
 	}
+}
+
+// TestCompositionSegmentsAreRandomised: with zero knowledge, two proofs
+// of the same trace (same random rows) commit to different composition
+// segments that recombine to the same H = Σ x^(i·stride) H_i, so a
+// segment's openings are not a function of the trace.
+func TestCompositionSegmentsAreRandomised(t *testing.T) {
+	opts := Options{Blowup: 8, Queries: 12, GrindingBits: 0, FoldingFactor: 4, LastLayerDegree: 4, ZeroKnowledge: true}
+	n := TraceLengthFor(100, opts)
+	air, tr := toyTrace(n, opts.ZKRows())
+	l, err := newLayout(air.Info(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.segments < 2 || l.stride >= l.n {
+		t.Fatalf("setup: %d segments with stride %d of %d; the test needs overlapping segments", l.segments, l.stride, l.n)
+	}
+	prefix := make([]byte, 16*l.info.Width*(l.n-l.usable))
+	for i := range prefix {
+		prefix[i] = byte(i * 7)
+	}
+	alphas := make([]field.Ext, len(l.constraints))
+	for i := range alphas {
+		alphas[i] = field.Ext{A0: field.New(uint64(3 + i)), A1: field.New(uint64(5 * i)), A2: field.New(1)}
+	}
+	segments := func(seed uint64) [][]field.Ext {
+		r := mrand.New(mrand.NewPCG(seed, seed))
+		tail := readerFunc(func(b []byte) (int, error) {
+			for i := range b {
+				b[i] = byte(r.Uint32())
+			}
+			return len(b), nil
+		})
+		p := &prover{l: l, trace: cloneTrace(tr), rng: io.MultiReader(bytes.NewReader(prefix), tail)}
+		if err := p.randomizeTrace(); err != nil {
+			t.Fatal(err)
+		}
+		p.extendTrace()
+		if err := p.composition(air, alphas); err != nil {
+			t.Fatal(err)
+		}
+		return p.compCoeffs[:l.segments]
+	}
+	a, b := segments(1), segments(2)
+	z := field.Ext{A0: field.New(12345), A1: field.New(678), A2: field.New(9)}
+	at := func(segs [][]field.Ext) []field.Ext {
+		var v []field.Ext
+		for _, s := range segs {
+			v = append(v, evalExtPoly(s, z))
+		}
+		return v
+	}
+	va, vb := at(a), at(b)
+	if combineSegments(l, va, z) != combineSegments(l, vb, z) {
+		t.Fatal("the randomised segments recombine to different polynomials")
+	}
+	for i := 0; i < l.segments; i++ {
+		if va[i] == vb[i] {
+			t.Errorf("segment %d is the same in both proofs: it depends on the trace alone", i)
+		}
+		if i < l.segments-1 {
+			// Segment i's top n − stride coefficients are the randomiser r_i.
+			for j := l.stride; j < l.n; j++ {
+				if a[i][j] == b[i][j] {
+					t.Fatalf("segment %d coefficient %d not randomised", i, j)
+				}
+			}
+		}
+	}
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
+
+func evalExtPoly(c []field.Ext, x field.Ext) field.Ext {
+	var acc field.Ext
+	for i := len(c) - 1; i >= 0; i-- {
+		acc = acc.Mul(x).Add(c[i])
+	}
+	return acc
 }

@@ -172,11 +172,11 @@ func constraintsAt(air Air, l *layout, p *Proof, alphas []field.Ext, z field.Ext
 	return want
 }
 
-// combineSegments returns H(z) = Σ z^(i·n) H_i(z) over the segments (the
-// zero-knowledge mask column, if any, is not part of H).
+// combineSegments returns H(z) = Σ z^(i·stride) H_i(z) over the segments
+// (the zero-knowledge mask column, if any, is not part of H).
 func combineSegments(l *layout, segs []field.Ext, z field.Ext) field.Ext {
 	var got field.Ext
-	zn := z.Exp(uint64(l.n))
+	zn := z.Exp(uint64(l.stride))
 	pw := field.ExtOne()
 	for s := 0; s < l.segments; s++ {
 		got = got.Add(segs[s].Mul(pw))
