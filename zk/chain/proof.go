@@ -52,6 +52,12 @@ func (p *Proof) SecurityBits() int {
 	return p.STARK.Options.ConjecturedSecurity(1 << p.STARK.LogTraceLength)
 }
 
+// ProvenSecurityBits returns the proof's proven security in bits
+// (stark.Options.ProvenSecurity).
+func (p *Proof) ProvenSecurityBits() int {
+	return p.STARK.Options.ProvenSecurity(1 << p.STARK.LogTraceLength)
+}
+
 // fileMagic starts an encoded chain proof; the last byte is the version.
 var fileMagic = [8]byte{'D', 'D', 'C', 'H', 'A', 'I', 'N', 1}
 
