@@ -126,7 +126,7 @@ func TestVerifySignature(t *testing.T) {
 			if reason := m["reason"].(string); c.valid != (reason == "") {
 				t.Fatalf("reason %q", reason)
 			}
-			if c.valid && (m["security_bits"] != 128.0 || m["proven_bits"] != 70.0 || m["public_key"] != fixPub.String()) {
+			if c.valid && (m["security_bits"] != 128.0 || m["proven_bits"] != 67.0 || m["public_key"] != fixPub.String()) {
 				t.Fatalf("details %v", m)
 			}
 		})

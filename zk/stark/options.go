@@ -37,7 +37,7 @@ type Options struct {
 // (ConjecturedSecurity). Blowup 8 rather than 4 keeps proofs under 100 KB
 // at 128 bits for chains of thousands of hashes; 18 grinding bits cost the
 // prover about 12 ms on two cores (20 would cost four times that to save
-// one query). Their proven security is far lower, about 70 bits
+// one query). Their proven security is far lower, 72 bits
 // (ProvenSecurity); ProvenOptions reach 100.
 func DefaultOptions() Options {
 	return Options{

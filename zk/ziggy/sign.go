@@ -18,10 +18,10 @@ import (
 const MinSecurity = 128
 
 // DefaultOptions are the proof options Sign uses: 128 bits of conjectured
-// security (23 queries at blowup 32 give 5 bits each, plus 14 bits of
+// security (24 queries at blowup 32 give 5 bits each, plus 9 bits of
 // grinding, less ethSTARK's one bit), zero knowledge on. The trace has 128
 // rows: 11 for the hash and 117 of randomness (the engine needs
-// 4·23+6 = 98). The engine folds the DEEP composition once, to degree
+// 4·24+6 = 102). The engine folds the DEEP composition once, to degree
 // below 64, and LastLayerDegree 64 sends that polynomial whole as the FRI
 // remainder: no FRI layer is committed or opened, which keeps the
 // signature small. The package documentation gives the measurements behind
@@ -29,8 +29,8 @@ const MinSecurity = 128
 func DefaultOptions() stark.Options {
 	return stark.Options{
 		Blowup:          32,
-		Queries:         23,
-		GrindingBits:    14,
+		Queries:         24,
+		GrindingBits:    9,
 		FoldingFactor:   8,
 		LastLayerDegree: 64,
 		ZeroKnowledge:   true,

@@ -73,7 +73,7 @@ func (s *Signature) SecurityBits() int {
 
 // ProvenSecurityBits returns the proven security of the signature's
 // options, in bits (stark.Options.ProvenSecurity): far below the
-// conjectured bits, about 70 for DefaultOptions.
+// conjectured bits, 67 for DefaultOptions.
 func (s *Signature) ProvenSecurityBits() int {
 	return s.proof.Options.ProvenSecurity(s.traceLength())
 }
