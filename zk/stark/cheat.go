@@ -16,6 +16,7 @@ func init() {
 			skipChecks:      c.SkipChecks,
 			forgeOOD:        c.ForgeOOD,
 			forgeLastLayer:  c.ForgeLastLayer,
+			highDegreeTrace: c.HighDegreeTrace,
 			liftRows:        c.LiftRows,
 			solveAssertions: c.SolveAssertions,
 		}

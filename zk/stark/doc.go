@@ -48,7 +48,12 @@
 // from those values and compares with Σ z^(i·s) H_i(z). The DEEP
 // composition polynomial, a random combination of (f_j(x) − f_j(z))/(x − z),
 // (f_j(x) − f_j(gz))/(x − gz) and (H_i(x) − H_i(z))/(x − z), is of degree
-// < n exactly when those claims are honest; FRI proves that. Its first fold
+// < n − 1 exactly when those claims are honest and every committed column
+// has degree < n. FRI proves degree < n of (1 + γx) times it, for a random
+// γ (degree adjustment), which is degree < n − 1 of the DEEP polynomial: a
+// column committed as a polynomial of degree n, the same rows under
+// another commitment, is refused, so proofs are not malleable that way.
+// Its first fold
 // (by 2, pairing x with −x) is not committed: a query opens the paired trace
 // and composition leaf, so the verifier computes both DEEP values and folds
 // them itself. The committed layers then fold by FoldingFactor down to a
@@ -103,7 +108,8 @@
 // Query positions, z and the other challenges are public coins the
 // simulator programs the transcript with, as in any Fiat–Shamir
 // zero-knowledge argument; the Merkle commitments hide their leaves only
-// as far as the leaves are themselves uniform (leaves are not salted).
+// as far as the leaves are themselves uniform (leaves are not salted; a
+// sibling leaf in a multi-proof is revealed only as its SHA-256 hash).
 //
 // # Security
 //

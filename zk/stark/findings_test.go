@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	mrand "math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/datadragon/datadragon/zk/field"
@@ -302,5 +303,40 @@ func TestProvenSecurity(t *testing.T) {
 			t.Errorf("%d queries: %d proven bits, fewer than with %d fewer", q, b, 5)
 		}
 		prev = b
+	}
+}
+
+// TestCommittedColumnsHaveDegreeBelowN is the degree adjustment: a prover
+// that commits a trace column as the honest polynomial plus x^n − 1 (the
+// same rows, degree n, consistent out-of-domain values) makes a DEEP
+// polynomial of degree n − 1, which FRI's bound of n used to let through.
+// FRI now tests (1 + γx)·DEEP, so the proof is refused, by FRI.
+func TestCommittedColumnsHaveDegreeBelowN(t *testing.T) {
+	tr := stark.Trace{make([]field.Element, 64)}
+	for i := range tr[0] {
+		tr[0][i] = field.New(uint64(1000 + i))
+	}
+	air := &hiddenAir{v: [3]field.Element{field.New(1000), field.New(1001), field.New(1002)}}
+	if err := stark.CheckTrace(air, tr); err != nil {
+		t.Fatal(err)
+	}
+	opts := stark.DefaultOptions()
+	honest, _, err := evil.Prove(air, evilClone(tr), opts, evil.Config{SkipChecks: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stark.Verify(air, encodeParse(t, honest), 0); err != nil {
+		t.Fatalf("setup: the cheating prover's honest proof: %v", err)
+	}
+	forged, _, err := evil.Prove(air, evilClone(tr), opts, evil.Config{SkipChecks: true, HighDegreeTrace: true})
+	if err != nil {
+		t.Fatalf("the cheating prover failed, so the forgery tests nothing: %v", err)
+	}
+	err = stark.Verify(air, encodeParse(t, forged), 0)
+	if err == nil {
+		t.Fatal("a proof committing a trace column of degree n was accepted")
+	}
+	if !strings.Contains(err.Error(), "FRI") {
+		t.Fatalf("the degree-n column should pass every check but FRI's degree test, got: %v", err)
 	}
 }

@@ -62,6 +62,9 @@ type proverConfig struct {
 	forgeOOD bool
 	// forgeLastLayer sends twice the remainder coefficients allowed.
 	forgeLastLayer bool
+	// highDegreeTrace commits trace column 0 plus (x^n − 1): the same rows
+	// as a polynomial of degree n.
+	highDegreeTrace bool
 	// liftRows takes the zero-knowledge flag and the constrained rows
 	// from the options instead of the statement.
 	liftRows bool
@@ -131,6 +134,9 @@ func proveCheating(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof
 
 	// 1. Commit to the trace's low-degree extension.
 	p.extendTrace()
+	if cfg.highDegreeTrace {
+		p.addVanishingToColumn0()
+	}
 	proof.TraceRoot = p.traceTree.Root()
 	ch.Absorb("trace-root", rootBytes(proof.TraceRoot))
 
@@ -152,6 +158,12 @@ func proveCheating(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof
 	gz := z.MulBase(l.traceGenerator())
 	proof.OODTrace = evalColumns(p.traceCoeffs, z)
 	proof.OODTraceNext = evalColumns(p.traceCoeffs, gz)
+	if cfg.highDegreeTrace {
+		// x^n − 1 at z, and at g·z (g^n = 1) the same.
+		v := z.Exp(uint64(l.n)).Sub(field.ExtOne())
+		proof.OODTrace[0] = proof.OODTrace[0].Add(v)
+		proof.OODTraceNext[0] = proof.OODTraceNext[0].Add(v)
+	}
 	for _, c := range p.compCoeffs {
 		proof.OODComposition = append(proof.OODComposition, poly.EvalExtAt(c, z))
 	}
@@ -183,7 +195,8 @@ func proveCheating(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof
 
 	// 4. DEEP composition and FRI.
 	dc := drawDeepCoefficients(ch, l)
-	layer0 := p.deepLayer0(dc, z, gz, proof, drawExt(ch, "fri-first-fold"))
+	gamma := drawExt(ch, "deep-degree-adjustment")
+	layer0 := p.deepLayer0(dc, z, gz, proof, gamma, drawExt(ch, "fri-first-fold"))
 	p.mark("DEEP composition")
 	fri, err := friCommit(ch, l, layer0, cfg)
 	if err != nil {
@@ -278,6 +291,19 @@ func (p *prover) extendTrace() {
 	p.mark("trace LDE")
 	p.traceTree = commitPairs(p.traceLDE)
 	p.mark("trace commit")
+}
+
+// addVanishingToColumn0 adds x^n − 1 to trace column 0 over the LDE
+// domain and commits again (the cheating prover's highDegreeTrace).
+func (p *prover) addVanishingToColumn0() {
+	l := p.l
+	omega := field.RootOfUnity(l.logM)
+	x := l.shift
+	for k := range p.traceLDE[0] {
+		p.traceLDE[0][k] = p.traceLDE[0][k].Add(x.Exp(uint64(l.n)).Sub(field.One()))
+		x = x.Mul(omega)
+	}
+	p.traceTree = commitPairs(p.traceLDE)
 }
 
 // commitPairs commits to columns of LDE values with one Merkle leaf per
@@ -579,11 +605,16 @@ func drawDeepCoefficients(t *transcript.Transcript, l *layout) deepCoefficients 
 //	Σ_j a_j (f_j(x) − f_j(z))/(x − z) + b_j (f_j(x) − f_j(gz))/(x − gz)
 //	  + Σ_i c_i (H_i(x) − H_i(z))/(x − z),
 //
-// a polynomial of degree < n exactly when every opened value is honest,
-// and folds it by 2 with β0 on the way (see friFirstFold): it returns FRI's
-// layer 0 over the half-size domain, each value made from the points x and
-// −x, which sit at positions k and k + m/2.
-func (p *prover) deepLayer0(dc deepCoefficients, z, gz field.Ext, proof *Proof, beta0 field.Ext) []field.Ext {
+// D, a polynomial of degree < n − 1 exactly when every opened value is
+// honest and every committed column has degree < n. FRI tests degree < n,
+// so it is given (1 + γx)·D for a random γ (degree adjustment): a
+// committed column of degree n would make D of degree n − 1 and that
+// product of degree n, which FRI rejects, so a prover cannot commit the
+// same rows as another polynomial. The product is folded by 2 with β0 on
+// the way (see friFirstFold): it returns FRI's layer 0 over the half-size
+// domain, each value made from the points x and −x, which sit at
+// positions k and k + m/2.
+func (p *prover) deepLayer0(dc deepCoefficients, z, gz field.Ext, proof *Proof, gamma, beta0 field.Ext) []field.Ext {
 	l := p.l
 	var atZ, atGZ field.Ext
 	for j := range proof.OODTrace {
@@ -606,6 +637,7 @@ func (p *prover) deepLayer0(dc deepCoefficients, z, gz field.Ext, proof *Proof, 
 	omega := field.RootOfUnity(l.logM)
 	omegaInv := omega.Inverse()
 	inv2 := field.New(2).Inverse()
+	c1 := field.ExtOne().Add(beta0.Mul(gamma))
 	parallelFor(half, 4096, func(lo, hi int) {
 		const chunk = 1024
 		row := make([]field.Element, len(p.traceLDE))
@@ -613,6 +645,8 @@ func (p *prover) deepLayer0(dc deepCoefficients, z, gz field.Ext, proof *Proof, 
 		den := make([]field.Ext, 4*chunk)
 		x0 := l.shift.Mul(omega.Exp(uint64(lo)))
 		xinv0 := x0.Inverse()
+		x2 := x0.Square()
+		omega2 := omega.Square()
 		deepAt := func(k int, d1, d2 field.Ext) field.Ext {
 			for j, col := range p.traceLDE {
 				row[j] = col[k]
@@ -642,11 +676,13 @@ func (p *prover) deepLayer0(dc deepCoefficients, z, gz field.Ext, proof *Proof, 
 				i := 4 * (k - start)
 				a := deepAt(k, d[i], d[i+1])
 				b := deepAt(k+half, d[i+2], d[i+3])
-				// Fold: (a+b)/2 + β0·(a−b)/(2x).
+				// Fold (1 + γx)·D: with e = (a+b)/2 and o = (a−b)/(2x) the
+				// fold of D, it is e·(1 + β0·γ) + o·(β0 + γ·x²).
 				even := a.Add(b).MulBase(inv2)
 				odd := a.Sub(b).MulBase(xinv0.Mul(inv2))
-				out[k] = even.Add(beta0.Mul(odd))
+				out[k] = even.Mul(c1).Add(odd.Mul(beta0.Add(gamma.MulBase(x2))))
 				xinv0 = xinv0.Mul(omegaInv)
+				x2 = x2.Mul(omega2)
 			}
 		}
 	})

@@ -66,6 +66,7 @@ func Verify(air Air, proof *Proof, minBits int) error {
 	}
 
 	dc := drawDeepCoefficients(ch, l)
+	gamma := drawExt(ch, "deep-degree-adjustment")
 	beta0 := drawExt(ch, "fri-first-fold")
 	betas := make([]field.Ext, l.friLayers)
 	for i := range betas {
@@ -104,7 +105,7 @@ func Verify(air Air, proof *Proof, minBits int) error {
 
 	// The DEEP composition at x and −x of each query, from the opened
 	// values, folded into FRI's layer 0; FRI then shows it is of low degree.
-	layer0 := deepLayer0(l, proof, dc, z, gz, positions, beta0)
+	layer0 := deepLayer0(l, proof, dc, z, gz, positions, gamma, beta0)
 	return friVerify(l, proof, betas, positions, layer0)
 }
 
@@ -185,7 +186,7 @@ func combineSegments(l *layout, segs []field.Ext, z field.Ext) field.Ext {
 	return got
 }
 
-func deepLayer0(l *layout, p *Proof, dc deepCoefficients, z, gz field.Ext, positions []int, beta0 field.Ext) []field.Ext {
+func deepLayer0(l *layout, p *Proof, dc deepCoefficients, z, gz field.Ext, positions []int, gamma, beta0 field.Ext) []field.Ext {
 	var atZ, atGZ field.Ext
 	for j := range p.OODTrace {
 		atZ = atZ.Add(dc.trace[j].Mul(p.OODTrace[j]))
@@ -212,8 +213,10 @@ func deepLayer0(l *layout, p *Proof, dc deepCoefficients, z, gz field.Ext, posit
 	for i, pos := range positions {
 		x := l.shift.Mul(omega.Exp(uint64(pos)))
 		tr, cr := p.Trace.Rows[i], p.Composition.Rows[i]
-		a := deepAt(x, tr[:w], cr[:cw])
-		b := deepAt(x.Neg(), tr[w:], cr[cw:])
+		// FRI sees (1 + γx)·D (see the prover's deepLayer0).
+		gx := gamma.MulBase(x)
+		a := deepAt(x, tr[:w], cr[:cw]).Mul(field.ExtOne().Add(gx))
+		b := deepAt(x.Neg(), tr[w:], cr[cw:]).Mul(field.ExtOne().Sub(gx))
 		out[i] = foldPair(a, b, x, beta0)
 	}
 	return out

@@ -15,6 +15,7 @@ type Config struct {
 	SkipChecks      bool
 	ForgeOOD        bool
 	ForgeLastLayer  bool
+	HighDegreeTrace bool
 	LiftRows        bool
 	SolveAssertions int
 	Rand            io.Reader

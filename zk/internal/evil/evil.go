@@ -28,6 +28,10 @@ type Config struct {
 	// its degree bound allows, as a prover with a high-degree DEEP
 	// polynomial would need.
 	ForgeLastLayer bool
+	// HighDegreeTrace commits trace column 0 as a polynomial of degree n
+	// (the honest one plus x^n − 1): the same rows, another commitment,
+	// with consistent out-of-domain values.
+	HighDegreeTrace bool
 	// LiftRows lets the options decide what the statement should: the
 	// proof uses the options' zero-knowledge flag, and with zero knowledge
 	// the constraints govern only the rows the options' random rows leave
