@@ -135,6 +135,9 @@ func newLayout(info AirInfo, opts Options) (*layout, error) {
 		// (segments − 1)·stride + n must exceed H's degree.
 		l.segments = 1 + (maxQuotient+1-l.n+l.stride-1)/l.stride
 	}
+	if w := l.compositionWidth(); w > maxCompositionWidth {
+		return nil, fmt.Errorf("stark: the constraints need %d composition columns, more than the %d a proof may carry (lower their degrees or cycles)", w, maxCompositionWidth)
+	}
 	ce := 1
 	for ce < l.quotient {
 		ce <<= 1
