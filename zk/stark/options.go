@@ -53,9 +53,10 @@ func DefaultOptions() Options {
 // conjectured: at least 100 proven bits (ProvenSecurity) for every trace of
 // up to 2^20 rows, and 128 conjectured bits. They differ from
 // DefaultOptions only in the number of queries, so proofs are about half
-// as large again and take slightly longer to make; the proven bound is
-// what each query buys under the Johnson bound, about 1.48 bits at
-// blowup 8 instead of the conjectured 3.
+// as large again (123.9 KB instead of 84.7 KB for 6,144 hashes) for about
+// the same proving time: more queries only open more of what is already
+// committed. Each query buys what the Johnson bound allows, about 1.48
+// proven bits at blowup 8 instead of the conjectured 3.
 func ProvenOptions() Options {
 	o := DefaultOptions()
 	o.Queries = 57
