@@ -75,7 +75,7 @@ type Constraint struct {
 	// constraint (each raises its degree); columns only added are not listed.
 	Cycles []int
 	// UsesNext is set when the constraint reads the next row; the engine
-	// then never applies it on the last usable row.
+	// then never applies it on the last constrained row.
 	UsesNext bool
 	// Rows is where the constraint holds.
 	Rows RowSet

@@ -10,7 +10,7 @@ import (
 type Trace [][]field.Element
 
 // applies reports whether constraint c is enforced on row i of a trace of
-// n rows whose first usable rows carry the computation.
+// n rows whose first usable rows (AirInfo.Rows) are constrained.
 func (c *Constraint) applies(i, n, usable int) bool {
 	last := usable
 	if c.UsesNext {
