@@ -105,11 +105,16 @@
 //     they are uniform subject to the consistency the verifier checks at
 //     the queries, and the simulator samples them that way.
 //
+//   - Commitments. Trace and composition leaves carry their position's
+//     16 random bytes (Proof.Salts, sent only for opened positions), so
+//     the hash of a leaf no query opens, a sibling in a multi-proof,
+//     hides its values with SHA-256 as a random oracle; the simulator
+//     sends random digests for them. FRI leaves need no salt: every FRI layer is a function of the
+//     first folded polynomial, which the simulator has drawn.
+//
 // Query positions, z and the other challenges are public coins the
 // simulator programs the transcript with, as in any Fiat–Shamir
-// zero-knowledge argument; the Merkle commitments hide their leaves only
-// as far as the leaves are themselves uniform (leaves are not salted; a
-// sibling leaf in a multi-proof is revealed only as its SHA-256 hash).
+// zero-knowledge argument.
 //
 // # Security
 //

@@ -87,6 +87,7 @@ type prover struct {
 	traceCoeffs [][]field.Element
 	traceLDE    [][]field.Element
 	traceTree   *merkle.Tree
+	salts       []byte // with zero knowledge, saltSize random bytes per leaf position
 	compCoeffs  [][]field.Ext
 	compLDE     [][]field.Ext
 	compTree    *merkle.Tree
@@ -133,6 +134,11 @@ func proveCheating(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof
 	proof := &Proof{Options: opts, LogTraceLength: l.logN}
 
 	// 1. Commit to the trace's low-degree extension.
+	if l.masked {
+		if p.salts, err = p.randomBytes(saltSize * l.m / 2); err != nil {
+			return nil, nil, err
+		}
+	}
 	p.extendTrace()
 	if cfg.highDegreeTrace {
 		p.addVanishingToColumn0()
@@ -229,6 +235,11 @@ func proveCheating(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof
 		}
 		proof.Trace.Rows[i] = row
 		proof.Composition.Rows[i] = crow
+		if l.masked {
+			var s Salt
+			copy(s[:], p.salts[pos*saltSize:])
+			proof.Salts = append(proof.Salts, s)
+		}
 	}
 	if proof.Trace.Nodes, err = p.traceTree.Prove(positions); err != nil {
 		return nil, nil, err
@@ -289,7 +300,7 @@ func (p *prover) extendTrace() {
 		p.traceLDE[j] = poly.Extend(c, l.m, l.shift)
 	})
 	p.mark("trace LDE")
-	p.traceTree = commitPairs(p.traceLDE)
+	p.traceTree = commitPairs(p.traceLDE, p.salts)
 	p.mark("trace commit")
 }
 
@@ -303,12 +314,17 @@ func (p *prover) addVanishingToColumn0() {
 		p.traceLDE[0][k] = p.traceLDE[0][k].Add(x.Exp(uint64(l.n)).Sub(field.One()))
 		x = x.Mul(omega)
 	}
-	p.traceTree = commitPairs(p.traceLDE)
+	p.traceTree = commitPairs(p.traceLDE, p.salts)
 }
 
 // commitPairs commits to columns of LDE values with one Merkle leaf per
-// pair of points x, −x: leaf i holds row i then row i + m/2.
-func commitPairs[E interface{ AppendBytes([]byte) []byte }](cols [][]E) *merkle.Tree {
+// pair of points x, −x: leaf i holds row i then row i + m/2, then, with
+// salts (zero knowledge), position i's saltSize random bytes, which make
+// the hash of a leaf no proof opens reveal nothing about its values. The
+// trace and composition trees share each position's salt: in the random
+// oracle model the hashes of two different leaves under one unopened salt
+// are still independent and uniform.
+func commitPairs[E interface{ AppendBytes([]byte) []byte }](cols [][]E, salts []byte) *merkle.Tree {
 	half := len(cols[0]) / 2
 	return merkle.Build(half, func(i int, buf []byte) []byte {
 		for _, at := range [2]int{i, i + half} {
@@ -316,8 +332,20 @@ func commitPairs[E interface{ AppendBytes([]byte) []byte }](cols [][]E) *merkle.
 				buf = c[at].AppendBytes(buf)
 			}
 		}
+		if salts != nil {
+			buf = append(buf, salts[i*saltSize:(i+1)*saltSize]...)
+		}
 		return buf
 	})
+}
+
+// randomBytes reads k bytes of the prover's randomness.
+func (p *prover) randomBytes(k int) ([]byte, error) {
+	b := make([]byte, k)
+	if _, err := io.ReadFull(p.rng, b); err != nil {
+		return nil, fmt.Errorf("stark: reading randomness: %w", err)
+	}
+	return b, nil
 }
 
 // composition evaluates Σ α_k·C_k(x)/Z_k(x) over the constraint evaluation
@@ -410,7 +438,7 @@ func (p *prover) composition(air Air, alphas []field.Ext) error {
 	parallelEach(len(p.compCoeffs), func(s int) {
 		p.compLDE[s] = poly.ExtendExt(p.compCoeffs[s], l.m, l.shift)
 	})
-	p.compTree = commitPairs(p.compLDE)
+	p.compTree = commitPairs(p.compLDE, p.salts)
 	return nil
 }
 

@@ -577,3 +577,52 @@ func evalExtPoly(c []field.Ext, x field.Ext) field.Ext {
 	}
 	return acc
 }
+
+// TestZeroKnowledgeLeavesAreSalted: a zero-knowledge proof carries one
+// salt per opened position, each salt is bound by the Merkle roots, and
+// proofs without zero knowledge carry none.
+func TestZeroKnowledgeLeavesAreSalted(t *testing.T) {
+	opts := testOptions()
+	opts.ZeroKnowledge = true
+	n := TraceLengthFor(100, opts)
+	air, enc := proveToy(t, n, opts)
+	p, err := ParseProof(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Salts) != len(p.Trace.Rows) || len(p.Salts) == 0 {
+		t.Fatalf("%d salts for %d opened rows", len(p.Salts), len(p.Trace.Rows))
+	}
+	if p.Salts[0] == p.Salts[1] {
+		t.Fatal("salts repeat")
+	}
+	// The salts are the last bytes of the encoding; flip a bit of each
+	// byte of the first.
+	start := len(enc) - len(p.Salts)*saltSize
+	for i := start; i < start+saltSize; i++ {
+		bad := bytes.Clone(enc)
+		bad[i] ^= 0x10
+		if err := verifyBytes(air, bad, 1); err == nil || !strings.Contains(err.Error(), "commitment") {
+			t.Fatalf("salt byte %d flipped: %v", i-start, err)
+		}
+	}
+	p.Salts = p.Salts[1:]
+	if err := Verify(air, p, 1); err == nil {
+		t.Fatal("a proof missing a salt verified")
+	}
+	plainAir, plain := proveToy(t, 64, testOptions())
+	q, err := ParseProof(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Salts != nil {
+		t.Fatal("a proof without zero knowledge carries salts")
+	}
+	q.Salts = make([]Salt, len(q.Trace.Rows))
+	if _, err := q.MarshalBinary(); err == nil {
+		t.Fatal("encoded salts in a proof without zero knowledge")
+	}
+	if err := Verify(plainAir, q, 1); err == nil {
+		t.Fatal("verified salts in a proof without zero knowledge")
+	}
+}

@@ -91,13 +91,20 @@ func Verify(air Air, proof *Proof, minBits int) error {
 		for _, v := range row {
 			buf = v.AppendBytes(buf)
 		}
+		if l.masked {
+			buf = append(buf, proof.Salts[i][:]...)
+		}
 		hashes[i] = merkle.HashLeaf(buf)
 	}
 	if err := merkle.Verify(proof.TraceRoot, l.m/2, positions, hashes, proof.Trace.Nodes); err != nil {
 		return fmt.Errorf("stark: trace opening does not match the trace commitment: %w", err)
 	}
 	for i, row := range proof.Composition.Rows {
-		hashes[i] = merkle.HashLeaf(appendExts(nil, row))
+		buf = appendExts(buf[:0], row)
+		if l.masked {
+			buf = append(buf, proof.Salts[i][:]...)
+		}
+		hashes[i] = merkle.HashLeaf(buf)
 	}
 	if err := merkle.Verify(proof.CompositionRoot, l.m/2, positions, hashes, proof.Composition.Nodes); err != nil {
 		return fmt.Errorf("stark: composition opening does not match its commitment: %w", err)
@@ -126,6 +133,9 @@ func checkShape(l *layout, p *Proof) error {
 		if len(row) != 2*w {
 			return errors.New("stark: an opened trace row has the wrong width")
 		}
+	}
+	if want := len(p.Trace.Rows); (l.masked && len(p.Salts) != want) || (!l.masked && len(p.Salts) != 0) {
+		return fmt.Errorf("stark: proof has %d leaf salts, want one per opened position with zero knowledge, none without", len(p.Salts))
 	}
 	for _, row := range p.Composition.Rows {
 		if len(row) != 2*l.compositionWidth() {
