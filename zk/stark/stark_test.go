@@ -347,6 +347,15 @@ func FuzzParseProof(f *testing.F) {
 	enc, _ := p.MarshalBinary()
 	f.Add(enc)
 	f.Add(enc[:100])
+	// A zero-knowledge proof, whose encoding ends with the leaf salts.
+	zkOpts := Options{Blowup: 4, Queries: 4, GrindingBits: 0, FoldingFactor: 4, LastLayerDegree: 4, ZeroKnowledge: true}
+	zkAir, zkTr := toyTrace(TraceLengthFor(8, zkOpts), zkOpts.ZKRows())
+	zp, err := Prove(zkAir, zkTr, zkOpts)
+	if err != nil {
+		f.Fatal(err)
+	}
+	zenc, _ := zp.MarshalBinary()
+	f.Add(zenc)
 	f.Add([]byte("DDSTARK\x02"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ParseProof(b)
