@@ -60,6 +60,9 @@ type VerifyResult struct {
 	// SecurityBits is the conjectured security of the proof's options
 	// (0 when the proof could not be decoded).
 	SecurityBits int `json:"security_bits,omitempty"`
+	// ProvenBits is the proven security of the proof's options (the
+	// ethSTARK bound in the list-decoding regime), far below SecurityBits.
+	ProvenBits int `json:"proven_bits,omitempty"`
 	// MinBits is the floor that was applied.
 	MinBits   int             `json:"min_bits"`
 	PublicKey string          `json:"public_key,omitempty"` // the key checked against, canonical form
@@ -168,7 +171,7 @@ func (h *Handler) verifySignature(w http.ResponseWriter, req *VerifyRequest) {
 	}
 	start := time.Now()
 	if s, perr := ziggy.ParseSignature(sig); perr == nil {
-		res.SecurityBits = s.SecurityBits()
+		res.SecurityBits, res.ProvenBits = s.SecurityBits(), s.ProvenSecurityBits()
 	}
 	err = ziggy.VerifyWithFloor(pub, msg, sig, floor)
 	elapsed := time.Since(start)
@@ -190,7 +193,7 @@ func (h *Handler) verifyChain(w http.ResponseWriter, req *VerifyRequest) {
 	start := time.Now()
 	p, err := chain.ParseProof(raw)
 	if err == nil {
-		res.SecurityBits = p.SecurityBits()
+		res.SecurityBits, res.ProvenBits = p.SecurityBits(), p.ProvenSecurityBits()
 		st := &ChainStatement{Length: p.Statement.Length}
 		for i, e := range p.Statement.Output {
 			st.Output[i] = fmt.Sprintf("%#x", e.Uint64())

@@ -126,7 +126,7 @@ func TestVerifySignature(t *testing.T) {
 			if reason := m["reason"].(string); c.valid != (reason == "") {
 				t.Fatalf("reason %q", reason)
 			}
-			if c.valid && (m["security_bits"] != 128.0 || m["public_key"] != fixPub.String()) {
+			if c.valid && (m["security_bits"] != 128.0 || m["proven_bits"] != 67.0 || m["public_key"] != fixPub.String()) {
 				t.Fatalf("details %v", m)
 			}
 		})
@@ -140,6 +140,9 @@ func TestVerifyChain(t *testing.T) {
 	code, m := a.verify(map[string]any{"kind": "chain", "proof_b64": b64(fixProof)})
 	if code != 200 || m["valid"] != true || m["reason"] != "" || m["security_bits"].(float64) < 100 {
 		t.Fatalf("valid proof: %d %v", code, m)
+	}
+	if p := m["proven_bits"].(float64); p <= 0 || p >= m["security_bits"].(float64) {
+		t.Fatalf("proven bits %v beside %v conjectured", p, m["security_bits"])
 	}
 	st := m["statement"].(map[string]any)
 	if st["length"] != 3.0 || len(st["output"].([]any)) != 4 {

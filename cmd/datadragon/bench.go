@@ -66,8 +66,9 @@ var benchZKCmd = &command{
 	about: `Prove and verify random Rescue hash chains of 3*2^k hashes for k = --min-k
 ... --max-k and report, per length: the median proving time, the median
 verifying time (decoding plus verification), the proof size, the peak memory
-while proving, and the conjectured security. Progress goes to stderr; the
-table (or, with --json, one JSON document) to stdout.
+while proving, and the conjectured and proven security (proven: the
+ethSTARK bound in the list-decoding regime, far lower). Progress goes to
+stderr; the table (or, with --json, one JSON document) to stdout.
 
 Peak memory is reported twice. "peak RSS" is the kernel's high-water mark of
 resident memory (VmHWM) of a child process that measures only that one length

@@ -74,8 +74,11 @@ func TestMeasure(t *testing.T) {
 	if r.Length != 3 || r.Reps != 2 || r.ProveMS <= 0 || r.VerifyMS <= 0 || r.ProofBytes <= 0 || r.PeakHeapBytes == 0 || r.PeakRSSBytes != 0 {
 		t.Errorf("implausible %+v", r)
 	}
-	if want := opts.Queries * bits.TrailingZeros(uint(opts.Blowup)); r.SecurityBits != want {
-		t.Errorf("%d bits, want %d (queries times log2(blowup), no grinding)", r.SecurityBits, want)
+	if want := opts.Queries*bits.TrailingZeros(uint(opts.Blowup)) - 1; r.SecurityBits != want {
+		t.Errorf("%d bits, want %d (queries times log2(blowup), no grinding, less one)", r.SecurityBits, want)
+	}
+	if want := opts.ProvenSecurity(1 << 5); r.ProvenBits != want || r.ProvenBits >= r.SecurityBits {
+		t.Errorf("%d proven bits, want %d, below the conjectured %d", r.ProvenBits, want, r.SecurityBits)
 	}
 	if _, err := Measure(3, 0, opts); err == nil {
 		t.Error("reps 0 accepted")
@@ -85,7 +88,7 @@ func TestMeasure(t *testing.T) {
 func TestWriteTable(t *testing.T) {
 	var b bytes.Buffer
 	err := WriteTable(&b, []Result{
-		{Length: 3, ProveMS: 12.34, VerifyMS: 0.5, ProofBytes: 31234, SecurityBits: 128, PeakHeapBytes: 3 << 20},
+		{Length: 3, ProveMS: 12.34, VerifyMS: 0.5, ProofBytes: 31234, SecurityBits: 128, ProvenBits: 72, PeakHeapBytes: 3 << 20},
 		{Length: 24576, ProveMS: 2345, VerifyMS: 3.25, ProofBytes: 98765, SecurityBits: 128, PeakHeapBytes: 200 << 20, PeakRSSBytes: 250 << 20},
 	})
 	if err != nil {
@@ -95,7 +98,7 @@ func TestWriteTable(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("want header and 2 rows:\n%s", b.String())
 	}
-	for _, want := range []string{"12.3 ms", "0.5 ms", "31.2 KB", "3.0 MiB", "-", "128"} {
+	for _, want := range []string{"12.3 ms", "0.5 ms", "31.2 KB", "3.0 MiB", "-", "128", "72"} {
 		if !strings.Contains(lines[1], want) {
 			t.Errorf("row 1 lacks %q: %q", want, lines[1])
 		}

@@ -1,6 +1,8 @@
 package chain
 
 import (
+	"fmt"
+
 	"github.com/datadragon/datadragon/zk/field"
 	"github.com/datadragon/datadragon/zk/rescue"
 	"github.com/datadragon/datadragon/zk/stark"
@@ -83,12 +85,31 @@ type Air struct {
 	outDiff [4]field.Element // K20[j] − out[j]
 }
 
-// NewAir returns the AIR of s over a trace of traceLength rows: a power of
-// two of at least RowsFor(s.Length) rows (plus whatever the prover
-// reserves for zero knowledge).
+// NewAir returns the AIR of s over a trace of traceLength rows, a power of
+// two of at least RowsFor(s.Length) rows, proved without zero knowledge:
+// the constraints govern every row.
 func NewAir(s Statement, traceLength int) (*Air, error) {
+	return newAir(s, traceLength, 0)
+}
+
+// NewAirFor returns the AIR proofs of s under opts use: the trace length
+// TraceLengthFor gives, and with zero knowledge the statement leaves the
+// last opts.ZKRows() rows to randomness. Prove and Verify derive it from
+// the options in the same way, so every row of the chain stays
+// constrained whatever options a proof carries.
+func NewAirFor(s Statement, opts stark.Options) (*Air, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	return newAir(s, stark.TraceLengthFor(RowsFor(s.Length), opts), opts.ZKRows())
+}
+
+func newAir(s Statement, traceLength, zkRows int) (*Air, error) {
 	if err := checkShape(s.Length, traceLength); err != nil {
 		return nil, err
+	}
+	if traceLength-zkRows < RowsFor(s.Length) {
+		return nil, fmt.Errorf("chain: %d hashes need %d rows, a trace of %d with %d random rows leaves %d", s.Length, RowsFor(s.Length), traceLength, zkRows, traceLength-zkRows)
 	}
 	a := &Air{stmt: s, linkAt: -1, outAt: -1}
 	per := make([][]field.Element, numPeriodic)
@@ -133,9 +154,14 @@ func NewAir(s Statement, traceLength int) (*Air, error) {
 		PublicInputs: s.PublicInputs(),
 		Width:        Width,
 		TraceLength:  traceLength,
-		Periodic:     per,
-		Constraints:  cons,
-		Assertions:   asserts,
+		// Rows past the chain hold padding hashes, so constraining every
+		// row but the random ones costs nothing and keeps the divisors
+		// sparse.
+		Rows:          traceLength - zkRows,
+		ZeroKnowledge: zkRows > 0,
+		Periodic:      per,
+		Constraints:   cons,
+		Assertions:    asserts,
 	}
 	return a, nil
 }

@@ -35,7 +35,7 @@ func buildAndCheck(t *testing.T, w []Word, traceLen int) (stark.Trace, *Air) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := stark.CheckTrace(air, trace, 0); err != nil {
+	if err := stark.CheckTrace(air, trace); err != nil {
 		t.Fatalf("n=%d, %d rows: %v", len(w)-1, traceLen, err)
 	}
 	return trace, air
@@ -134,7 +134,7 @@ func TestJSONChainVectors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := stark.CheckTrace(air, trace, 0); err != nil {
+		if err := stark.CheckTrace(air, trace); err != nil {
 			t.Fatalf("vector %d: %v", i, err)
 		}
 	}
@@ -178,7 +178,7 @@ func TestEveryCellIsChecked(t *testing.T) {
 			for col := range Width {
 				old := trace[col][row]
 				trace[col][row] = old.Add(delta)
-				err := stark.CheckTrace(air, trace, 0)
+				err := stark.CheckTrace(air, trace)
 				trace[col][row] = old
 				if err == nil {
 					t.Fatalf("n=%d: changing column %d row %d went unnoticed", n, col, row)
@@ -208,7 +208,7 @@ func TestRandomCellsLongChain(t *testing.T) {
 			row, col := r.IntN(RowsFor(n)), r.IntN(Width)
 			old := trace[col][row]
 			trace[col][row] = old.Add(field.New(1 + r.Uint64N(field.Modulus-1)))
-			err := stark.CheckTrace(air, trace, 0)
+			err := stark.CheckTrace(air, trace)
 			trace[col][row] = old
 			if err == nil {
 				t.Fatalf("n=%d: changing column %d row %d went unnoticed", n, col, row)
@@ -232,7 +232,7 @@ func TestWrongStatement(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			return stark.CheckTrace(air, trace, 0)
+			return stark.CheckTrace(air, trace)
 		}
 		if err := check(st); err != nil {
 			t.Fatal(err)
@@ -275,11 +275,11 @@ func TestZeroKnowledgeRows(t *testing.T) {
 				trace[j][i] = field.New(r.Uint64())
 			}
 		}
-		air, err := NewAir(st, traceLen)
+		air, err := NewAirFor(st, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := stark.CheckTrace(air, trace, zk); err != nil {
+		if err := stark.CheckTrace(air, trace); err != nil {
 			t.Fatalf("n=%d: %v", n, err)
 		}
 	}

@@ -71,6 +71,12 @@
 // row type 56). Every trace cell of the used rows is constrained: changing
 // any single one is caught (a test changes each in turn).
 //
+// With zero knowledge (Options.ZeroKnowledge) the statement leaves the
+// last Options.ZKRows() rows to randomness and constrains all the others
+// (NewAirFor); Prove and Verify derive the trace length and those rows
+// from the options in the same way, so the chain's rows are always
+// constrained.
+//
 // EvaluateBase computes c, M·c, M⁻¹·next and B once per point: two 12×12
 // matrix–vector products with one reduction per row, and 24 cubes.
 package chain

@@ -37,8 +37,7 @@ func Verify(p *Proof, minBits int) error {
 	if err := p.STARK.Options.Validate(); err != nil {
 		return err
 	}
-	traceLen := stark.TraceLengthFor(RowsFor(st.Length), p.STARK.Options)
-	air, err := NewAir(st, traceLen)
+	air, err := NewAirFor(st, p.STARK.Options)
 	if err != nil {
 		return err
 	}
@@ -51,6 +50,12 @@ func (p *Proof) Options() stark.Options { return p.STARK.Options }
 // SecurityBits returns the proof's conjectured security in bits.
 func (p *Proof) SecurityBits() int {
 	return p.STARK.Options.ConjecturedSecurity(1 << p.STARK.LogTraceLength)
+}
+
+// ProvenSecurityBits returns the proof's proven security in bits
+// (stark.Options.ProvenSecurity).
+func (p *Proof) ProvenSecurityBits() int {
+	return p.STARK.Options.ProvenSecurity(1 << p.STARK.LogTraceLength)
 }
 
 // fileMagic starts an encoded chain proof; the last byte is the version.
@@ -118,7 +123,7 @@ func ProveTimed(witness [][4]field.Element, opts stark.Options) (*Proof, []stark
 	if err != nil {
 		return nil, nil, err
 	}
-	air, err := NewAir(st, traceLen)
+	air, err := NewAirFor(st, opts)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -47,6 +47,17 @@ type AirInfo struct {
 	// TraceLength is the number of rows, a power of two, including the rows
 	// the engine reserves for zero knowledge (see Options.ZKRows).
 	TraceLength int
+	// Rows is the number of leading rows the constraints and assertions
+	// govern; 0 means all TraceLength rows. A constraint that reads the next
+	// row stops one row earlier. Later rows are unconstrained: padding, or
+	// with ZeroKnowledge the random rows, of which there must be at least
+	// Options.ZKRows. The statement decides this, never the proof: a
+	// verifier refuses a proof whose options would leave fewer rows
+	// constrained.
+	Rows int
+	// ZeroKnowledge states that proofs of this statement hide the witness.
+	// A proof must be made with Options.ZeroKnowledge equal to it.
+	ZeroKnowledge bool
 	// Periodic holds the values of each periodic column over one period; a
 	// period is a power of two dividing TraceLength.
 	Periodic [][]field.Element
@@ -64,7 +75,7 @@ type Constraint struct {
 	// constraint (each raises its degree); columns only added are not listed.
 	Cycles []int
 	// UsesNext is set when the constraint reads the next row; the engine
-	// then never applies it on the last usable row.
+	// then never applies it on the last constrained row.
 	UsesNext bool
 	// Rows is where the constraint holds.
 	Rows RowSet
@@ -154,12 +165,30 @@ func (info *AirInfo) validate() error {
 			return fmt.Errorf("stark: constraint %d holds on no row", i)
 		}
 	}
+	rows := info.rows()
+	if rows < 2 || rows > n {
+		return fmt.Errorf("stark: %d constrained rows outside 2..%d", info.Rows, n)
+	}
+	if info.ZeroKnowledge && rows == n {
+		return errors.New("stark: a zero-knowledge statement must leave rows unconstrained for the randomness (set AirInfo.Rows)")
+	}
 	for i, a := range info.Assertions {
 		if a.Column < 0 || a.Column >= info.Width || a.Row < 0 || a.Row >= n {
 			return fmt.Errorf("stark: assertion %d at column %d row %d lies outside the trace", i, a.Column, a.Row)
 		}
+		if a.Row >= rows {
+			return fmt.Errorf("stark: assertion %d on row %d lies outside the %d constrained rows", i, a.Row, rows)
+		}
 	}
 	return nil
+}
+
+// rows returns the number of constrained rows.
+func (info *AirInfo) rows() int {
+	if info.Rows == 0 {
+		return info.TraceLength
+	}
+	return info.Rows
 }
 
 func (s RowSet) period(n int) int {

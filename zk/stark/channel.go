@@ -9,24 +9,20 @@ import (
 	"github.com/datadragon/datadragon/zk/transcript"
 )
 
-// protocolID names this proof system in the transcript.
-const protocolID = "datadragon/stark/v1"
+// protocolID names this proof system in the transcript. Version 2 binds
+// the whole statement description (statementBytes).
+const protocolID = "datadragon/stark/v2"
 
 // newChannel starts the Fiat–Shamir transcript shared by prover and
 // verifier. Everything that defines the statement — its name, public
-// inputs, trace shape and every option — is absorbed before the first
-// commitment, so no challenge can be computed for one statement and reused
-// for another ("Frozen Heart").
+// inputs, a canonical encoding of its whole description and every option
+// — is absorbed before the first commitment, so no challenge can be
+// computed for one statement and reused for another ("Frozen Heart").
 func newChannel(l *layout) *transcript.Transcript {
 	t := transcript.New(protocolID)
 	t.Absorb("statement", []byte(l.info.Name))
 	t.Absorb("public-inputs", l.info.PublicInputs)
-	var shape []byte
-	shape = binary.LittleEndian.AppendUint32(shape, uint32(l.info.Width))
-	shape = binary.LittleEndian.AppendUint32(shape, uint32(l.n))
-	shape = binary.LittleEndian.AppendUint32(shape, uint32(len(l.info.Constraints)))
-	shape = binary.LittleEndian.AppendUint32(shape, uint32(len(l.info.Assertions)))
-	t.Absorb("shape", shape)
+	t.Absorb("description", statementBytes(&l.info))
 	o := l.opts
 	var opts []byte
 	for _, v := range []int{o.Blowup, o.Queries, o.GrindingBits, o.FoldingFactor, o.LastLayerDegree, int(boolByte(o.ZeroKnowledge))} {
@@ -34,6 +30,53 @@ func newChannel(l *layout) *transcript.Transcript {
 	}
 	t.Absorb("options", opts)
 	return t
+}
+
+// statementBytes is the canonical encoding of everything an AIR declares
+// besides its name and public inputs: trace shape, constrained rows,
+// zero-knowledge flag, periodic columns, each constraint's degree, cycles,
+// next-row use and row set, and each assertion's cell and value. The
+// engine absorbs it itself, so an AIR whose PublicInputs forget a value
+// its assertions pin (or anything else the verifier checks) still binds
+// it: a prover cannot choose such a value after seeing the challenges.
+// Every count is written before its items, so the encoding is injective.
+func statementBytes(info *AirInfo) []byte {
+	n := info.TraceLength
+	b := make([]byte, 0, 64+8*len(info.Periodic)*16+32*len(info.Constraints)+16*len(info.Assertions))
+	u32 := func(v int) { b = binary.LittleEndian.AppendUint32(b, uint32(v)) }
+	u32(info.Width)
+	u32(n)
+	u32(info.rows())
+	u32(int(boolByte(info.ZeroKnowledge)))
+	u32(len(info.Periodic))
+	for _, col := range info.Periodic {
+		u32(len(col))
+		for _, v := range col {
+			b = v.AppendBytes(b)
+		}
+	}
+	u32(len(info.Constraints))
+	for _, c := range info.Constraints {
+		u32(c.Degree)
+		u32(len(c.Cycles))
+		for _, p := range c.Cycles {
+			u32(p)
+		}
+		u32(int(boolByte(c.UsesNext)))
+		u32(c.Rows.period(n))
+		u32(int(boolByte(c.Rows.Except)))
+		u32(len(c.Rows.Residues))
+		for _, r := range c.Rows.Residues {
+			u32(r)
+		}
+	}
+	u32(len(info.Assertions))
+	for _, a := range info.Assertions {
+		u32(a.Column)
+		u32(a.Row)
+		b = a.Value.AppendBytes(b)
+	}
+	return b
 }
 
 // drawExt draws a uniformly random extension element: 16 bytes per

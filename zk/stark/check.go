@@ -10,7 +10,7 @@ import (
 type Trace [][]field.Element
 
 // applies reports whether constraint c is enforced on row i of a trace of
-// n rows whose first usable rows carry the computation.
+// n rows whose first usable rows (AirInfo.Rows) are constrained.
 func (c *Constraint) applies(i, n, usable int) bool {
 	last := usable
 	if c.UsesNext {
@@ -22,9 +22,9 @@ func (c *Constraint) applies(i, n, usable int) bool {
 // CheckTrace evaluates every constraint and assertion of air directly on
 // the trace rows and reports the first violation. It is the reference the
 // prover's polynomial machinery must agree with, and what statement authors
-// test their AIR and trace builder against. zkRows trailing rows are
-// exempt, as they are when proving with zero knowledge.
-func CheckTrace(air Air, trace Trace, zkRows int) error {
+// test their AIR and trace builder against. Rows after AirInfo.Rows are
+// exempt, as they are when proving.
+func CheckTrace(air Air, trace Trace) error {
 	info := air.Info()
 	if err := info.validate(); err != nil {
 		return err
@@ -38,14 +38,8 @@ func CheckTrace(air Air, trace Trace, zkRows int) error {
 			return fmt.Errorf("stark: trace column %d has %d rows, the AIR wants %d", j, len(col), n)
 		}
 	}
-	usable := n - zkRows
-	if usable < 1 {
-		return fmt.Errorf("stark: %d zero-knowledge rows leave no room in %d rows", zkRows, n)
-	}
+	usable := info.rows()
 	for _, a := range info.Assertions {
-		if a.Row >= usable {
-			return fmt.Errorf("stark: assertion on row %d falls in the zero-knowledge rows", a.Row)
-		}
 		if got := trace[a.Column][a.Row]; !got.Equal(a.Value) {
 			return fmt.Errorf("stark: assertion fails: column %d row %d holds %#x, want %#x",
 				a.Column, a.Row, got.Uint64(), a.Value.Uint64())

@@ -33,7 +33,7 @@ func friLeaf(pos, m, fold int) (leaf, slot int) {
 	return pos % w, pos / w
 }
 
-func friCommit(ch *transcript.Transcript, l *layout, values []field.Ext, skipChecks bool) (*friProver, error) {
+func friCommit(ch *transcript.Transcript, l *layout, values []field.Ext, cfg proverConfig) (*friProver, error) {
 	f := &friProver{l: l}
 	fold := l.opts.FoldingFactor
 	shift := l.friShift()
@@ -61,11 +61,14 @@ func friCommit(ch *transcript.Transcript, l *layout, values []field.Ext, skipChe
 	coeffs := append([]field.Ext(nil), values...)
 	poly.CosetINTTExt(coeffs, shift)
 	for _, c := range coeffs[l.remainder:] {
-		if !c.IsZero() && !skipChecks {
+		if !c.IsZero() && !cfg.skipChecks {
 			return nil, errors.New("stark: DEEP composition is not of low degree (internal error or invalid trace)")
 		}
 	}
 	f.remainder = coeffs[:l.remainder]
+	if cfg.forgeLastLayer {
+		f.remainder = coeffs[:min(2*l.remainder, len(coeffs))]
+	}
 	ch.Absorb("fri-remainder", appendExts(nil, f.remainder))
 	return f, nil
 }

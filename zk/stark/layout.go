@@ -18,7 +18,7 @@ type layout struct {
 	opts    Options
 	n, logN int // trace length
 	m, logM int // low-degree extension (LDE) size = n·blowup
-	usable  int // rows carrying the computation (n minus zero-knowledge rows)
+	usable  int // rows the constraints govern (AirInfo.Rows)
 
 	// constraints are the AIR's followed by one per assertion.
 	constraints []Constraint
@@ -26,7 +26,15 @@ type layout struct {
 	groups      []divisor
 	groupOf     []int // divisor group of each constraint
 
-	segments  int // composition polynomial columns of degree < n
+	// segments is the number of composition polynomial columns of degree
+	// < n; H = Σ x^(i·stride) H_i. Without zero knowledge stride = n and
+	// the split is H's coefficients in blocks of n. With it, stride =
+	// n − (2·Queries + 1): consecutive segments overlap by that many
+	// coefficients, which leaves room to randomise them (see
+	// prover.composition and doc.go).
+	segments  int
+	stride    int
+	quotient  int // segments of degree < n that H's degree bound needs without overlap
 	masked    bool
 	ceSize    int // constraint evaluation domain, a sub-coset of the LDE domain
 	shift     field.Element
@@ -67,16 +75,20 @@ func newLayout(info AirInfo, opts Options) (*layout, error) {
 	if l.logM > field.TwoAdicity {
 		return nil, fmt.Errorf("stark: evaluation domain 2^%d exceeds the field's 2^%d", l.logM, field.TwoAdicity)
 	}
-	l.usable = l.n - opts.ZKRows()
-	if l.usable < 2 {
-		return nil, fmt.Errorf("stark: trace length %d leaves no rows beside %d zero-knowledge rows; size it with stark.TraceLengthFor", l.n, opts.ZKRows())
+	// The statement, not the proof, says which rows are constrained and
+	// whether the witness is hidden: options that would lift constraints
+	// from rows the statement governs, or change its zero-knowledge flag,
+	// are refused.
+	if opts.ZeroKnowledge != info.ZeroKnowledge {
+		return nil, fmt.Errorf("%w: zero knowledge is %v in the options and %v in the statement", ErrStatementMismatch, opts.ZeroKnowledge, info.ZeroKnowledge)
+	}
+	l.usable = info.rows()
+	if free := l.n - l.usable; free < opts.ZKRows() {
+		return nil, fmt.Errorf("%w: the statement leaves %d of %d rows free, the options need %d random rows (size the trace with stark.TraceLengthFor)", ErrStatementMismatch, free, l.n, opts.ZKRows())
 	}
 	l.numAir = len(info.Constraints)
 	l.constraints = append([]Constraint(nil), info.Constraints...)
 	for _, a := range info.Assertions {
-		if a.Row >= l.usable {
-			return nil, fmt.Errorf("stark: assertion on row %d falls in the zero-knowledge rows", a.Row)
-		}
 		l.constraints = append(l.constraints, Constraint{Degree: 1, Rows: SingleRow(a.Row)})
 	}
 	maxQuotient := 0
@@ -87,10 +99,10 @@ func newLayout(info AirInfo, opts Options) (*layout, error) {
 		c := &l.constraints[i]
 		d := l.divisorOf(c)
 		if d.zeros == 0 {
-			// Every row of its set falls among the unenforced rows: the
+			// Every row of its set falls outside the constrained rows: the
 			// statement would lose a constraint, so refuse it outright
 			// (accepting it silently would let anything verify).
-			return nil, fmt.Errorf("stark: constraint %d holds on no usable row (the zero-knowledge rows cover it; size the trace with stark.TraceLengthFor)", i)
+			return nil, fmt.Errorf("stark: constraint %d holds on no constrained row (AirInfo.Rows excludes all of its rows)", i)
 		}
 		numerator := c.Degree * (l.n - 1)
 		for _, p := range c.Cycles {
@@ -111,10 +123,23 @@ func newLayout(info AirInfo, opts Options) (*layout, error) {
 			}
 		}
 	}
-	l.segments = max(1, (maxQuotient+l.n)/l.n) // ceil((maxQuotient+1)/n)
+	l.quotient = max(1, (maxQuotient+l.n)/l.n) // ceil((maxQuotient+1)/n)
+	l.segments, l.stride = l.quotient, l.n
 	l.masked = opts.ZeroKnowledge
+	if l.masked && l.quotient > 1 {
+		// Each segment is opened at 2·Queries base points and at z: that
+		// many random coefficients per randomiser make the openings of
+		// all segments but the last uniform. n ≥ 4·Queries + 8 here, so
+		// the stride exceeds n/2.
+		l.stride = l.n - (2*opts.Queries + 1)
+		// (segments − 1)·stride + n must exceed H's degree.
+		l.segments = 1 + (maxQuotient+1-l.n+l.stride-1)/l.stride
+	}
+	if w := l.compositionWidth(); w > maxCompositionWidth {
+		return nil, fmt.Errorf("stark: the constraints need %d composition columns, more than the %d a proof may carry (lower their degrees or cycles)", w, maxCompositionWidth)
+	}
 	ce := 1
-	for ce < l.segments {
+	for ce < l.quotient {
 		ce <<= 1
 	}
 	if ce > opts.Blowup {
@@ -138,9 +163,9 @@ func newLayout(info AirInfo, opts Options) (*layout, error) {
 	return l, nil
 }
 
-// divisorOf derives the divisor of c: its row set minus the rows where it
-// cannot be enforced (the zero-knowledge rows, and for constraints reading
-// the next row, the last usable row whose successor is not computation).
+// divisorOf derives the divisor of c: its row set minus the rows the
+// statement leaves unconstrained (from AirInfo.Rows on, and for constraints
+// reading the next row, the last constrained row, whose successor is not).
 func (l *layout) divisorOf(c *Constraint) divisor {
 	period := c.Rows.period(l.n)
 	d := divisor{period: period, except: c.Rows.Except, residues: slices.Clone(c.Rows.Residues)}

@@ -32,7 +32,18 @@ type Proof struct {
 	Trace       BaseOpening
 	Composition ExtOpening
 	FRI         []ExtOpening
+	// Salts holds, for zero-knowledge proofs, the salt of each opened
+	// position (in leaf order), hashed into both its trace and its
+	// composition leaf; nil otherwise.
+	Salts []Salt
 }
+
+// saltSize is the number of random bytes hashed into the trace and
+// composition leaves of a position in a zero-knowledge proof.
+const saltSize = 16
+
+// Salt is the salt of one position's trace and composition leaves.
+type Salt [saltSize]byte
 
 // BaseOpening is a set of opened Merkle leaves of base-field values (in
 // increasing leaf order) with their compact multi-proof. A trace leaf holds
@@ -49,12 +60,17 @@ type ExtOpening struct {
 }
 
 // proofMagic starts every encoded proof; the last byte is the version.
-var proofMagic = [8]byte{'D', 'D', 'S', 'T', 'A', 'R', 'K', 1}
+// Version 2 proofs come from the version 2 transcript (protocolID), which
+// binds the whole statement; version 1 proofs would not verify, so they
+// are refused by version.
+var proofMagic = [8]byte{'D', 'D', 'S', 'T', 'A', 'R', 'K', 2}
 
 // Decoder limits, so a hostile encoding cannot make the decoder allocate
 // more than a few megabytes before the verifier looks at it.
 const (
-	maxCompositionWidth = MaxDegree + 2
+	// Overlapping zero-knowledge segments (stride > n/2) at most double
+	// the count; one more for the mask.
+	maxCompositionWidth = 2*MaxDegree + 2
 	maxFRILayers        = 32
 	maxProofNodes       = MaxQueries * 40
 	// MaxProofSize bounds an encoded proof.
@@ -111,6 +127,14 @@ func (p *Proof) MarshalBinary() ([]byte, error) {
 		if b, err = appendExtOpening(b, &p.FRI[i], o.FoldingFactor); err != nil {
 			return nil, err
 		}
+	}
+	// Salts, one pair per opened row, only with zero knowledge: their
+	// count follows from the rows, so it is not written.
+	if (o.ZeroKnowledge && len(p.Salts) != len(p.Trace.Rows)) || (!o.ZeroKnowledge && len(p.Salts) != 0) {
+		return nil, errors.New("stark: salts do not match the opened rows and the zero-knowledge option")
+	}
+	for _, s := range p.Salts {
+		b = append(b, s[:]...)
 	}
 	return b, nil
 }
@@ -354,6 +378,13 @@ func ParseProof(b []byte) (*Proof, error) {
 	p.Composition = r.extOpening(2 * compWidth)
 	for i := 0; i < layers && r.err == nil; i++ {
 		p.FRI = append(p.FRI, r.extOpening(p.Options.FoldingFactor))
+	}
+	if p.Options.ZeroKnowledge {
+		for i := 0; i < rows && r.err == nil; i++ {
+			var s Salt
+			copy(s[:], r.take(saltSize))
+			p.Salts = append(p.Salts, s)
+		}
 	}
 	if r.err != nil {
 		return nil, r.err

@@ -60,6 +60,18 @@ type proverConfig struct {
 	// forgeOOD makes the claimed composition values at z satisfy the
 	// out-of-domain check whatever the trace.
 	forgeOOD bool
+	// forgeLastLayer sends twice the remainder coefficients allowed.
+	forgeLastLayer bool
+	// highDegreeTrace commits trace column 0 plus (x^n − 1): the same rows
+	// as a polynomial of degree n.
+	highDegreeTrace bool
+	// liftRows takes the zero-knowledge flag and the constrained rows
+	// from the options instead of the statement.
+	liftRows bool
+	// solveAssertions chooses the last so many assertion values after z
+	// so that the out-of-domain check holds; they go to solved.
+	solveAssertions int
+	solved          []field.Element
 	// phases, when set, receives the time of each prover step.
 	phases *[]Phase
 }
@@ -75,43 +87,62 @@ type prover struct {
 	traceCoeffs [][]field.Element
 	traceLDE    [][]field.Element
 	traceTree   *merkle.Tree
+	salts       []byte // with zero knowledge, saltSize random bytes per leaf position
 	compCoeffs  [][]field.Ext
 	compLDE     [][]field.Ext
 	compTree    *merkle.Tree
 }
 
 func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, error) {
+	p, _, err := proveCheating(air, trace, opts, cfg)
+	return p, err
+}
+
+// proveCheating is the prover with cfg's test hooks; it also returns the
+// assertion values cfg.solveAssertions chose.
+func proveCheating(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, []field.Element, error) {
 	rng := cfg.rng
 	if rng == nil {
 		rng = rand.Reader
 	}
 	info := air.Info()
+	if cfg.liftRows {
+		info.ZeroKnowledge, info.Rows = opts.ZeroKnowledge, info.TraceLength-opts.ZKRows()
+	}
 	l, err := newLayout(info, opts)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := l.checkQueries(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(trace) != info.Width {
-		return nil, fmt.Errorf("stark: trace has %d columns, the AIR wants %d", len(trace), info.Width)
+		return nil, nil, fmt.Errorf("stark: trace has %d columns, the AIR wants %d", len(trace), info.Width)
 	}
 	for j, col := range trace {
 		if len(col) != l.n {
-			return nil, fmt.Errorf("stark: trace column %d has %d rows, the AIR wants %d", j, len(col), l.n)
+			return nil, nil, fmt.Errorf("stark: trace column %d has %d rows, the AIR wants %d", j, len(col), l.n)
 		}
 	}
 	p := &prover{l: l, trace: trace, rng: rng, cfg: cfg, last: time.Now()}
 	if opts.ZeroKnowledge {
 		if err := p.randomizeTrace(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	ch := newChannel(l)
 	proof := &Proof{Options: opts, LogTraceLength: l.logN}
 
 	// 1. Commit to the trace's low-degree extension.
+	if l.masked {
+		if p.salts, err = p.randomBytes(saltSize * l.m / 2); err != nil {
+			return nil, nil, err
+		}
+	}
 	p.extendTrace()
+	if cfg.highDegreeTrace {
+		p.addVanishingToColumn0()
+	}
 	proof.TraceRoot = p.traceTree.Root()
 	ch.Absorb("trace-root", rootBytes(proof.TraceRoot))
 
@@ -122,7 +153,7 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 		alphas[i] = drawExt(ch, "composition-coefficient")
 	}
 	if err := p.composition(air, alphas); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.mark("composition commit")
 	proof.CompositionRoot = p.compTree.Root()
@@ -133,8 +164,28 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 	gz := z.MulBase(l.traceGenerator())
 	proof.OODTrace = evalColumns(p.traceCoeffs, z)
 	proof.OODTraceNext = evalColumns(p.traceCoeffs, gz)
+	if cfg.highDegreeTrace {
+		// x^n − 1 at z, and at g·z (g^n = 1) the same.
+		v := z.Exp(uint64(l.n)).Sub(field.ExtOne())
+		proof.OODTrace[0] = proof.OODTrace[0].Add(v)
+		proof.OODTraceNext[0] = proof.OODTraceNext[0].Add(v)
+	}
 	for _, c := range p.compCoeffs {
 		proof.OODComposition = append(proof.OODComposition, poly.EvalExtAt(c, z))
+	}
+	if cfg.solveAssertions > 0 {
+		if cfg.solved, err = solveAssertions(air, l, proof, alphas, z, cfg.solveAssertions); err != nil {
+			return nil, nil, err
+		}
+	}
+	if !cfg.skipChecks && combineSegments(l, proof.OODComposition, z) != constraintsAt(air, l, proof, alphas, z) {
+		// The segments interpolate Σ α_k C_k/Z_k over the constraint
+		// evaluation domain; they agree with it at a random z only if it
+		// is a polynomial of the degree the layout allows, that is, if the
+		// trace satisfies the constraints (and the AIR's declared degrees
+		// are right). The coefficient check above cannot see this when
+		// the segments fill the whole domain (a power-of-two count).
+		return nil, nil, errors.New("stark: the trace does not satisfy the AIR's constraints (out-of-domain check failed)")
 	}
 	if cfg.forgeOOD {
 		// A cheating prover makes the out-of-domain check pass by fixing
@@ -143,18 +194,19 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 		proof.OODComposition[last] = field.ExtZero()
 		rest := combineSegments(l, proof.OODComposition, z)
 		want := constraintsAt(air, l, proof, alphas, z)
-		proof.OODComposition[last] = want.Sub(rest).Mul(z.Exp(uint64(last * l.n)).Inverse())
+		proof.OODComposition[last] = want.Sub(rest).Mul(z.Exp(uint64(last * l.stride)).Inverse())
 	}
 	ch.Absorb("ood-values", oodBytes(proof))
 	p.mark("out-of-domain")
 
 	// 4. DEEP composition and FRI.
 	dc := drawDeepCoefficients(ch, l)
-	layer0 := p.deepLayer0(dc, z, gz, proof, drawExt(ch, "fri-first-fold"))
+	gamma := drawExt(ch, "deep-degree-adjustment")
+	layer0 := p.deepLayer0(dc, z, gz, proof, gamma, drawExt(ch, "fri-first-fold"))
 	p.mark("DEEP composition")
-	fri, err := friCommit(ch, l, layer0, cfg.skipChecks)
+	fri, err := friCommit(ch, l, layer0, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.mark("FRI commit")
 	proof.FRIRoots = fri.roots
@@ -183,18 +235,23 @@ func proveWith(air Air, trace Trace, opts Options, cfg proverConfig) (*Proof, er
 		}
 		proof.Trace.Rows[i] = row
 		proof.Composition.Rows[i] = crow
+		if l.masked {
+			var s Salt
+			copy(s[:], p.salts[pos*saltSize:])
+			proof.Salts = append(proof.Salts, s)
+		}
 	}
 	if proof.Trace.Nodes, err = p.traceTree.Prove(positions); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if proof.Composition.Nodes, err = p.compTree.Prove(positions); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if proof.FRI, err = fri.open(positions); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p.mark("openings")
-	return proof, nil
+	return proof, cfg.solved, nil
 }
 
 // checkQueries keeps the number of distinct query positions well inside
@@ -243,13 +300,31 @@ func (p *prover) extendTrace() {
 		p.traceLDE[j] = poly.Extend(c, l.m, l.shift)
 	})
 	p.mark("trace LDE")
-	p.traceTree = commitPairs(p.traceLDE)
+	p.traceTree = commitPairs(p.traceLDE, p.salts)
 	p.mark("trace commit")
 }
 
+// addVanishingToColumn0 adds x^n − 1 to trace column 0 over the LDE
+// domain and commits again (the cheating prover's highDegreeTrace).
+func (p *prover) addVanishingToColumn0() {
+	l := p.l
+	omega := field.RootOfUnity(l.logM)
+	x := l.shift
+	for k := range p.traceLDE[0] {
+		p.traceLDE[0][k] = p.traceLDE[0][k].Add(x.Exp(uint64(l.n)).Sub(field.One()))
+		x = x.Mul(omega)
+	}
+	p.traceTree = commitPairs(p.traceLDE, p.salts)
+}
+
 // commitPairs commits to columns of LDE values with one Merkle leaf per
-// pair of points x, −x: leaf i holds row i then row i + m/2.
-func commitPairs[E interface{ AppendBytes([]byte) []byte }](cols [][]E) *merkle.Tree {
+// pair of points x, −x: leaf i holds row i then row i + m/2, then, with
+// salts (zero knowledge), position i's saltSize random bytes, which make
+// the hash of a leaf no proof opens reveal nothing about its values. The
+// trace and composition trees share each position's salt: in the random
+// oracle model the hashes of two different leaves under one unopened salt
+// are still independent and uniform.
+func commitPairs[E interface{ AppendBytes([]byte) []byte }](cols [][]E, salts []byte) *merkle.Tree {
 	half := len(cols[0]) / 2
 	return merkle.Build(half, func(i int, buf []byte) []byte {
 		for _, at := range [2]int{i, i + half} {
@@ -257,8 +332,20 @@ func commitPairs[E interface{ AppendBytes([]byte) []byte }](cols [][]E) *merkle.
 				buf = c[at].AppendBytes(buf)
 			}
 		}
+		if salts != nil {
+			buf = append(buf, salts[i*saltSize:(i+1)*saltSize]...)
+		}
 		return buf
 	})
+}
+
+// randomBytes reads k bytes of the prover's randomness.
+func (p *prover) randomBytes(k int) ([]byte, error) {
+	b := make([]byte, k)
+	if _, err := io.ReadFull(p.rng, b); err != nil {
+		return nil, fmt.Errorf("stark: reading randomness: %w", err)
+	}
+	return b, nil
 }
 
 // composition evaluates Σ α_k·C_k(x)/Z_k(x) over the constraint evaluation
@@ -322,14 +409,18 @@ func (p *prover) composition(air Air, alphas []field.Ext) error {
 	})
 	p.mark("constraint evaluation")
 	poly.CosetINTTExt(h, l.shift)
-	for i := l.segments * l.n; i < ce && !p.cfg.skipChecks; i++ {
+	for i := l.quotient * l.n; i < ce && !p.cfg.skipChecks; i++ {
 		if !h[i].IsZero() {
 			return errors.New("stark: the trace does not satisfy the AIR's constraints (composition polynomial degree too high)")
 		}
 	}
 	p.compCoeffs = make([][]field.Ext, l.compositionWidth())
-	for s := 0; s < l.segments; s++ {
-		p.compCoeffs[s] = h[s*l.n : (s+1)*l.n]
+	if l.stride == l.n {
+		for s := 0; s < l.segments; s++ {
+			p.compCoeffs[s] = h[s*l.n : (s+1)*l.n]
+		}
+	} else if err := p.randomizedSegments(h); err != nil {
+		return err
 	}
 	if l.masked {
 		mask := make([]field.Ext, l.n)
@@ -347,7 +438,53 @@ func (p *prover) composition(air Air, alphas []field.Ext) error {
 	parallelEach(len(p.compCoeffs), func(s int) {
 		p.compLDE[s] = poly.ExtendExt(p.compCoeffs[s], l.m, l.shift)
 	})
-	p.compTree = commitPairs(p.compLDE)
+	p.compTree = commitPairs(p.compLDE, p.salts)
+	return nil
+}
+
+// randomizedSegments splits H's coefficients h into overlapping segments
+// H'_i of degree < n with H = Σ x^(i·stride) H'_i, randomised so that their
+// openings reveal nothing beyond H's own values. With k = n − stride and
+// random polynomials r_0 … r_(d−2) of degree < k:
+//
+//	H'_i = H_i + x^stride·r_i − r_(i−1)    (r_(−1) = r_(d−1) = 0)
+//
+// where H_i holds coefficients i·stride … i·stride + stride − 1 of H (the
+// last segment all the rest). In Σ x^(i·stride) H'_i the term
+// x^((i+1)·stride)·r_i of segment i cancels the −r_i of segment i+1, so H
+// is unchanged; x^stride·r_i has degree < n. The openings of H'_0 … H'_(d−2)
+// at the 2·Queries + 1 points a proof reveals are uniform (each r_i has
+// that many random coefficients), and H'_(d−1) is then fixed by H there.
+func (p *prover) randomizedSegments(h []field.Ext) error {
+	l := p.l
+	k := l.n - l.stride
+	for s := 0; s < l.segments; s++ {
+		seg := make([]field.Ext, l.n)
+		lo := s * l.stride
+		hi := lo + l.stride
+		if s == l.segments-1 {
+			hi = lo + l.n
+		}
+		copy(seg, h[min(lo, len(h)):min(hi, len(h))])
+		p.compCoeffs[s] = seg
+	}
+	if !p.cfg.skipChecks {
+		for i := (l.segments-1)*l.stride + l.n; i < len(h); i++ {
+			if !h[i].IsZero() {
+				return errors.New("stark: the trace does not satisfy the AIR's constraints (composition polynomial degree too high)")
+			}
+		}
+	}
+	for s := 0; s+1 < l.segments; s++ {
+		for j := 0; j < k; j++ {
+			v, err := p.randomExt()
+			if err != nil {
+				return err
+			}
+			p.compCoeffs[s][l.stride+j] = v
+			p.compCoeffs[s+1][j] = p.compCoeffs[s+1][j].Sub(v)
+		}
+	}
 	return nil
 }
 
@@ -496,11 +633,16 @@ func drawDeepCoefficients(t *transcript.Transcript, l *layout) deepCoefficients 
 //	Σ_j a_j (f_j(x) − f_j(z))/(x − z) + b_j (f_j(x) − f_j(gz))/(x − gz)
 //	  + Σ_i c_i (H_i(x) − H_i(z))/(x − z),
 //
-// a polynomial of degree < n exactly when every opened value is honest,
-// and folds it by 2 with β0 on the way (see friFirstFold): it returns FRI's
-// layer 0 over the half-size domain, each value made from the points x and
-// −x, which sit at positions k and k + m/2.
-func (p *prover) deepLayer0(dc deepCoefficients, z, gz field.Ext, proof *Proof, beta0 field.Ext) []field.Ext {
+// D, a polynomial of degree < n − 1 exactly when every opened value is
+// honest and every committed column has degree < n. FRI tests degree < n,
+// so it is given (1 + γx)·D for a random γ (degree adjustment): a
+// committed column of degree n would make D of degree n − 1 and that
+// product of degree n, which FRI rejects, so a prover cannot commit the
+// same rows as another polynomial. The product is folded by 2 with β0 on
+// the way (see friFirstFold): it returns FRI's layer 0 over the half-size
+// domain, each value made from the points x and −x, which sit at
+// positions k and k + m/2.
+func (p *prover) deepLayer0(dc deepCoefficients, z, gz field.Ext, proof *Proof, gamma, beta0 field.Ext) []field.Ext {
 	l := p.l
 	var atZ, atGZ field.Ext
 	for j := range proof.OODTrace {
@@ -523,6 +665,7 @@ func (p *prover) deepLayer0(dc deepCoefficients, z, gz field.Ext, proof *Proof, 
 	omega := field.RootOfUnity(l.logM)
 	omegaInv := omega.Inverse()
 	inv2 := field.New(2).Inverse()
+	c1 := field.ExtOne().Add(beta0.Mul(gamma))
 	parallelFor(half, 4096, func(lo, hi int) {
 		const chunk = 1024
 		row := make([]field.Element, len(p.traceLDE))
@@ -530,6 +673,8 @@ func (p *prover) deepLayer0(dc deepCoefficients, z, gz field.Ext, proof *Proof, 
 		den := make([]field.Ext, 4*chunk)
 		x0 := l.shift.Mul(omega.Exp(uint64(lo)))
 		xinv0 := x0.Inverse()
+		x2 := x0.Square()
+		omega2 := omega.Square()
 		deepAt := func(k int, d1, d2 field.Ext) field.Ext {
 			for j, col := range p.traceLDE {
 				row[j] = col[k]
@@ -559,11 +704,13 @@ func (p *prover) deepLayer0(dc deepCoefficients, z, gz field.Ext, proof *Proof, 
 				i := 4 * (k - start)
 				a := deepAt(k, d[i], d[i+1])
 				b := deepAt(k+half, d[i+2], d[i+3])
-				// Fold: (a+b)/2 + β0·(a−b)/(2x).
+				// Fold (1 + γx)·D: with e = (a+b)/2 and o = (a−b)/(2x) the
+				// fold of D, it is e·(1 + β0·γ) + o·(β0 + γ·x²).
 				even := a.Add(b).MulBase(inv2)
 				odd := a.Sub(b).MulBase(xinv0.Mul(inv2))
-				out[k] = even.Add(beta0.Mul(odd))
+				out[k] = even.Mul(c1).Add(odd.Mul(beta0.Add(gamma.MulBase(x2))))
 				xinv0 = xinv0.Mul(omegaInv)
+				x2 = x2.Mul(omega2)
 			}
 		}
 	})

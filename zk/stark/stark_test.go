@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,6 +26,8 @@ import (
 type toyAir struct {
 	n, outRow int
 	out       field.Element
+	rows      int  // constrained rows (0: all)
+	zk        bool // proved in zero knowledge
 }
 
 var toyK = []field.Element{field.New(3), field.New(0), field.New(7), field.New(11)}
@@ -33,11 +37,13 @@ func (a *toyAir) Info() AirInfo {
 	pub = binary.LittleEndian.AppendUint64(pub, uint64(a.outRow))
 	pub = a.out.AppendBytes(pub)
 	return AirInfo{
-		Name:         "test/toy",
-		PublicInputs: pub,
-		Width:        3,
-		TraceLength:  a.n,
-		Periodic:     [][]field.Element{toyK},
+		Name:          "test/toy",
+		PublicInputs:  pub,
+		Width:         3,
+		TraceLength:   a.n,
+		Rows:          a.rows,
+		ZeroKnowledge: a.zk,
+		Periodic:      [][]field.Element{toyK},
 		Constraints: []Constraint{
 			{Degree: 1, UsesNext: true, Rows: EveryRow()},
 			{Degree: 1, UsesNext: true, Rows: EveryRow()},
@@ -68,7 +74,8 @@ func (a *toyAir) EvaluateExt(f *Frame[field.Ext], out []field.Ext) {
 	out[3] = c[2].Sub(c[1])
 }
 
-// toyTrace builds a valid trace of n rows and the statement about it.
+// toyTrace builds a valid trace of n rows and the statement about it; with
+// zkRows > 0 the statement is zero-knowledge and leaves that many rows free.
 func toyTrace(n, zkRows int) (*toyAir, Trace) {
 	t := Trace{make([]field.Element, n), make([]field.Element, n), make([]field.Element, n)}
 	a, b := field.One(), field.One()
@@ -82,7 +89,11 @@ func toyTrace(n, zkRows int) (*toyAir, Trace) {
 		a, b = b, a.Add(b).Add(toyK[i%4])
 	}
 	out := n - zkRows - 1
-	return &toyAir{n: n, outRow: out, out: t[1][out]}, t
+	air := &toyAir{n: n, outRow: out, out: t[1][out]}
+	if zkRows > 0 {
+		air.zk, air.rows = true, n-zkRows
+	}
+	return air, t
 }
 
 // testOptions are fast options; tests that use them verify with a low floor.
@@ -92,11 +103,11 @@ func testOptions() Options {
 
 func TestToyTraceSatisfiesAir(t *testing.T) {
 	air, tr := toyTrace(64, 0)
-	if err := CheckTrace(air, tr, 0); err != nil {
+	if err := CheckTrace(air, tr); err != nil {
 		t.Fatal(err)
 	}
 	tr[2][9] = tr[2][9].Add(field.One())
-	if err := CheckTrace(air, tr, 0); err == nil {
+	if err := CheckTrace(air, tr); err == nil {
 		t.Fatal("CheckTrace accepted a wrong cell")
 	}
 }
@@ -258,7 +269,7 @@ func TestEvilProverIsRejected(t *testing.T) {
 		air, tr := toyTrace(128, 0)
 		col, row := r.IntN(3), r.IntN(120)
 		tr[col][row] = tr[col][row].Add(field.New(1 + r.Uint64N(1000)))
-		if CheckTrace(air, tr, 0) == nil {
+		if CheckTrace(air, tr) == nil {
 			t.Fatal("corrupted trace passed CheckTrace")
 		}
 		if _, err := Prove(air, cloneTrace(tr), opts); err == nil {
@@ -336,7 +347,16 @@ func FuzzParseProof(f *testing.F) {
 	enc, _ := p.MarshalBinary()
 	f.Add(enc)
 	f.Add(enc[:100])
-	f.Add([]byte("DDSTARK\x01"))
+	// A zero-knowledge proof, whose encoding ends with the leaf salts.
+	zkOpts := Options{Blowup: 4, Queries: 4, GrindingBits: 0, FoldingFactor: 4, LastLayerDegree: 4, ZeroKnowledge: true}
+	zkAir, zkTr := toyTrace(TraceLengthFor(8, zkOpts), zkOpts.ZKRows())
+	zp, err := Prove(zkAir, zkTr, zkOpts)
+	if err != nil {
+		f.Fatal(err)
+	}
+	zenc, _ := zp.MarshalBinary()
+	f.Add(zenc)
+	f.Add([]byte("DDSTARK\x02"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ParseProof(b)
 		if err != nil {
@@ -390,24 +410,22 @@ func TestOptionsOutsideLimitsAreRefused(t *testing.T) {
 }
 
 func TestConstraintOnNoUsableRowIsRefused(t *testing.T) {
-	// 64 rows with 16 queries of zero knowledge leave 64−66 < 0 usable rows
-	// for the assertion at row 40: the statement must be refused, never
-	// proved or verified without it.
-	opts := Options{Blowup: 8, Queries: 12, GrindingBits: 0, FoldingFactor: 4, LastLayerDegree: 4, ZeroKnowledge: true}
+	// A statement whose assertion lies past its constrained rows is
+	// refused, never proved or verified without it.
 	air, tr := toyTrace(64, 0)
+	air.rows = 32
 	air.outRow = 40
 	air.out = tr[1][40]
-	if _, err := Prove(air, tr, opts); err == nil {
-		t.Fatal("proved a statement whose assertion falls in the zero-knowledge rows")
+	if _, err := Prove(air, tr, testOptions()); err == nil {
+		t.Fatal("proved a statement whose assertion lies outside its constrained rows")
 	}
-	air2 := &toyAir{n: 64, outRow: 5, out: tr[1][5]}
-	air2.n = 64
-	// Rows(8, 0) has rows 0, 8, …, 56; with 50 random rows only rows < 14
-	// are usable, which still leaves rows 0 and 8: fine. A period-64 set on
-	// row 60 alone is not.
+	// Rows(8, 0) has rows 0, 8, …, 56; with 14 constrained rows that
+	// still leaves rows 0 and 8: fine. A period-64 set on row 60 alone is
+	// not.
+	air2 := &toyAir{n: 64, outRow: 5, out: tr[1][5], rows: 14}
 	bad := &singleRowAir{toyAir: air2, row: 60}
-	if _, err := newLayout(bad.Info(), opts); err == nil {
-		t.Fatal("layout accepted a constraint that holds on no usable row")
+	if _, err := newLayout(bad.Info(), testOptions()); err == nil {
+		t.Fatal("layout accepted a constraint that holds on no constrained row")
 	}
 }
 
@@ -424,4 +442,196 @@ func (s *singleRowAir) Info() AirInfo {
 	cs[3] = Constraint{Degree: 1, Rows: SingleRow(s.row)}
 	info.Constraints = cs
 	return info
+}
+
+// TestStatementDescriptionIsBound: every part of the statement description
+// changes the bytes the transcript absorbs, so no AIR can leave one out of
+// its PublicInputs and have a prover choose it late.
+func TestStatementDescriptionIsBound(t *testing.T) {
+	air, _ := toyTrace(64, 0)
+	base := air.Info()
+	want := statementBytes(&base)
+	mutations := map[string]func(*AirInfo){
+		"width":          func(i *AirInfo) { i.Width++ },
+		"trace length":   func(i *AirInfo) { i.TraceLength *= 2 },
+		"rows":           func(i *AirInfo) { i.Rows = 40 },
+		"zero knowledge": func(i *AirInfo) { i.ZeroKnowledge = true },
+		"periodic value": func(i *AirInfo) {
+			i.Periodic = [][]field.Element{{field.New(3), field.New(1), field.New(7), field.New(11)}}
+		},
+		"periodic column":   func(i *AirInfo) { i.Periodic = append(i.Periodic, toyK) },
+		"constraint degree": func(i *AirInfo) { i.Constraints[2].Degree = 2 },
+		"constraint cycles": func(i *AirInfo) { i.Constraints[2].Cycles = []int{4} },
+		"uses next":         func(i *AirInfo) { i.Constraints[2].UsesNext = true },
+		"row period":        func(i *AirInfo) { i.Constraints[2].Rows = Rows(16, 0) },
+		"row residues":      func(i *AirInfo) { i.Constraints[2].Rows = Rows(8, 1) },
+		"row complement":    func(i *AirInfo) { i.Constraints[2].Rows = RowsExcept(8, 0) },
+		"extra constraint":  func(i *AirInfo) { i.Constraints = append(i.Constraints, Constraint{Degree: 1, Rows: EveryRow()}) },
+		"assertion value":   func(i *AirInfo) { i.Assertions[2].Value = i.Assertions[2].Value.Add(field.One()) },
+		"assertion row":     func(i *AirInfo) { i.Assertions[2].Row-- },
+		"assertion column":  func(i *AirInfo) { i.Assertions[2].Column = 2 },
+		"extra assertion":   func(i *AirInfo) { i.Assertions = append(i.Assertions, Assertion{Column: 2, Row: 3}) },
+	}
+	for name, mutate := range mutations {
+		info := air.Info()
+		info.Constraints = slices.Clone(info.Constraints)
+		info.Assertions = slices.Clone(info.Assertions)
+		mutate(&info)
+		if bytes.Equal(statementBytes(&info), want) {
+			t.Errorf("%s: the description encodes the same", name)
+		}
+	}
+	// Row sets spelled differently but equal (period 0 is the trace
+	// length) encode the same: the encoding is of the meaning.
+	a, b := air.Info(), air.Info()
+	a.Constraints = slices.Clone(a.Constraints)
+	b.Constraints = slices.Clone(b.Constraints)
+	a.Constraints[2].Rows = SingleRow(3)
+	b.Constraints[2].Rows = Rows(64, 3)
+	if !bytes.Equal(statementBytes(&a), statementBytes(&b)) {
+		t.Error("SingleRow(3) and Rows(n, 3) encode differently")
+	}
+}
+
+// TestZKRowsCountExtensionPoints: z and g·z lie in F_p³, three base-field
+// functionals each, on top of four per query.
+func TestZKRowsCountExtensionPoints(t *testing.T) {
+	o := DefaultOptions()
+	if o.ZKRows() != 0 {
+		t.Fatal("random rows without zero knowledge")
+	}
+	o.ZeroKnowledge = true
+	if got := o.ZKRows(); got != 4*37+6 {
+		t.Fatalf("ZKRows = %d, want 4·37+6", got)
+	}
+}
+
+// TestCompositionSegmentsAreRandomised: with zero knowledge, two proofs
+// of the same trace (same random rows) commit to different composition
+// segments that recombine to the same H = Σ x^(i·stride) H_i, so a
+// segment's openings are not a function of the trace.
+func TestCompositionSegmentsAreRandomised(t *testing.T) {
+	opts := Options{Blowup: 8, Queries: 12, GrindingBits: 0, FoldingFactor: 4, LastLayerDegree: 4, ZeroKnowledge: true}
+	n := TraceLengthFor(100, opts)
+	air, tr := toyTrace(n, opts.ZKRows())
+	l, err := newLayout(air.Info(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.segments < 2 || l.stride >= l.n {
+		t.Fatalf("setup: %d segments with stride %d of %d; the test needs overlapping segments", l.segments, l.stride, l.n)
+	}
+	prefix := make([]byte, 16*l.info.Width*(l.n-l.usable))
+	for i := range prefix {
+		prefix[i] = byte(i * 7)
+	}
+	alphas := make([]field.Ext, len(l.constraints))
+	for i := range alphas {
+		alphas[i] = field.Ext{A0: field.New(uint64(3 + i)), A1: field.New(uint64(5 * i)), A2: field.New(1)}
+	}
+	segments := func(seed uint64) [][]field.Ext {
+		r := mrand.New(mrand.NewPCG(seed, seed))
+		tail := readerFunc(func(b []byte) (int, error) {
+			for i := range b {
+				b[i] = byte(r.Uint32())
+			}
+			return len(b), nil
+		})
+		p := &prover{l: l, trace: cloneTrace(tr), rng: io.MultiReader(bytes.NewReader(prefix), tail)}
+		if err := p.randomizeTrace(); err != nil {
+			t.Fatal(err)
+		}
+		p.extendTrace()
+		if err := p.composition(air, alphas); err != nil {
+			t.Fatal(err)
+		}
+		return p.compCoeffs[:l.segments]
+	}
+	a, b := segments(1), segments(2)
+	z := field.Ext{A0: field.New(12345), A1: field.New(678), A2: field.New(9)}
+	at := func(segs [][]field.Ext) []field.Ext {
+		var v []field.Ext
+		for _, s := range segs {
+			v = append(v, evalExtPoly(s, z))
+		}
+		return v
+	}
+	va, vb := at(a), at(b)
+	if combineSegments(l, va, z) != combineSegments(l, vb, z) {
+		t.Fatal("the randomised segments recombine to different polynomials")
+	}
+	for i := 0; i < l.segments; i++ {
+		if va[i] == vb[i] {
+			t.Errorf("segment %d is the same in both proofs: it depends on the trace alone", i)
+		}
+		if i < l.segments-1 {
+			// Segment i's top n − stride coefficients are the randomiser r_i.
+			for j := l.stride; j < l.n; j++ {
+				if a[i][j] == b[i][j] {
+					t.Fatalf("segment %d coefficient %d not randomised", i, j)
+				}
+			}
+		}
+	}
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(b []byte) (int, error) { return f(b) }
+
+func evalExtPoly(c []field.Ext, x field.Ext) field.Ext {
+	var acc field.Ext
+	for i := len(c) - 1; i >= 0; i-- {
+		acc = acc.Mul(x).Add(c[i])
+	}
+	return acc
+}
+
+// TestZeroKnowledgeLeavesAreSalted: a zero-knowledge proof carries one
+// salt per opened position, each salt is bound by the Merkle roots, and
+// proofs without zero knowledge carry none.
+func TestZeroKnowledgeLeavesAreSalted(t *testing.T) {
+	opts := testOptions()
+	opts.ZeroKnowledge = true
+	n := TraceLengthFor(100, opts)
+	air, enc := proveToy(t, n, opts)
+	p, err := ParseProof(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Salts) != len(p.Trace.Rows) || len(p.Salts) == 0 {
+		t.Fatalf("%d salts for %d opened rows", len(p.Salts), len(p.Trace.Rows))
+	}
+	if p.Salts[0] == p.Salts[1] {
+		t.Fatal("salts repeat")
+	}
+	// The salts are the last bytes of the encoding; flip a bit of each
+	// byte of the first.
+	start := len(enc) - len(p.Salts)*saltSize
+	for i := start; i < start+saltSize; i++ {
+		bad := bytes.Clone(enc)
+		bad[i] ^= 0x10
+		if err := verifyBytes(air, bad, 1); err == nil || !strings.Contains(err.Error(), "commitment") {
+			t.Fatalf("salt byte %d flipped: %v", i-start, err)
+		}
+	}
+	p.Salts = p.Salts[1:]
+	if err := Verify(air, p, 1); err == nil {
+		t.Fatal("a proof missing a salt verified")
+	}
+	plainAir, plain := proveToy(t, 64, testOptions())
+	q, err := ParseProof(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Salts != nil {
+		t.Fatal("a proof without zero knowledge carries salts")
+	}
+	q.Salts = make([]Salt, len(q.Trace.Rows))
+	if _, err := q.MarshalBinary(); err == nil {
+		t.Fatal("encoded salts in a proof without zero knowledge")
+	}
+	if err := Verify(plainAir, q, 1); err == nil {
+		t.Fatal("verified salts in a proof without zero knowledge")
+	}
 }

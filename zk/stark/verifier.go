@@ -16,6 +16,11 @@ const DefaultMinSecurity = 100
 // ErrWeakOptions is returned (wrapped) for proofs below the security floor.
 var ErrWeakOptions = errors.New("stark: proof options are below the verifier's security floor")
 
+// ErrStatementMismatch is returned (wrapped) when a proof's options do not
+// fit the statement: another zero-knowledge flag, or more random rows than
+// the statement leaves unconstrained.
+var ErrStatementMismatch = errors.New("stark: proof options do not fit the statement")
+
 // Verify checks proof against air. minBits is the security floor in
 // conjectured bits (0 means DefaultMinSecurity).
 func Verify(air Air, proof *Proof, minBits int) error {
@@ -61,6 +66,7 @@ func Verify(air Air, proof *Proof, minBits int) error {
 	}
 
 	dc := drawDeepCoefficients(ch, l)
+	gamma := drawExt(ch, "deep-degree-adjustment")
 	beta0 := drawExt(ch, "fri-first-fold")
 	betas := make([]field.Ext, l.friLayers)
 	for i := range betas {
@@ -85,13 +91,20 @@ func Verify(air Air, proof *Proof, minBits int) error {
 		for _, v := range row {
 			buf = v.AppendBytes(buf)
 		}
+		if l.masked {
+			buf = append(buf, proof.Salts[i][:]...)
+		}
 		hashes[i] = merkle.HashLeaf(buf)
 	}
 	if err := merkle.Verify(proof.TraceRoot, l.m/2, positions, hashes, proof.Trace.Nodes); err != nil {
 		return fmt.Errorf("stark: trace opening does not match the trace commitment: %w", err)
 	}
 	for i, row := range proof.Composition.Rows {
-		hashes[i] = merkle.HashLeaf(appendExts(nil, row))
+		buf = appendExts(buf[:0], row)
+		if l.masked {
+			buf = append(buf, proof.Salts[i][:]...)
+		}
+		hashes[i] = merkle.HashLeaf(buf)
 	}
 	if err := merkle.Verify(proof.CompositionRoot, l.m/2, positions, hashes, proof.Composition.Nodes); err != nil {
 		return fmt.Errorf("stark: composition opening does not match its commitment: %w", err)
@@ -99,7 +112,7 @@ func Verify(air Air, proof *Proof, minBits int) error {
 
 	// The DEEP composition at x and −x of each query, from the opened
 	// values, folded into FRI's layer 0; FRI then shows it is of low degree.
-	layer0 := deepLayer0(l, proof, dc, z, gz, positions, beta0)
+	layer0 := deepLayer0(l, proof, dc, z, gz, positions, gamma, beta0)
 	return friVerify(l, proof, betas, positions, layer0)
 }
 
@@ -120,6 +133,9 @@ func checkShape(l *layout, p *Proof) error {
 		if len(row) != 2*w {
 			return errors.New("stark: an opened trace row has the wrong width")
 		}
+	}
+	if want := len(p.Trace.Rows); (l.masked && len(p.Salts) != want) || (!l.masked && len(p.Salts) != 0) {
+		return fmt.Errorf("stark: proof has %d leaf salts, want one per opened position with zero knowledge, none without", len(p.Salts))
 	}
 	for _, row := range p.Composition.Rows {
 		if len(row) != 2*l.compositionWidth() {
@@ -167,11 +183,11 @@ func constraintsAt(air Air, l *layout, p *Proof, alphas []field.Ext, z field.Ext
 	return want
 }
 
-// combineSegments returns H(z) = Σ z^(i·n) H_i(z) over the segments (the
-// zero-knowledge mask column, if any, is not part of H).
+// combineSegments returns H(z) = Σ z^(i·stride) H_i(z) over the segments
+// (the zero-knowledge mask column, if any, is not part of H).
 func combineSegments(l *layout, segs []field.Ext, z field.Ext) field.Ext {
 	var got field.Ext
-	zn := z.Exp(uint64(l.n))
+	zn := z.Exp(uint64(l.stride))
 	pw := field.ExtOne()
 	for s := 0; s < l.segments; s++ {
 		got = got.Add(segs[s].Mul(pw))
@@ -180,7 +196,7 @@ func combineSegments(l *layout, segs []field.Ext, z field.Ext) field.Ext {
 	return got
 }
 
-func deepLayer0(l *layout, p *Proof, dc deepCoefficients, z, gz field.Ext, positions []int, beta0 field.Ext) []field.Ext {
+func deepLayer0(l *layout, p *Proof, dc deepCoefficients, z, gz field.Ext, positions []int, gamma, beta0 field.Ext) []field.Ext {
 	var atZ, atGZ field.Ext
 	for j := range p.OODTrace {
 		atZ = atZ.Add(dc.trace[j].Mul(p.OODTrace[j]))
@@ -207,8 +223,10 @@ func deepLayer0(l *layout, p *Proof, dc deepCoefficients, z, gz field.Ext, posit
 	for i, pos := range positions {
 		x := l.shift.Mul(omega.Exp(uint64(pos)))
 		tr, cr := p.Trace.Rows[i], p.Composition.Rows[i]
-		a := deepAt(x, tr[:w], cr[:cw])
-		b := deepAt(x.Neg(), tr[w:], cr[cw:])
+		// FRI sees (1 + γx)·D (see the prover's deepLayer0).
+		gx := gamma.MulBase(x)
+		a := deepAt(x, tr[:w], cr[:cw]).Mul(field.ExtOne().Add(gx))
+		b := deepAt(x.Neg(), tr[w:], cr[cw:]).Mul(field.ExtOne().Sub(gx))
 		out[i] = foldPair(a, b, x, beta0)
 	}
 	return out

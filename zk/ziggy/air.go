@@ -96,8 +96,13 @@ func newAir(pub PublicKey, digest *[messageDigestSize]byte, traceLength int) *ai
 		PublicInputs: publicInputs(pub, digest),
 		Width:        width,
 		TraceLength:  traceLength,
-		Periodic:     per,
-		Constraints:  cons,
+		// The statement governs the hash's rows only; every later row is
+		// randomness, and the engine refuses options needing more of it
+		// than the trace leaves.
+		Rows:          computationRows,
+		ZeroKnowledge: true,
+		Periodic:      per,
+		Constraints:   cons,
 	}
 	return a
 }
@@ -172,7 +177,7 @@ func (a *air) EvaluateExt(f *stark.Frame[field.Ext], out []field.Ext) {
 // row 0 holds secret ‖ 0⁴, rows 1..10 the middle states of the ten rounds,
 // and every later row uniform randomness read from random (no constraint
 // applies there; the engine overwrites the last ZKRows of them with its
-// own).
+// own). With a nil random the later rows are zero, for tests.
 func buildTrace(secret *[SecretLen]field.Element, traceLength int, random io.Reader) (stark.Trace, error) {
 	backing := make([]field.Element, width*traceLength)
 	trace := make(stark.Trace, width)

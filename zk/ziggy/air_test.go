@@ -26,7 +26,7 @@ func TestTraceSatisfiesAir(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{16, 32, 64} {
 		a, trace := testAir(randomSecret(r), n)
-		if err := stark.CheckTrace(a, trace, 0); err != nil {
+		if err := stark.CheckTrace(a, trace); err != nil {
 			t.Fatalf("%d rows: %v", n, err)
 		}
 	}
@@ -43,7 +43,7 @@ func TestTraceSatisfiesAir(t *testing.T) {
 			trace[j][i] = field.New(r.Uint64())
 		}
 	}
-	if err := stark.CheckTrace(a, trace, opts.ZKRows()); err != nil {
+	if err := stark.CheckTrace(a, trace); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -57,7 +57,7 @@ func TestEveryCellIsChecked(t *testing.T) {
 		for col := range width {
 			old := trace[col][row]
 			trace[col][row] = old.Add(field.New(1 + r.Uint64N(field.Modulus-1)))
-			if stark.CheckTrace(a, trace, 0) == nil {
+			if stark.CheckTrace(a, trace) == nil {
 				t.Fatalf("changing column %d row %d went unnoticed", col, row)
 			}
 			trace[col][row] = old
@@ -76,7 +76,7 @@ func TestWrongKeyIsRejected(t *testing.T) {
 		bad := pk
 		bad[j] = bad[j].Add(field.One())
 		pub := PublicKey{e: bad}
-		if stark.CheckTrace(newAir(pub, messageDigest(pub, nil), 16), trace, 0) == nil {
+		if stark.CheckTrace(newAir(pub, messageDigest(pub, nil), 16), trace) == nil {
 			t.Fatalf("public key with element %d changed accepted", j)
 		}
 	}

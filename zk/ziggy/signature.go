@@ -71,6 +71,13 @@ func (s *Signature) SecurityBits() int {
 	return s.proof.Options.ConjecturedSecurity(s.traceLength())
 }
 
+// ProvenSecurityBits returns the proven security of the signature's
+// options, in bits (stark.Options.ProvenSecurity): far below the
+// conjectured bits, 67 for DefaultOptions.
+func (s *Signature) ProvenSecurityBits() int {
+	return s.proof.Options.ProvenSecurity(s.traceLength())
+}
+
 // traceLength returns the trace length the signature's proof claims.
 func (s *Signature) traceLength() int { return 1 << s.proof.LogTraceLength }
 
