@@ -19,8 +19,8 @@ const (
 	// A validator with more pending sends the rest at later heights.
 	MaxAttestations = 256
 	// MaxSignatureBytes is the longest Ziggy signature an extension may
-	// carry; today's signatures are 19,488 bytes, the limit leaves room for
-	// stronger proof options.
+	// carry; today's signatures are about 23 KB (22,979 bytes median), the
+	// limit leaves room for stronger proof options.
 	MaxSignatureBytes = 48 << 10
 	// MaxExtensionBytes is the longest encoded vote extension: at most 256
 	// attestations of at most 118 bytes, a signature and the header fit.
