@@ -28,7 +28,7 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 		return nil, nil, errors.New("ethstark: the witness must hold 3k+1 words, k ≥ 1")
 	}
 	in := &ChainInput{ChainLength: uint64(len(witness) - 1)}
-	a := newChainAIR(in, params.ZeroKnowledge, params.NQueries)
+	a := newChainAIR[field.Ext, cubicOps](in, params.ZeroKnowledge, params.NQueries)
 	logN := a.logTrace()
 	if err := params.check(logN, logConstraintDegree); err != nil {
 		return nil, nil, err
@@ -62,13 +62,13 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 // prove runs ethSTARK's prover for the AIR a over the trace columns cols
 // (with the blinding column last under zero knowledge): the channel seeded
 // with seed, the trace's leaves salted from salts under zero knowledge.
-func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, salts *hashChain) ([]byte, error) {
+func prove(a statementAIR[field.Ext], cols [][]field.Element, params *Params, seed []byte, salts *hashChain) ([]byte, error) {
 	logN := a.logTrace()
 	n := uint64(1) << logN
 	logC := params.LogNCosets
 	D := n << logC
 	nCols := len(cols)
-	pc := &channel{hc: newHashChain(seed)}
+	pc := &channel{hc: newHashChain(maxDigest, seed)}
 
 	// The trace and its low-degree extension, row q holding the point
 	// 3·h^bitrev(q) of the evaluation domain.
@@ -95,7 +95,7 @@ func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, 
 	pc.send(trace.root[:])
 	coef := make([]field.Ext, a.nCoefficients())
 	for i := range coef {
-		coef[i] = pc.randomExt()
+		coef[i] = randomExt[field.Ext, cubicOps](pc)
 	}
 
 	// The composition polynomial on 3·⟨ω_4n⟩, its coefficients and its four
@@ -145,7 +145,7 @@ func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, 
 	pc.send(comp.root[:])
 
 	// Out-of-domain values.
-	z := pc.randomExt()
+	z := randomExt[field.Ext, cubicOps](pc)
 	g := field.RootOfUnity(logN)
 	vals := make([]field.Ext, len(mask))
 	for i, mi := range mask {
@@ -158,10 +158,10 @@ func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, 
 		breaks[b] = poly.EvalExtAt(pieces[b], zb)
 		pc.send(appendExt(nil, breaks[b]))
 	}
-	bcs := boundaries(mask, vals, breaks, z, g, nCols)
+	bcs := boundaries[field.Ext, cubicOps](mask, vals, breaks, z, g, nCols)
 	bcoef := make([]field.Ext, len(bcs))
 	for i := range bcoef {
-		bcoef[i] = pc.randomExt()
+		bcoef[i] = randomExt[field.Ext, cubicOps](pc)
 	}
 
 	// The DEEP composition on the whole evaluation domain.
@@ -210,7 +210,7 @@ func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, 
 	basis := 0
 	for i, s := range steps {
 		if i > 0 || s != 0 {
-			layer = foldLayer(layer, pc.randomExt(), D, basis, s)
+			layer = foldLayer(layer, randomExt[field.Ext, cubicOps](pc), D, basis, s)
 		}
 		basis += s
 		if i < len(steps)-1 {
@@ -281,28 +281,6 @@ func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, 
 	return pc.proof, nil
 }
 
-// boundaries lists the DEEP AIR's constraints in ethSTARK's order: each
-// mask value at z·g^row, a column's first one also at the conjugate point,
-// then the composition pieces at z⁴.
-func boundaries(mask []maskItem, vals, breaks []field.Ext, z field.Ext, g field.Element, nCols int) []boundary {
-	zc := frobenius(z)
-	seen := make([]bool, nCols)
-	var bcs []boundary
-	for i, m := range mask {
-		shift := g.Exp(m.row)
-		bcs = append(bcs, boundary{m.col, z.MulBase(shift), vals[i]})
-		if !seen[m.col] {
-			seen[m.col] = true
-			bcs = append(bcs, boundary{m.col, zc.MulBase(shift), frobenius(vals[i])})
-		}
-	}
-	zb := z.Exp(nBreaks)
-	for i, v := range breaks {
-		bcs = append(bcs, boundary{nCols + i, zb, v})
-	}
-	return bcs
-}
-
 // foldLayer folds a whole FRI layer (bit-reversed, domain D/2^basis with
 // offset 1) step times.
 func foldLayer(cur []field.Ext, alpha field.Ext, D uint64, basis, step int) []field.Ext {
@@ -325,20 +303,16 @@ func foldLayer(cur []field.Ext, alpha field.Ext, D uint64, basis, step int) []fi
 	return cur
 }
 
-func grind(state [digestSize]byte, bits int) []byte {
-	init := make([]byte, 0, 8+digestSize+1)
-	init = append(init, powMagic[:]...)
-	init = append(init, state[:]...)
-	init = append(init, byte(bits))
-	ih := hashBytes(init)
-	var buf [digestSize + 8]byte
+func grind(state digest, bits int) []byte {
+	ih := powInit(maxDigest, state, bits)
+	var buf [maxDigest + 8]byte
 	copy(buf[:], ih[:])
 	limit := uint64(1) << (64 - bits)
 	for nonce := uint64(0); ; nonce++ {
-		binary.BigEndian.PutUint64(buf[digestSize:], nonce)
-		d := hashBytes(buf[:])
+		binary.BigEndian.PutUint64(buf[maxDigest:], nonce)
+		d := hashSum(maxDigest, buf[:])
 		if binary.BigEndian.Uint64(d[:8]) < limit {
-			return slices.Clone(buf[digestSize:])
+			return slices.Clone(buf[maxDigest:])
 		}
 	}
 }
@@ -399,20 +373,20 @@ type proverTable struct {
 	salts *hashChain // zero knowledge: each row is a leaf with a salt
 	cols  [][]field.Ext
 	ext   bool
-	t     *table // the shape (package size) shared with the verifier
-	nodes [][digestSize]byte
-	root  [digestSize]byte
+	t     *table[field.Ext, cubicOps] // the shape (package size) shared with the verifier
+	nodes []digest
+	root  digest
 }
 
 func newProverTable(ch *channel, cols [][]field.Ext, ext bool, salts *hashChain) *proverTable {
 	rows := uint64(len(cols[0]))
-	pt := &proverTable{ch: ch, cols: cols, ext: ext, salts: salts, t: newTable(ch, rows, len(cols), ext, salts != nil)}
+	pt := &proverTable{ch: ch, cols: cols, ext: ext, salts: salts, t: newTable[field.Ext, cubicOps](ch, rows, len(cols), ext, salts != nil)}
 	k := pt.t.perPack
 	if salts != nil {
 		k = 1
 	}
 	leaves := rows / k
-	pt.nodes = make([][digestSize]byte, 2*leaves)
+	pt.nodes = make([]digest, 2*leaves)
 	for p := range leaves {
 		var buf []byte
 		for r := p * k; r < (p+1)*k; r++ {
@@ -421,10 +395,10 @@ func newProverTable(ch *channel, cols [][]field.Ext, ext bool, salts *hashChain)
 		if salts != nil {
 			buf = append(buf, pt.salt(p)...)
 		}
-		pt.nodes[leaves+p] = hashBytes(buf)
+		pt.nodes[leaves+p] = hashSum(maxDigest, buf)
 	}
 	for i := leaves - 1; i >= 1; i-- {
-		pt.nodes[i] = hashPair(&pt.nodes[2*i], &pt.nodes[2*i+1])
+		pt.nodes[i] = hashPair(maxDigest, &pt.nodes[2*i], &pt.nodes[2*i+1])
 	}
 	pt.root = pt.nodes[1] // a single leaf is its own root
 	return pt
@@ -435,7 +409,7 @@ func newProverTable(ch *channel, cols [][]field.Ext, ext bool, salts *hashChain)
 func (pt *proverTable) salt(r uint64) []byte {
 	h := *pt.salts
 	h.mix(binary.BigEndian.AppendUint64(nil, r))
-	s := make([]byte, digestSize/2)
+	s := make([]byte, saltSize)
 	h.random(s)
 	return s
 }
@@ -531,13 +505,13 @@ func SignZiggy(privateKey, message []byte, params *Params) (*ZiggyInput, []byte,
 	}
 	// The secret preimage: eight elements drawn from a chain seeded with
 	// the private key; the public key is its Rescue hash.
-	sc := &channel{hc: newHashChain(append([]byte("Ziggy secret preimage seed\x00"), privateKey...))}
+	sc := &channel{hc: newHashChain(maxDigest, append([]byte("Ziggy secret preimage seed\x00"), privateKey...))}
 	var secret [8]field.Element
 	for i := range secret {
 		secret[i] = sc.randomBase()
 	}
 	in := &ZiggyInput{PublicKey: rescue.Hash(secret), Message: append([]byte(nil), message...)}
-	a := newZiggyAIR(in, true, params.NQueries)
+	a := newZiggyAIR[field.Ext, cubicOps](in, true, params.NQueries)
 	if err := params.check(a.logTrace(), logConstraintDegree); err != nil {
 		return nil, nil, err
 	}
@@ -569,9 +543,9 @@ func SignZiggy(privateKey, message []byte, params *Params) (*ZiggyInput, []byte,
 // all drawn from the private seed's "Trace" chain; the leaves' salts come
 // from its "Salts" chain.
 func blind(cols [][]field.Element, slack uint64, zkSeed []byte) ([][]field.Element, *hashChain) {
-	tr := &channel{hc: newHashChain(zkSeed)}
+	tr := &channel{hc: newHashChain(maxDigest, zkSeed)}
 	tr.hc.mix([]byte("Trace"))
-	salts := newHashChain(zkSeed)
+	salts := newHashChain(maxDigest, zkSeed)
 	salts.mix([]byte("Salts"))
 	n := uint64(len(cols[0])) * slack
 	out := make([][]field.Element, len(cols)+1)

@@ -77,7 +77,7 @@ func TestQuadArithmetic(t *testing.T) {
 			t.Fatalf("3 + φ has order dividing (p²−1)/%d", q)
 		}
 	}
-	if g.Exp(field.Modulus - 1).Exp(field.Modulus + 1) != one {
+	if g.Exp(field.Modulus-1).Exp(field.Modulus+1) != one {
 		t.Fatal("g^(p²−1) ≠ 1")
 	}
 }
