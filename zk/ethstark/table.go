@@ -231,4 +231,3 @@ func merkleVerify(ch *channel, leaves []leaf, n uint64, root *digest) error {
 	}
 	return nil
 }
-

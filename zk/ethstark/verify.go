@@ -329,4 +329,3 @@ func boundaries[E extElem[E], O extOps[E]](mask []maskItem, vals, breaks []E, z 
 	}
 	return bcs
 }
-
