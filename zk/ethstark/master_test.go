@@ -167,6 +167,18 @@ func TestBranchesDoNotMix(t *testing.T) {
 	if _, err := ParseParamsBranch(readFile(t, "master/chain1536_params_master80.json"), Branch(7)); err == nil {
 		t.Fatal("unknown branch accepted")
 	}
+	zfile := readFile(t, "chain1536_proof_ziggy128_nonzk.json")
+	if pf, err := ParseFileBranch(zfile, BranchMaster); err != nil || pf.Params.Branch != BranchMaster {
+		t.Fatalf("ziggy file read as master's: %v", err)
+	} else if _, err := VerifyChain(zcin, pf.Params, pf.Proof, 0); err == nil {
+		t.Fatal("ziggy-branch file accepted when read as master's")
+	}
+	if _, err := ParseFileBranch(readFile(t, "master/chain1536_proof_master80.json"), BranchZiggy); err == nil {
+		t.Fatal("master file read as the ziggy branch's")
+	}
+	if _, err := ParseFileBranch(zfile, Branch(2)); err == nil {
+		t.Fatal("unknown branch accepted")
+	}
 	bad := *f.Params
 	bad.Branch = Branch(-1)
 	if _, err := VerifyChain(in, &bad, f.Proof, 0); err == nil {

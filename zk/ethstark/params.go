@@ -217,8 +217,22 @@ type File struct {
 }
 
 // ParseFile reads ethSTARK's output JSON: {"proof_hex": "0x…",
-// "proof_parameters": {...}, "public_input": {...}}.
+// "proof_parameters": {...}, "public_input": {...}}. The branch is the
+// one the parameters tell (see ParseParams).
 func ParseFile(data []byte) (*File, error) {
+	return parseFile(data, nil)
+}
+
+// ParseFileBranch reads ethSTARK's output JSON with the parameters read as
+// the given branch's (see ParseParamsBranch).
+func ParseFileBranch(data []byte, b Branch) (*File, error) {
+	if b != BranchZiggy && b != BranchMaster {
+		return nil, errUnknownBranch
+	}
+	return parseFile(data, &b)
+}
+
+func parseFile(data []byte, force *Branch) (*File, error) {
 	if len(data) > maxFileBytes {
 		return nil, errors.New("ethstark: file too large")
 	}
@@ -244,7 +258,7 @@ func ParseFile(data []byte) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ethstark: proof_hex: %w", err)
 	}
-	params, err := ParseParams(fj.Params)
+	params, err := parseParams(fj.Params, force)
 	if err != nil {
 		return nil, err
 	}
