@@ -1,6 +1,9 @@
 package ethstark
 
-import "github.com/datadragon/datadragon/zk/field"
+import (
+	"github.com/datadragon/datadragon/zk/field"
+	"github.com/datadragon/datadragon/zk/poly"
+)
 
 // The two branches of ethSTARK work over different extensions of F_p:
 // the ziggy branch over the cubic F_p[X]/(X³ + 2X − 1) (field.Ext, which
@@ -39,6 +42,14 @@ type extOps[E any] interface {
 	append([]byte, E) []byte
 	decode([]byte) (E, error) // ethSTARK's encoding; a coefficient ≥ p is refused
 	random(*channel) E        // ethSTARK's RandomElement
+
+	// The prover's transforms and evaluations (the transforms' twiddles
+	// are base-field elements, so they act on each coordinate alone).
+	cosetNTT(a []E, shift field.Element)
+	cosetINTT(a []E, shift field.Element)
+	intt(a []E)
+	evalBase(coeffs []field.Element, x E) E // Σ coeffs[i]·x^i
+	evalExt(coeffs []E, x E) E
 }
 
 // cubicOps are the ziggy branch's: elements are three 8-byte big-endian
@@ -88,6 +99,14 @@ func (cubicOps) random(c *channel) field.Ext {
 	return field.Ext{A0: a0, A1: a1, A2: a2}
 }
 
+func (cubicOps) cosetNTT(a []field.Ext, shift field.Element)  { poly.CosetNTTExt(a, shift) }
+func (cubicOps) cosetINTT(a []field.Ext, shift field.Element) { poly.CosetINTTExt(a, shift) }
+func (cubicOps) intt(a []field.Ext)                           { poly.INTTExt(a) }
+func (cubicOps) evalBase(c []field.Element, x field.Ext) field.Ext {
+	return poly.EvalAt(c, x)
+}
+func (cubicOps) evalExt(c []field.Ext, x field.Ext) field.Ext { return poly.EvalExtAt(c, x) }
+
 // quadOps are the master branch's: elements are two 8-byte big-endian
 // Montgomery coefficients, the constant one first.
 type quadOps struct{}
@@ -116,6 +135,46 @@ func (quadOps) random(c *channel) quad {
 	a1 := c.randomBase()
 	a0 := c.randomBase()
 	return quad{A0: a0, A1: a1}
+}
+
+// The quadratic transforms run the cubic ones on elements whose X²
+// coefficient is zero: a transform is linear over F_p with twiddles in
+// F_p, so it maps each coordinate on its own and the third stays zero.
+func quadTransform(a []quad, f func([]field.Ext)) {
+	c := make([]field.Ext, len(a))
+	for i, v := range a {
+		c[i] = field.Ext{A0: v.A0, A1: v.A1}
+	}
+	f(c)
+	for i, v := range c {
+		a[i] = quad{v.A0, v.A1}
+	}
+}
+
+func (quadOps) cosetNTT(a []quad, shift field.Element) {
+	quadTransform(a, func(c []field.Ext) { poly.CosetNTTExt(c, shift) })
+}
+
+func (quadOps) cosetINTT(a []quad, shift field.Element) {
+	quadTransform(a, func(c []field.Ext) { poly.CosetINTTExt(c, shift) })
+}
+
+func (quadOps) intt(a []quad) { quadTransform(a, poly.INTTExt) }
+
+func (quadOps) evalBase(c []field.Element, x quad) quad {
+	var r quad
+	for i := len(c) - 1; i >= 0; i-- {
+		r = r.Mul(x).AddBase(c[i])
+	}
+	return r
+}
+
+func (quadOps) evalExt(c []quad, x quad) quad {
+	var r quad
+	for i := len(c) - 1; i >= 0; i-- {
+		r = r.Mul(x).Add(c[i])
+	}
+	return r
 }
 
 // batchInverse inverts every src[i] into dst[i] with one inversion; zeros

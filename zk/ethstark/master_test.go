@@ -1,6 +1,7 @@
 package ethstark
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"strings"
@@ -278,5 +279,75 @@ func BenchmarkVerifyMasterChain(b *testing.B) {
 		if _, err := VerifyChain(in, f.Params, f.Proof, 80); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func BenchmarkVerifyMasterChain3(b *testing.B) {
+	in, f := masterVector(b, "chain3_proof_master_example.json")
+	for b.Loop() {
+		if _, err := VerifyChain(in, f.Params, f.Proof, 80); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The Go prover makes, byte for byte, the proofs ethSTARK master's
+// rescue_prover made for the same witness and parameters.
+func TestProveChainReproducesEthSTARKMaster(t *testing.T) {
+	w := chainWitness(t)
+	for _, c := range []struct {
+		proof, params string
+		words         int
+	}{
+		{"chain3_proof_master_example.json", "master_example_params.json", 4},
+		{"chain1536_proof_master80.json", "chain1536_params_master80.json", len(w)},
+	} {
+		want, f := masterVector(t, c.proof)
+		params, err := ParseParams(readFile(t, "master/"+c.params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, proof, err := ProveChain(w[:c.words], params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *in != *want {
+			t.Fatalf("%s: statement %+v, want %+v", c.proof, in, want)
+		}
+		if !bytes.Equal(proof, f.Proof) {
+			i := 0
+			for i < min(len(proof), len(f.Proof)) && proof[i] == f.Proof[i] {
+				i++
+			}
+			t.Fatalf("%s: proof differs from ethSTARK's at byte %d (%d bytes, want %d)", c.proof, i, len(proof), len(f.Proof))
+		}
+		// Written as ethSTARK writes it, the file reads back as master's.
+		pf, err := ParseFile(MarshalChainFile(proof, params, in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pf.Params.Branch != BranchMaster {
+			t.Fatalf("%s: written file reads as the %s branch's", c.proof, pf.Params.Branch)
+		}
+		if _, err := VerifyChain(in, pf.Params, pf.Proof, 80); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The chain3 witness file is the first four words of the long one.
+	var j struct{ Witness [][]string }
+	if err := json.Unmarshal(readFile(t, "master/chain3_private_input.json"), &j); err != nil {
+		t.Fatal(err)
+	}
+	for i, x := range j.Witness {
+		word, err := parseWord(x, "witness word")
+		if err != nil || word != w[i] || len(j.Witness) != 4 {
+			t.Fatalf("chain3 witness word %d differs (%v)", i, err)
+		}
+	}
+	// No zero knowledge on the master branch.
+	params, _ := ParseParams(readFile(t, "master/master_example_params.json"))
+	params.ZeroKnowledge = true
+	if _, _, err := ProveChain(w[:4], params); err == nil {
+		t.Fatal("master-branch proof with zero knowledge made")
 	}
 }
