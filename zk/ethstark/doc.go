@@ -1,7 +1,7 @@
 // Package ethstark verifies proofs made by StarkWare's ethSTARK, exactly
 // as ethSTARK's own verifiers check them: Ziggy signatures and Rescue
 // hash-chain proofs of its "ziggy" branch, and the Rescue hash-chain proofs
-// of its master branch; and it makes the ziggy branch's.
+// of its master branch; and it makes them.
 //
 // DataDragon's engine (zk/stark) has its own proof format, transcript and
 // Merkle trees; the seed system signs with ethSTARK's C++ Ziggy, whose
@@ -74,13 +74,14 @@
 //
 // # Proving
 //
-// ProveChain and SignZiggy make the ziggy branch's proofs from Go. ethSTARK's
-// provers are deterministic — under zero knowledge the salts, the trace's
-// padding and its blinding column are drawn from chains seeded with the
-// private key and the message (a signature) or the witness (a chain) — and
-// for both shared vectors the bytes are exactly those ethSTARK wrote, so
-// its verifier accepts what they make. MarshalChainFile and
-// MarshalZiggyFile write ethSTARK's output files.
+// ProveChain makes either branch's chain proofs from Go (the branch of
+// its Params), SignZiggy the ziggy branch's signatures. ethSTARK's provers
+// are deterministic — under zero knowledge the salts, the trace's padding
+// and its blinding column are drawn from chains seeded with the private key
+// and the message (a signature) or the witness (a chain) — and for every
+// vector the bytes are exactly those ethSTARK wrote (testdata/VECTORS.md,
+// testdata/master/README.md), so its verifiers accept what they make.
+// MarshalChainFile and MarshalZiggyFile write ethSTARK's output files.
 //
 // ethSTARK builds a random extension element from random base elements
 // passed as constructor arguments, whose order of evaluation C++ leaves to
