@@ -248,7 +248,3 @@ func decodeBase(b []byte) (field.Element, error) {
 func appendBase(b []byte, e field.Element) []byte {
 	return binary.BigEndian.AppendUint64(b, e.Montgomery())
 }
-
-func decodeExt(b []byte) (field.Ext, error) { return cubicOps{}.decode(b) }
-
-func appendExt(b []byte, e field.Ext) []byte { return cubicOps{}.append(b, e) }
