@@ -45,38 +45,45 @@ func blake2sCompress(h *[8]uint32, block []byte, t uint64, final bool) {
 	for i := range m {
 		m[i] = binary.LittleEndian.Uint32(block[4*i:])
 	}
-	v := [16]uint32{
-		h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7],
-		blake2sIV[0], blake2sIV[1], blake2sIV[2], blake2sIV[3],
-		blake2sIV[4] ^ uint32(t), blake2sIV[5] ^ uint32(t>>32), blake2sIV[6], blake2sIV[7],
-	}
+	v0, v1, v2, v3, v4, v5, v6, v7 := h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]
+	v8, v9, v10, v11 := blake2sIV[0], blake2sIV[1], blake2sIV[2], blake2sIV[3]
+	v12, v13, v14, v15 := blake2sIV[4]^uint32(t), blake2sIV[5]^uint32(t>>32), blake2sIV[6], blake2sIV[7]
 	if final {
-		v[14] = ^v[14]
-	}
-	g := func(a, b, c, d int, x, y uint32) {
-		v[a] += v[b] + x
-		v[d] = bits.RotateLeft32(v[d]^v[a], -16)
-		v[c] += v[d]
-		v[b] = bits.RotateLeft32(v[b]^v[c], -12)
-		v[a] += v[b] + y
-		v[d] = bits.RotateLeft32(v[d]^v[a], -8)
-		v[c] += v[d]
-		v[b] = bits.RotateLeft32(v[b]^v[c], -7)
+		v14 = ^v14
 	}
 	for r := range blake2sSigma {
 		s := &blake2sSigma[r]
-		g(0, 4, 8, 12, m[s[0]], m[s[1]])
-		g(1, 5, 9, 13, m[s[2]], m[s[3]])
-		g(2, 6, 10, 14, m[s[4]], m[s[5]])
-		g(3, 7, 11, 15, m[s[6]], m[s[7]])
-		g(0, 5, 10, 15, m[s[8]], m[s[9]])
-		g(1, 6, 11, 12, m[s[10]], m[s[11]])
-		g(2, 7, 8, 13, m[s[12]], m[s[13]])
-		g(3, 4, 9, 14, m[s[14]], m[s[15]])
+		v0, v4, v8, v12 = blake2sG(v0, v4, v8, v12, m[s[0]], m[s[1]])
+		v1, v5, v9, v13 = blake2sG(v1, v5, v9, v13, m[s[2]], m[s[3]])
+		v2, v6, v10, v14 = blake2sG(v2, v6, v10, v14, m[s[4]], m[s[5]])
+		v3, v7, v11, v15 = blake2sG(v3, v7, v11, v15, m[s[6]], m[s[7]])
+		v0, v5, v10, v15 = blake2sG(v0, v5, v10, v15, m[s[8]], m[s[9]])
+		v1, v6, v11, v12 = blake2sG(v1, v6, v11, v12, m[s[10]], m[s[11]])
+		v2, v7, v8, v13 = blake2sG(v2, v7, v8, v13, m[s[12]], m[s[13]])
+		v3, v4, v9, v14 = blake2sG(v3, v4, v9, v14, m[s[14]], m[s[15]])
 	}
-	for i := range h {
-		h[i] ^= v[i] ^ v[i+8]
-	}
+	h[0] ^= v0 ^ v8
+	h[1] ^= v1 ^ v9
+	h[2] ^= v2 ^ v10
+	h[3] ^= v3 ^ v11
+	h[4] ^= v4 ^ v12
+	h[5] ^= v5 ^ v13
+	h[6] ^= v6 ^ v14
+	h[7] ^= v7 ^ v15
+}
+
+// blake2sG is the mixing function G on four state words with two message
+// words.
+func blake2sG(a, b, c, d, x, y uint32) (uint32, uint32, uint32, uint32) {
+	a += b + x
+	d = bits.RotateLeft32(d^a, -16)
+	c += d
+	b = bits.RotateLeft32(b^c, -12)
+	a += b + y
+	d = bits.RotateLeft32(d^a, -8)
+	c += d
+	b = bits.RotateLeft32(b^c, -7)
+	return a, b, c, d
 }
 
 // blake2sSum writes to out (1 to 32 bytes: the digest length) the Blake2s

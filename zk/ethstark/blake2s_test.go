@@ -127,3 +127,11 @@ func BenchmarkBlake2s160(b *testing.B) {
 		blake2sSum(out, nil, in[:])
 	}
 }
+
+func BenchmarkBlake2s256XCrypto(b *testing.B) {
+	var in [40]byte
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		blake2s.Sum256(in[:])
+	}
+}
