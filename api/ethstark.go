@@ -19,7 +19,9 @@ import (
 // signature fields), the parameter file in proof_parameters and, for a
 // chain, the statement in public_input. A signature's public key and
 // message come from public_key and the message fields when given, else from
-// public_input.
+// public_input. The parameter file tells ethSTARK's branch
+// (ethstark.ParseParams); a master-branch chain proof claims at most 80
+// bits, below the floor a request cannot lower, so the node refuses it.
 
 const formatEthSTARK = "ethstark"
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -76,6 +77,24 @@ func TestVerifyEthSTARK(t *testing.T) {
 		edit(req)
 		if code, m := a.verify(req); code != http.StatusBadRequest || m["error"] == nil {
 			t.Errorf("%s: %d %v", name, code, m)
+		}
+	}
+}
+
+// A proof by ethSTARK's master branch is read as that branch's, and the
+// node refuses it: it claims 80 bits, below the node's floor, which a
+// request can raise but not lower.
+func TestVerifyEthSTARKMaster(t *testing.T) {
+	a := newTestAPI(t, nil)
+	for _, minBits := range []any{nil, 80} {
+		req := ethstarkBody(t, "master/chain1536_proof_master80.json", "chain")
+		if minBits != nil {
+			req["min_bits"] = minBits
+		}
+		code, m := a.verify(req)
+		reason, _ := m["reason"].(string)
+		if code != http.StatusOK || m["valid"] != false || !strings.Contains(reason, "claim 80 bits") {
+			t.Fatalf("min_bits %v: %d %v", minBits, code, m)
 		}
 	}
 }

@@ -20,6 +20,12 @@ const (
 	formatDataDragon = "datadragon"
 	formatEthSTARK   = "ethstark"
 	maxEthSTARKFile  = 8 << 20 // bytes of an ethSTARK JSON file
+
+	// A chain proof's file tells its ethSTARK branch (the ziggy branch's
+	// parameters have enable_zero_knowledge, master's do not); these read
+	// it as one branch's whatever it says.
+	formatEthSTARKMaster = "ethstark-master"
+	formatEthSTARKZiggy  = "ethstark-ziggy"
 )
 
 func checkFormat(f string) error {
@@ -29,14 +35,38 @@ func checkFormat(f string) error {
 	return nil
 }
 
-// readEthSTARKFile reads and parses an ethSTARK prover output file. An
-// unreadable file is returned as is; a malformed one as errInvalid.
-func readEthSTARKFile(path string) (*ethstark.File, error) {
+// checkChainFormat accepts the formats of a chain proof, which ethSTARK's
+// master branch makes too.
+func checkChainFormat(f string) error {
+	switch f {
+	case formatDataDragon, formatEthSTARK, formatEthSTARKMaster, formatEthSTARKZiggy:
+		return nil
+	}
+	return usagef("--format %q: want %s, %s, %s or %s", f, formatDataDragon, formatEthSTARK, formatEthSTARKMaster, formatEthSTARKZiggy)
+}
+
+func isEthSTARKFormat(f string) bool {
+	return f == formatEthSTARK || f == formatEthSTARKMaster || f == formatEthSTARKZiggy
+}
+
+// readEthSTARKFile reads and parses an ethSTARK prover output file, its
+// branch the one the file tells or, for ethstark-master and
+// ethstark-ziggy, the one the format names. An unreadable file is
+// returned as is; a malformed one as errInvalid.
+func readEthSTARKFile(path, format string) (*ethstark.File, error) {
 	data, err := readFileLimited(path, maxEthSTARKFile)
 	if err != nil {
 		return nil, err
 	}
-	f, err := ethstark.ParseFile(data)
+	var f *ethstark.File
+	switch format {
+	case formatEthSTARKMaster:
+		f, err = ethstark.ParseFileBranch(data, ethstark.BranchMaster)
+	case formatEthSTARKZiggy:
+		f, err = ethstark.ParseFileBranch(data, ethstark.BranchZiggy)
+	default:
+		f, err = ethstark.ParseFile(data)
+	}
 	if err != nil {
 		return nil, invalid{err}
 	}
@@ -94,7 +124,7 @@ func runZKVerifyEthSTARK(c *command, sigPath, pubPath, msgPath string, minBits i
 	if err != nil {
 		return fail(stderr, c, err)
 	}
-	f, err := readEthSTARKFile(sigPath)
+	f, err := readEthSTARKFile(sigPath, formatEthSTARK)
 	var bad invalid
 	if errors.As(err, &bad) {
 		fmt.Fprintf(stdout, "invalid: %v\n", err)
@@ -122,7 +152,7 @@ func runZKVerifyEthSTARK(c *command, sigPath, pubPath, msgPath string, minBits i
 
 // runChainVerifyEthSTARK verifies an ethSTARK Rescue hash-chain proof file
 // against its own public input, or against the public-input file pubPath.
-func runChainVerifyEthSTARK(c *command, proofPath, pubPath string, minBits int, stdout, stderr io.Writer) int {
+func runChainVerifyEthSTARK(c *command, proofPath, pubPath, format string, minBits int, stdout, stderr io.Writer) int {
 	var in *ethstark.ChainInput
 	if pubPath != "" {
 		data, err := readFileLimited(pubPath, maxEthSTARKFile)
@@ -133,7 +163,7 @@ func runChainVerifyEthSTARK(c *command, proofPath, pubPath string, minBits int, 
 			return fail(stderr, c, fmt.Errorf("%s: %w", pubPath, err))
 		}
 	}
-	f, err := readEthSTARKFile(proofPath)
+	f, err := readEthSTARKFile(proofPath, format)
 	var bad invalid
 	if errors.As(err, &bad) {
 		fmt.Fprintf(stdout, "invalid: %v\n", err)
@@ -156,7 +186,7 @@ func runChainVerifyEthSTARK(c *command, proofPath, pubPath string, minBits int, 
 		return exitFail
 	}
 	fmt.Fprintln(stdout, "valid")
-	fmt.Fprintln(stdout, "format: ethSTARK Rescue hash-chain proof")
+	fmt.Fprintf(stdout, "format: ethSTARK Rescue hash-chain proof (%s branch)\n", f.Params.Branch)
 	fmt.Fprintf(stdout, "length: %d hashes\n", in.ChainLength)
 	fmt.Fprintf(stdout, "output: %s\n", formatElements(in.Output[:]))
 	fmt.Fprintf(stdout, "security: %d bits (as ethSTARK's parameters claim), floor %d\n", res.SecurityBits, minBits)

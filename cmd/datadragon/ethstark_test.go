@@ -103,6 +103,58 @@ func TestChainVerifyEthSTARK(t *testing.T) {
 	}
 }
 
+// TestChainVerifyEthSTARKMaster verifies a proof by ethSTARK's master
+// branch: the branch read from the file or named, the 80 bits it claims
+// refused by the default floor.
+func TestChainVerifyEthSTARKMaster(t *testing.T) {
+	proof := ethVectors + "master/chain1536_proof_master80.json"
+	for _, args := range [][]string{
+		{"zk", "chain-verify", "--format", "ethstark", "--min-bits", "80", proof},
+		{"zk", "chain-verify", "--format", "ethstark-master", "--min-bits", "80", proof},
+		{"zk", "chain-verify", "--format", "ethstark", "--min-bits", "80", "--pub", ethVectors + "chain1536_public_input.json", proof},
+	} {
+		code, out, errOut := runCLI(t, args...)
+		wantCode(t, args, code, exitOK, out, errOut)
+		for _, want := range []string{"valid\n", "(master branch)", "length: 1536 hashes", "security: 80 bits (as ethSTARK's parameters claim), floor 80", "0x1997c6b72973b63c"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%v: output lacks %q:\n%s", args, want, out)
+			}
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"zk", "chain-verify", "--format", "ethstark", proof}, "below the floor of 100"},
+		{[]string{"zk", "chain-verify", "--format", "ethstark", "--min-bits", "81", proof}, "below the floor of 81"},
+		{[]string{"zk", "chain-verify", "--format", "ethstark-ziggy", "--min-bits", "80", proof}, "enable_zero_knowledge"},
+		{[]string{"zk", "chain-verify", "--format", "ethstark-master", "--min-bits", "1", ethVectors + "chain1536_proof_ziggy128_nonzk.json"}, "invalid: "},
+		{[]string{"zk", "chain-verify", "--format", "ethstark", "--min-bits", "80", "--pub", ethVectors + "master/chain3_public_input.json", proof}, "invalid: "},
+	} {
+		code, out, errOut := runCLI(t, c.args...)
+		wantCode(t, c.args, code, exitFail, out, errOut)
+		if !strings.HasPrefix(out, "invalid: ") || !strings.Contains(out, c.want) {
+			t.Errorf("%v: %s", c.args, out)
+		}
+	}
+	// The ziggy vector still reads as the ziggy branch's, named or not.
+	args := []string{"zk", "chain-verify", "--format", "ethstark-ziggy", ethVectors + "chain1536_proof_ziggy128_nonzk.json"}
+	code, out, errOut := runCLI(t, args...)
+	wantCode(t, args, code, exitOK, out, errOut)
+	if !strings.Contains(out, "(ziggy branch)") {
+		t.Errorf("%v: %s", args, out)
+	}
+	args = []string{"zk", "chain-verify", "--format", "ethstark-other", proof}
+	if code, out, errOut := runCLI(t, args...); code == exitOK || code == exitFail {
+		t.Errorf("unknown format: exit %d\n%s%s", code, out, errOut)
+	}
+	// A signature has no master-branch format.
+	args = []string{"zk", "verify", "--format", "ethstark-master", ethVectors + "sig1_signature.json", "--pub", ethVectors + "sig1_public_input.json"}
+	if code, out, errOut := runCLI(t, args...); code == exitOK {
+		t.Errorf("zk verify --format ethstark-master: exit 0\n%s%s", out, errOut)
+	}
+}
+
 // TestZKSignEthSTARK signs with the vector's private key in ethSTARK's
 // format: the file holds the very signature ethSTARK's ziggy_prover wrote.
 func TestZKSignEthSTARK(t *testing.T) {

@@ -387,7 +387,7 @@ func abbreviate(raw []byte) string {
 
 var chainVerifyCmd = &command{
 	path:     "zk chain-verify",
-	synopsis: "[--min-bits B] [--format datadragon|ethstark] [--pub PUBLIC_INPUT.json] PROOF",
+	synopsis: "[--min-bits B] [--format datadragon|ethstark|ethstark-master|ethstark-ziggy] [--pub PUBLIC_INPUT.json] PROOF",
 	summary:  "verify a Rescue hash-chain proof",
 	about: fmt.Sprintf(`Verify the hash-chain proof in the file PROOF (at most %s). If it is valid,
 print "valid" and the statement it proves (chain length, output, security,
@@ -399,11 +399,20 @@ is invalid, so a prover cannot weaken the parameters unnoticed.
 --format ethstark verifies a proof made by ethSTARK's rescue_prover: PROOF is
 its JSON output file, which carries the parameters and public input; --pub
 names a public-input file ({"output": [...], "chain_length": n}) to verify
-against instead. The security printed is what ethSTARK's parameters claim.`, formatBytes(maxProofFile)),
+against instead. The security printed is what ethSTARK's parameters claim.
+
+ethSTARK has two branches with different proofs: the ziggy branch (128 bits,
+Blake2s-256, a cubic extension field) and the master branch (at most 80 bits,
+Blake2s-160, a quadratic extension). --format ethstark reads the branch from
+the file: the ziggy branch's parameters have enable_zero_knowledge, master's
+do not. --format ethstark-master or ethstark-ziggy reads the file as that
+branch's whatever it says. A master-branch proof claims at most 80 bits, so
+it is invalid unless --min-bits is 80 or less.`, formatBytes(maxProofFile)),
 	examples: []string{
 		"datadragon zk chain-verify chain.proof",
 		"datadragon zk chain-verify --min-bits 128 chain.proof",
 		"datadragon zk chain-verify --format ethstark chain_proof.json",
+		"datadragon zk chain-verify --format ethstark --min-bits 80 master_proof.json",
 	},
 }
 
@@ -411,7 +420,7 @@ func runChainVerify(args []string, stdout, stderr io.Writer) int {
 	c := chainVerifyCmd
 	fs := newFlagSet(c)
 	minBits := fs.Int("min-bits", defaultMinBits, "reject proofs with fewer than `BITS` bits of conjectured security")
-	format := fs.String("format", formatDataDragon, "proof `FORMAT`: datadragon or ethstark")
+	format := fs.String("format", formatDataDragon, "proof `FORMAT`: datadragon, ethstark, ethstark-master or ethstark-ziggy")
 	pubPath := fs.String("pub", "", "with --format ethstark, verify against the public-input `FILE` instead of the proof's own")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
@@ -419,9 +428,9 @@ func runChainVerify(args []string, stdout, stderr io.Writer) int {
 	}
 	switch {
 	case err != nil:
-	case checkFormat(*format) != nil:
-		err = checkFormat(*format)
-	case *pubPath != "" && *format != formatEthSTARK:
+	case checkChainFormat(*format) != nil:
+		err = checkChainFormat(*format)
+	case *pubPath != "" && !isEthSTARKFormat(*format):
 		err = usagef("--pub is only for --format ethstark: a DataDragon proof carries its statement")
 	case len(pos) != 1:
 		err = usagef("want exactly one proof file, got %d arguments", len(pos))
@@ -431,8 +440,8 @@ func runChainVerify(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, c, err)
 	}
-	if *format == formatEthSTARK {
-		return runChainVerifyEthSTARK(c, pos[0], *pubPath, *minBits, stdout, stderr)
+	if isEthSTARKFormat(*format) {
+		return runChainVerifyEthSTARK(c, pos[0], *pubPath, *format, *minBits, stdout, stderr)
 	}
 
 	data, err := readFileLimited(pos[0], maxProofFile)

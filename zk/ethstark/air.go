@@ -18,11 +18,11 @@ type maskItem struct {
 // statementAIR is what the verifier needs of an ethSTARK AIR: its sizes,
 // the neighbours it reads and its composition polynomial at the
 // out-of-domain point.
-type statementAIR interface {
+type statementAIR[E any] interface {
 	logTrace() int      // log2 of the trace length, slackness included
 	mask() []maskItem   // neighbours, in ethSTARK's order
 	nCoefficients() int // random coefficients drawn for the constraints
-	constraintsAt(z field.Ext, nb []field.Ext, coef []field.Ext) (field.Ext, error)
+	constraintsAt(z E, nb []E, coef []E) (E, error)
 }
 
 // Both AIRs have composition degree bound 4·trace length.
@@ -57,29 +57,30 @@ func log2(n uint64) int {
 // the same length m. It uses the barycentric form
 // P(y) = (y^m − 1)/m · Σ_i v_i·ω^i/(y − ω^i), whose denominators all
 // columns share.
-func periodicAt(cols [][]field.Element, y field.Ext) []field.Ext {
+func periodicAt[E extElem[E], O extOps[E]](cols [][]field.Element, y E) []E {
+	var o O
 	m := len(cols[0])
 	w := field.RootOfUnity(log2(uint64(m)))
 	pts := make([]field.Element, m)
-	den := make([]field.Ext, m)
+	den := make([]E, m)
 	x := field.One()
 	for i := range m {
 		pts[i] = x
 		den[i] = y.SubBase(x)
 		if den[i].IsZero() { // y is a point of the subgroup: read the values
-			out := make([]field.Ext, len(cols))
+			out := make([]E, len(cols))
 			for c, v := range cols {
-				out[c] = field.FromBase(v[i])
+				out[c] = o.fromBase(v[i])
 			}
 			return out
 		}
 		x = x.Mul(w)
 	}
-	field.ExtBatchInverse(den, den)
+	batchInverse[E, O](den, den)
 	scale := y.Exp(uint64(m)).SubBase(field.One()).MulBase(field.New(uint64(m)).Inverse())
-	out := make([]field.Ext, len(cols))
+	out := make([]E, len(cols))
 	for c, v := range cols {
-		var s field.Ext
+		var s E
 		for i, vi := range v {
 			if !vi.IsZero() {
 				s = s.Add(den[i].MulBase(vi.Mul(pts[i])))
@@ -107,17 +108,17 @@ func spread(v []field.Element, slack uint64) []field.Element {
 // nb[12:]) and the periodic round constants (even in per[:12], odd in
 // per[12:]), the two sides of one Rescue round as ethSTARK's AIRs write
 // them: after = K_even + M·x³ and before = (M⁻¹·(y − K_odd))³.
-func roundState(nb, per []field.Ext) (after, before [width]field.Ext) {
+func roundState[E extElem[E]](nb, per []E) (after, before [width]E) {
 	mds := rescue.MDS()
 	inv := rescue.MDSInverse()
-	var cube, diff [width]field.Ext
+	var cube, diff [width]E
 	for i := range width {
 		cube[i] = nb[i].Mul(nb[i]).Mul(nb[i])
 		diff[i] = nb[width+i].Sub(per[width+i])
 	}
 	for i := range width {
 		a := per[i]
-		var b field.Ext
+		var b E
 		for j := range width {
 			a = a.Add(cube[j].MulBase(mds[i][j]))
 			b = b.Add(diff[j].MulBase(inv[i][j]))
@@ -128,18 +129,18 @@ func roundState(nb, per []field.Ext) (after, before [width]field.Ext) {
 	return after, before
 }
 
-func extPow(z field.Ext, e uint64) field.Ext { return z.Exp(e) }
+func extPow[E extElem[E]](z E, e uint64) E { return z.Exp(e) }
 
 // degAdj is a constraint's pair of coefficients: c0 + c1·z^e lifts the
 // constraint to the composition degree bound.
-func degAdj(coef []field.Ext, k int, zPow field.Ext) field.Ext {
+func degAdj[E extElem[E]](coef []E, k int, zPow E) E {
 	return coef[k].Add(coef[k+1].Mul(zPow))
 }
 
 // chainAIR is ethSTARK's Rescue hash-chain AIR: 3 hashes per 32-row batch,
 // a row per middle state, the chain's words fed in at the batch boundaries
 // and the output fixed at the last hash's row.
-type chainAIR struct {
+type chainAIR[E extElem[E], O extOps[E]] struct {
 	output   [4]field.Element
 	chainLen uint64
 	origLen  uint64 // rows before zero-knowledge slackness
@@ -149,10 +150,10 @@ type chainAIR struct {
 
 const batchHeight = 32
 
-func newChainAIR(in *ChainInput, zk bool, nQueries int) *chainAIR {
+func newChainAIR[E extElem[E], O extOps[E]](in *ChainInput, zk bool, nQueries int) *chainAIR[E, O] {
 	rows := in.ChainLength / 3 * batchHeight
 	orig := uint64(1) << log2(rows)
-	a := &chainAIR{output: in.Output, chainLen: in.ChainLength, origLen: orig}
+	a := &chainAIR[E, O]{output: in.Output, chainLen: in.ChainLength, origLen: orig}
 	a.slack = slackness(orig, zk, nQueries)
 	rc := rescue.RoundConstants()
 	for i := range width {
@@ -180,9 +181,9 @@ func newChainAIR(in *ChainInput, zk bool, nQueries int) *chainAIR {
 	return a
 }
 
-func (a *chainAIR) logTrace() int      { return log2(a.origLen * a.slack) }
-func (a *chainAIR) nCoefficients() int { return 2 * 52 }
-func (a *chainAIR) mask() []maskItem   { return twoRowMask(a.slack) }
+func (a *chainAIR[E, O]) logTrace() int      { return log2(a.origLen * a.slack) }
+func (a *chainAIR[E, O]) nCoefficients() int { return 2 * 52 }
+func (a *chainAIR[E, O]) mask() []maskItem   { return twoRowMask(a.slack) }
 
 func twoRowMask(slack uint64) []maskItem {
 	m := make([]maskItem, 0, 2*width)
@@ -196,11 +197,12 @@ func twoRowMask(slack uint64) []maskItem {
 
 // evalPeriodic evaluates periodic columns of a trace of n rows at z: a
 // column of period m is a polynomial in z^(n/m).
-func evalPeriodic(cols [][]field.Element, n uint64, z field.Ext) []field.Ext {
-	return periodicAt(cols, z.Exp(n/uint64(len(cols[0]))))
+func evalPeriodic[E extElem[E], O extOps[E]](cols [][]field.Element, n uint64, z E) []E {
+	return periodicAt[E, O](cols, z.Exp(n/uint64(len(cols[0]))))
 }
 
-func (a *chainAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, error) {
+func (a *chainAIR[E, O]) constraintsAt(z E, nb, coef []E) (E, error) {
+	var o O
 	n := a.origLen * a.slack // trace length
 	d := 4 * n               // composition degree bound
 	N0 := a.origLen
@@ -216,7 +218,7 @@ func (a *chainAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, 
 		d - 1 - n + nb32,
 		d - n + 1,
 	}
-	pp := make([]field.Ext, 1+len(exps))
+	pp := make([]E, 1+len(exps))
 	pp[0] = z
 	for i, e := range exps {
 		pp[i+1] = extPow(z, e)
@@ -230,7 +232,7 @@ func (a *chainAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, 
 		g0.Exp(N0 - 1),
 		g0.Exp(32*(a.chainLen/3-1) + 31),
 	}
-	one := field.ExtOne()
+	one := o.one()
 	dom0 := pp[1].Sub(one)
 	dom1 := pp[2].Sub(one)
 	dom2 := dom0.Mul(pp[1].SubBase(sh[0])).Mul(pp[1].SubBase(sh[1]))
@@ -241,18 +243,19 @@ func (a *chainAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, 
 	dom7 := z.SubBase(sh[4])
 	dom8 := z.SubBase(sh[5])
 	if anyZero(dom0, dom1, dom4, dom5, dom6, dom8) {
-		return field.Ext{}, errOnDomain
+		var zero E
+		return zero, errOnDomain
 	}
 
-	per := evalPeriodic(a.periodic[:], n, z)
+	per := evalPeriodic[E, O](a.periodic[:], n, z)
 	after, before := roundState(nb, per)
 
 	k := 0
-	var res field.Ext
+	var res E
 	// Rows where a batch starts: the capacity of the first hash is zero and
 	// the state enters the first round.
 	{
-		var s field.Ext
+		var s E
 		for i := range 4 {
 			s = s.Add(nb[8+i].Mul(degAdj(coef, k, pp[3])))
 			k += 2
@@ -266,7 +269,7 @@ func (a *chainAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, 
 	}
 	// Rounds inside a hash, everywhere except the batch's hash boundaries.
 	{
-		var s1, s2 field.Ext
+		var s1, s2 E
 		for i := range 4 {
 			s1 = s1.Add(after[i].Sub(before[i]).Mul(degAdj(coef, k, pp[5])))
 			k += 2
@@ -280,7 +283,7 @@ func (a *chainAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, 
 	}
 	// Between hashes of a batch: the new capacity is zero.
 	{
-		var s field.Ext
+		var s E
 		for i := width - 4; i < width; i++ {
 			s = s.Add(per[i].Sub(before[i]).Mul(degAdj(coef, k, pp[7])))
 			k += 2
@@ -289,7 +292,7 @@ func (a *chainAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, 
 	}
 	// The last row of a batch holds the state after the third hash.
 	{
-		var s field.Ext
+		var s E
 		for i := range width {
 			s = s.Add(after[i].Sub(nb[width+i]).Mul(degAdj(coef, k, pp[4])))
 			k += 2
@@ -298,7 +301,7 @@ func (a *chainAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, 
 	}
 	// The digest carries from one batch to the next (not past the last row).
 	{
-		var s field.Ext
+		var s E
 		for i := range 4 {
 			s = s.Add(nb[i].Sub(nb[width+i]).Mul(degAdj(coef, k, pp[8])))
 			k += 2
@@ -308,7 +311,7 @@ func (a *chainAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, 
 	}
 	// The output at the chain's last hash.
 	{
-		var s field.Ext
+		var s E
 		for i := range 4 {
 			s = s.Add(nb[i].SubBase(a.output[i]).Mul(degAdj(coef, k, pp[9])))
 			k += 2
@@ -321,7 +324,7 @@ func (a *chainAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, 
 // ziggyAIR is ethSTARK's Ziggy AIR: one Rescue permutation in 16 rows,
 // rows 1–10 holding the middle states; the first half round is checked
 // against a zero capacity and the last against the public key.
-type ziggyAIR struct {
+type ziggyAIR[E extElem[E], O extOps[E]] struct {
 	pk       [4]field.Element
 	slack    uint64
 	periodic [2 * width][]field.Element
@@ -329,8 +332,8 @@ type ziggyAIR struct {
 
 const ziggyHeight = 16
 
-func newZiggyAIR(in *ZiggyInput, zk bool, nQueries int) *ziggyAIR {
-	a := &ziggyAIR{pk: in.PublicKey, slack: slackness(ziggyHeight, zk, nQueries)}
+func newZiggyAIR[E extElem[E], O extOps[E]](in *ZiggyInput, zk bool, nQueries int) *ziggyAIR[E, O] {
+	a := &ziggyAIR[E, O]{pk: in.PublicKey, slack: slackness(ziggyHeight, zk, nQueries)}
 	rc := rescue.RoundConstants()
 	for i := range width {
 		even := make([]field.Element, 0, ziggyHeight)
@@ -352,16 +355,17 @@ func newZiggyAIR(in *ZiggyInput, zk bool, nQueries int) *ziggyAIR {
 	return a
 }
 
-func (a *ziggyAIR) logTrace() int      { return log2(ziggyHeight * a.slack) }
-func (a *ziggyAIR) nCoefficients() int { return 2 * 20 }
-func (a *ziggyAIR) mask() []maskItem   { return twoRowMask(a.slack) }
+func (a *ziggyAIR[E, O]) logTrace() int      { return log2(ziggyHeight * a.slack) }
+func (a *ziggyAIR[E, O]) nCoefficients() int { return 2 * 20 }
+func (a *ziggyAIR[E, O]) mask() []maskItem   { return twoRowMask(a.slack) }
 
-func (a *ziggyAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, error) {
+func (a *ziggyAIR[E, O]) constraintsAt(z E, nb, coef []E) (E, error) {
+	var o O
 	n := ziggyHeight * a.slack
 	d := 4 * n
-	pp := []field.Ext{z, extPow(z, d+1-3*(n-1)-1), extPow(z, d+9-3*(n-1)-1)}
+	pp := []E{z, extPow(z, d+1-3*(n-1)-1), extPow(z, d+9-3*(n-1)-1)}
 	g0 := field.RootOfUnity(log2(ziggyHeight))
-	one := field.ExtOne()
+	one := o.one()
 	dom0 := z.Sub(one)
 	dom1 := one
 	for e := uint64(1); e <= 9; e++ {
@@ -369,17 +373,18 @@ func (a *ziggyAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, 
 	}
 	dom2 := z.SubBase(g0.Exp(10))
 	if anyZero(dom0, dom1, dom2) {
-		return field.Ext{}, errOnDomain
+		var zero E
+		return zero, errOnDomain
 	}
 
-	per := evalPeriodic(a.periodic[:], n, z)
+	per := evalPeriodic[E, O](a.periodic[:], n, z)
 	after, before := roundState(nb, per)
 
 	k := 0
-	var res field.Ext
+	var res E
 	// Row 0: the first half round from the secret and a zero capacity.
 	{
-		var s field.Ext
+		var s E
 		for i := 8; i < width; i++ {
 			s = s.Add(per[i].Sub(before[i]).Mul(degAdj(coef, k, pp[1])))
 			k += 2
@@ -388,7 +393,7 @@ func (a *ziggyAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, 
 	}
 	// Rows 1–9: a full round between consecutive middle states.
 	{
-		var s field.Ext
+		var s E
 		for i := range width {
 			s = s.Add(after[i].Sub(before[i]).Mul(degAdj(coef, k, pp[2])))
 			k += 2
@@ -397,7 +402,7 @@ func (a *ziggyAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, 
 	}
 	// Row 10: the last half round gives the public key.
 	{
-		var s field.Ext
+		var s E
 		for i := range 4 {
 			s = s.Add(after[i].SubBase(a.pk[i]).Mul(degAdj(coef, k, pp[1])))
 			k += 2
@@ -409,7 +414,7 @@ func (a *ziggyAIR) constraintsAt(z field.Ext, nb, coef []field.Ext) (field.Ext, 
 
 var errOnDomain = errors.New("ethstark: the out-of-domain point lies on a constraint's domain")
 
-func anyZero(xs ...field.Ext) bool {
+func anyZero[E extElem[E]](xs ...E) bool {
 	for _, x := range xs {
 		if x.IsZero() {
 			return true

@@ -9,59 +9,74 @@ import (
 	"github.com/datadragon/datadragon/zk/field"
 )
 
-// digestSize is the Blake2s digest length of the ziggy branch of ethSTARK
-// (256 bits) and therefore the length of every commitment and Merkle node.
-const digestSize = 32
+// maxDigest is the longest Blake2s digest a branch of ethSTARK uses (the
+// ziggy branch's 256 bits). Digests are held in arrays of this size; a
+// shorter digest (the master branch's 160 bits) fills the first bytes and
+// leaves the rest zero, so arrays compare as the digests do.
+const maxDigest = 32
 
-func hashBytes(b []byte) [digestSize]byte { return blake2s.Sum256(b) }
+type digest = [maxDigest]byte
 
-func hashPair(l, r *[digestSize]byte) [digestSize]byte {
-	var buf [2 * digestSize]byte
-	copy(buf[:], l[:])
-	copy(buf[digestSize:], r[:])
-	return blake2s.Sum256(buf[:])
+// hashSum is Blake2s with an n-byte digest: golang.org/x/crypto's for 32
+// bytes, the package's own core for the master branch's 20.
+func hashSum(n int, b []byte) digest {
+	if n == maxDigest {
+		return blake2s.Sum256(b)
+	}
+	var d digest
+	blake2sSum(d[:n], nil, b)
+	return d
 }
 
-// hashChain is ethSTARK's Fiat–Shamir state: a Blake2s digest that every
-// prover message is absorbed into (digest ← H(digest ‖ message)), and from
-// which challenges are squeezed as H(digest ‖ 0…0 ‖ counter), 32 bytes at a
-// time. Bytes of a squeezed block left over by a short request are kept and
-// served to the next short request, as ethSTARK does; the exact reuse rule
-// matters because it decides every challenge.
+func hashPair(n int, l, r *digest) digest {
+	var buf [2 * maxDigest]byte
+	copy(buf[:], l[:n])
+	copy(buf[n:], r[:n])
+	return hashSum(n, buf[:2*n])
+}
+
+// hashChain is ethSTARK's Fiat–Shamir state: a Blake2s digest of n bytes
+// that every prover message is absorbed into (digest ← H(digest ‖
+// message)), and from which challenges are squeezed as H(digest ‖ 0…0 ‖
+// counter) (2n bytes hashed), n bytes at a time. Bytes of a squeezed block
+// left over by a short request are kept and served to the next short
+// request, as ethSTARK does; the exact reuse rule matters because it
+// decides every challenge.
 type hashChain struct {
-	digest  [digestSize]byte
+	n       int // digest length in bytes
+	digest  digest
 	counter uint64
-	spare   [2 * digestSize]byte
+	spare   [2 * maxDigest]byte
 	nSpare  int
 }
 
-func newHashChain(seed []byte) *hashChain {
-	return &hashChain{digest: hashBytes(seed)}
+func newHashChain(n int, seed []byte) *hashChain {
+	return &hashChain{n: n, digest: hashSum(n, seed)}
 }
 
 func (h *hashChain) mix(b []byte) {
-	buf := make([]byte, 0, digestSize+len(b))
-	buf = append(buf, h.digest[:]...)
+	buf := make([]byte, 0, h.n+len(b))
+	buf = append(buf, h.digest[:h.n]...)
 	buf = append(buf, b...)
-	h.digest = hashBytes(buf)
+	h.digest = hashSum(h.n, buf)
 	h.counter = 0
 	h.nSpare = 0
 }
 
-func (h *hashChain) block() [digestSize]byte {
-	var buf [2 * digestSize]byte
-	copy(buf[:], h.digest[:])
-	binary.BigEndian.PutUint64(buf[2*digestSize-8:], h.counter)
+func (h *hashChain) block() digest {
+	var buf [2 * maxDigest]byte
+	copy(buf[:], h.digest[:h.n])
+	binary.BigEndian.PutUint64(buf[2*h.n-8:], h.counter)
 	h.counter++
-	return blake2s.Sum256(buf[:])
+	return hashSum(h.n, buf[:2*h.n])
 }
 
 // random fills out with challenge bytes.
 func (h *hashChain) random(out []byte) {
-	full := len(out) / digestSize * digestSize
-	for off := 0; off < full; off += digestSize {
+	full := len(out) / h.n * h.n
+	for off := 0; off < full; off += h.n {
 		b := h.block()
-		copy(out[off:], b[:])
+		copy(out[off:], b[:h.n])
 	}
 	tail := out[full:]
 	if len(tail) <= h.nSpare {
@@ -72,7 +87,7 @@ func (h *hashChain) random(out []byte) {
 	}
 	b := h.block()
 	copy(tail, b[:len(tail)])
-	h.nSpare += copy(h.spare[h.nSpare:], b[len(tail):])
+	h.nSpare += copy(h.spare[h.nSpare:], b[len(tail):h.n])
 }
 
 var errProofShort = errors.New("ethstark: proof too short")
@@ -88,8 +103,8 @@ type channel struct {
 	queries bool // query phase: messages are no longer absorbed
 }
 
-func newChannel(seed, proof []byte) *channel {
-	return &channel{hc: newHashChain(seed), proof: proof}
+func newChannel(n int, seed, proof []byte) *channel {
+	return &channel{hc: newHashChain(n, seed), proof: proof}
 }
 
 func (c *channel) receive(n int) ([]byte, error) {
@@ -104,9 +119,9 @@ func (c *channel) receive(n int) ([]byte, error) {
 	return b, nil
 }
 
-func (c *channel) receiveHash() ([digestSize]byte, error) {
-	var d [digestSize]byte
-	b, err := c.receive(digestSize)
+func (c *channel) receiveHash() (digest, error) {
+	var d digest
+	b, err := c.receive(c.hc.n)
 	if err != nil {
 		return d, err
 	}
@@ -122,27 +137,31 @@ func (c *channel) receiveBase() (field.Element, error) {
 	return decodeBase(b)
 }
 
-func (c *channel) receiveExt() (field.Ext, error) {
-	b, err := c.receive(24)
+func receiveExt[E extElem[E], O extOps[E]](c *channel) (E, error) {
+	var o O
+	b, err := c.receive(o.size())
 	if err != nil {
-		return field.Ext{}, err
+		var zero E
+		return zero, err
 	}
-	return decodeExt(b)
+	return o.decode(b)
 }
 
 // receiveExtSpan reads n extension elements as one message, as ethSTARK
 // sends the last FRI layer.
-func (c *channel) receiveExtSpan(n int) ([]field.Ext, error) {
-	if n < 0 || n > (len(c.proof)-c.pos)/24 {
+func receiveExtSpan[E extElem[E], O extOps[E]](c *channel, n int) ([]E, error) {
+	var o O
+	sz := o.size()
+	if n < 0 || n > (len(c.proof)-c.pos)/sz {
 		return nil, errProofShort
 	}
-	b, err := c.receive(24 * n)
+	b, err := c.receive(sz * n)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]field.Ext, n)
+	out := make([]E, n)
 	for i := range out {
-		if out[i], err = decodeExt(b[24*i:]); err != nil {
+		if out[i], err = o.decode(b[sz*i:]); err != nil {
 			return nil, err
 		}
 	}
@@ -172,18 +191,22 @@ func (c *channel) randomBase() field.Element {
 	}
 }
 
-// randomExt draws an extension element. ethSTARK builds it from three
-// random base elements passed as constructor arguments, which its compiler
-// evaluates right to left: the first draw is the X² coefficient, the last
-// the constant one.
-func (c *channel) randomExt() field.Ext {
-	a2 := c.randomBase()
-	a1 := c.randomBase()
-	a0 := c.randomBase()
-	return field.Ext{A0: a0, A1: a1, A2: a2}
+// randomExt draws an extension element as ethSTARK does.
+func randomExt[E extElem[E], O extOps[E]](c *channel) E {
+	var o O
+	return o.random(c)
 }
 
 var powMagic = [8]byte{0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xed}
+
+// powInit is the proof of work's first hash, H(magic ‖ state ‖ bits).
+func powInit(n int, state digest, bits int) digest {
+	init := make([]byte, 0, 8+maxDigest+1)
+	init = append(init, powMagic[:]...)
+	init = append(init, state[:n]...)
+	init = append(init, byte(bits))
+	return hashSum(n, init)
+}
 
 // proofOfWork reads the 8-byte nonce and checks that
 // H(H(magic ‖ state ‖ bits) ‖ nonce) starts with bits zero bits.
@@ -194,20 +217,16 @@ func (c *channel) proofOfWork(bits int) error {
 	if bits > 40 {
 		return errors.New("ethstark: more than 40 proof-of-work bits")
 	}
-	state := c.hc.digest
+	n := c.hc.n
+	ih := powInit(n, c.hc.digest, bits)
 	nonce, err := c.receive(8)
 	if err != nil {
 		return err
 	}
-	init := make([]byte, 0, 8+digestSize+1)
-	init = append(init, powMagic[:]...)
-	init = append(init, state[:]...)
-	init = append(init, byte(bits))
-	ih := hashBytes(init)
-	var buf [digestSize + 8]byte
-	copy(buf[:], ih[:])
-	copy(buf[digestSize:], nonce)
-	h := hashBytes(buf[:])
+	var buf [maxDigest + 8]byte
+	copy(buf[:], ih[:n])
+	copy(buf[n:], nonce)
+	h := hashSum(n, buf[:n+8])
 	if binary.BigEndian.Uint64(h[:8]) >= uint64(1)<<(64-bits) {
 		return errors.New("ethstark: wrong proof of work")
 	}
@@ -226,23 +245,6 @@ func decodeBase(b []byte) (field.Element, error) {
 	return field.FromMontgomery(v), nil
 }
 
-func decodeExt(b []byte) (field.Ext, error) {
-	var e field.Ext
-	var err error
-	if e.A0, err = decodeBase(b[0:]); err != nil {
-		return e, err
-	}
-	if e.A1, err = decodeBase(b[8:]); err != nil {
-		return e, err
-	}
-	e.A2, err = decodeBase(b[16:])
-	return e, err
-}
-
 func appendBase(b []byte, e field.Element) []byte {
 	return binary.BigEndian.AppendUint64(b, e.Montgomery())
-}
-
-func appendExt(b []byte, e field.Ext) []byte {
-	return appendBase(appendBase(appendBase(b, e.A0), e.A1), e.A2)
 }

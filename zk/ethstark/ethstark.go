@@ -3,6 +3,9 @@ package ethstark
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+
+	"github.com/datadragon/datadragon/zk/field"
 )
 
 // chainSeed is the Rescue statement's initial hash-chain seed:
@@ -37,8 +40,15 @@ func VerifyChain(in *ChainInput, params *Params, proof []byte, minSecurity int) 
 	if err := in.check(); err != nil {
 		return nil, err
 	}
-	a := newChainAIR(in, params.ZeroKnowledge, params.NQueries)
-	return verify(a, params, chainSeed(in), proof, minSecurity)
+	switch params.Branch {
+	case BranchZiggy:
+		a := newChainAIR[field.Ext, cubicOps](in, params.ZeroKnowledge, params.NQueries)
+		return verify[field.Ext, cubicOps](a, params, chainSeed(in), proof, minSecurity)
+	case BranchMaster:
+		a := newChainAIR[quad, quadOps](in, params.ZeroKnowledge, params.NQueries)
+		return verify[quad, quadOps](a, params, chainSeed(in), proof, minSecurity)
+	}
+	return nil, errUnknownBranch
 }
 
 // VerifyZiggy checks an ethSTARK Ziggy signature: a zero-knowledge proof
@@ -49,12 +59,15 @@ func VerifyZiggy(in *ZiggyInput, params *Params, sig []byte, minSecurity int) (*
 	if in == nil || params == nil {
 		return nil, errors.New("ethstark: missing public input or parameters")
 	}
+	if params.Branch != BranchZiggy {
+		return nil, fmt.Errorf("ethstark: ethSTARK's %s branch has no Ziggy signatures", params.Branch)
+	}
 	if !params.ZeroKnowledge {
 		return nil, errors.New("ethstark: a Ziggy signature must be zero knowledge")
 	}
 	if len(in.Message) > maxMessage {
 		return nil, errors.New("ethstark: message too long")
 	}
-	a := newZiggyAIR(in, params.ZeroKnowledge, params.NQueries)
-	return verify(a, params, ziggySeed(in), sig, minSecurity)
+	a := newZiggyAIR[field.Ext, cubicOps](in, params.ZeroKnowledge, params.NQueries)
+	return verify[field.Ext, cubicOps](a, params, ziggySeed(in), sig, minSecurity)
 }

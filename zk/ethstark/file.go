@@ -17,7 +17,7 @@ func ZiggyParams128() *Params {
 		LastLayerDegreeBound: 1, NQueries: 29, PoWBits: 15}
 }
 
-// MarshalJSON writes the parameters as ethSTARK's parameter file.
+// MarshalJSON writes the parameters as the branch's parameter file.
 func (p *Params) MarshalJSON() ([]byte, error) {
 	type fri struct {
 		Steps     []int `json:"fri_step_list"`
@@ -26,13 +26,19 @@ func (p *Params) MarshalJSON() ([]byte, error) {
 		PoWBits   int   `json:"proof_of_work_bits"`
 	}
 	type stark struct {
-		LogNCosets    int  `json:"log_n_cosets"`
-		ZeroKnowledge bool `json:"enable_zero_knowledge"`
-		FRI           fri  `json:"fri"`
+		LogNCosets    int   `json:"log_n_cosets"`
+		ZeroKnowledge *bool `json:"enable_zero_knowledge,omitempty"`
+		FRI           fri   `json:"fri"`
+	}
+	// The master branch's files have no enable_zero_knowledge, which is how
+	// ParseParams tells them from the ziggy branch's.
+	var zk *bool
+	if p.Branch != BranchMaster {
+		zk = &p.ZeroKnowledge
 	}
 	return json.Marshal(struct {
 		Stark stark `json:"stark"`
-	}{stark{p.LogNCosets, p.ZeroKnowledge, fri{p.FRISteps, p.LastLayerDegreeBound, p.NQueries, p.PoWBits}}})
+	}{stark{p.LogNCosets, zk, fri{p.FRISteps, p.LastLayerDegreeBound, p.NQueries, p.PoWBits}}})
 }
 
 func hexElements(w [4]field.Element) []string {

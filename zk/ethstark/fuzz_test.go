@@ -32,6 +32,22 @@ func FuzzParseParams(f *testing.F) {
 	})
 }
 
+func FuzzParseParamsBranch(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte, b byte) {
+		p, err := ParseParamsBranch(data, Branch(b))
+		if err != nil {
+			return
+		}
+		if p.Branch != Branch(b) {
+			t.Fatalf("read as the %s branch, asked for %d", p.Branch, b)
+		}
+		if err := p.checkShape(); err != nil {
+			t.Fatalf("parsed parameters fail their own checks: %v", err)
+		}
+		p.Security(20)
+	})
+}
+
 func FuzzParsePublicInput(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if in, err := ParseChainInput(data); err == nil && in.check() != nil {
@@ -65,6 +81,16 @@ func FuzzVerifyChain(f *testing.F) {
 	})
 }
 
+func FuzzVerifyMasterChain(f *testing.F) {
+	in, pf := masterVector(f, "chain3_proof_master_example.json")
+	f.Fuzz(func(t *testing.T, pos uint32, val byte, cut uint32, extra []byte) {
+		p := append(mutate(pf.Proof, pos, val, cut), extra...)
+		if _, err := VerifyChain(in, pf.Params, p, 80); err == nil && string(p) != string(pf.Proof) {
+			t.Fatal("changed proof accepted")
+		}
+	})
+}
+
 func FuzzVerifyZiggy(f *testing.F) {
 	in, pf := ziggyVector(f)
 	f.Fuzz(func(t *testing.T, pos uint32, val byte, cut uint32, extra []byte) {
@@ -80,6 +106,7 @@ func FuzzVerifyZiggy(f *testing.F) {
 func FuzzVerifyParams(f *testing.F) {
 	cin, cf := chainVector(f)
 	zin, zf := ziggyVector(f)
+	min3, mf := masterVector(f, "chain3_proof_master_example.json")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := ParseParams(data)
 		if err != nil {
@@ -87,6 +114,9 @@ func FuzzVerifyParams(f *testing.F) {
 		}
 		_, cerr := VerifyChain(cin, p, cf.Proof, 0)
 		_, zerr := VerifyZiggy(zin, p, zf.Proof, 0)
+		if _, err := VerifyChain(min3, p, mf.Proof, 0); err == nil && p.String() != mf.Params.String() {
+			t.Fatalf("master proof accepted under %v", p)
+		}
 		if cerr == nil && p.String() != cf.Params.String() {
 			t.Fatalf("chain proof accepted under %v", p)
 		}

@@ -12,8 +12,10 @@ import (
 	"github.com/datadragon/datadragon/zk/field"
 )
 
-// Params are the "stark" section of an ethSTARK parameter file.
+// Params are the "stark" section of an ethSTARK parameter file, and the
+// branch of ethSTARK that reads it.
 type Params struct {
+	Branch               Branch
 	LogNCosets           int   // log2 of the blowup factor
 	ZeroKnowledge        bool  // enable_zero_knowledge
 	FRISteps             []int // fri_step_list
@@ -48,7 +50,27 @@ type paramsJSON struct {
 // ParseParams reads an ethSTARK parameter file ({"stark": {...}}). Only the
 // syntax and ranges that need no statement are checked here; the checks that
 // depend on the trace length happen when a proof is verified.
+//
+// The file tells the branch: the ziggy branch's verifier requires
+// stark.enable_zero_knowledge, which the master branch has no notion of
+// and whose files lack it. So a file with the key is the ziggy branch's,
+// one without it the master branch's. ParseParamsBranch reads a file as a
+// given branch's.
 func ParseParams(data []byte) (*Params, error) {
+	return parseParams(data, nil)
+}
+
+// ParseParamsBranch reads a parameter file as the given branch reads it:
+// the ziggy branch requires stark.enable_zero_knowledge; the master branch
+// ignores it (and makes no zero-knowledge proofs whatever it says).
+func ParseParamsBranch(data []byte, b Branch) (*Params, error) {
+	if b != BranchZiggy && b != BranchMaster {
+		return nil, errUnknownBranch
+	}
+	return parseParams(data, &b)
+}
+
+func parseParams(data []byte, force *Branch) (*Params, error) {
 	if len(data) > maxFileBytes {
 		return nil, errors.New("ethstark: parameter file too large")
 	}
@@ -56,21 +78,38 @@ func ParseParams(data []byte) (*Params, error) {
 	if err := json.Unmarshal(data, &pj); err != nil {
 		return nil, fmt.Errorf("ethstark: parameters: %w", err)
 	}
-	return pj.params()
+	return pj.params(force)
 }
 
-func (pj *paramsJSON) params() (*Params, error) {
+func (pj *paramsJSON) params(force *Branch) (*Params, error) {
 	s := pj.Stark
-	if s == nil || s.LogNCosets == nil || s.ZeroKnowledge == nil || s.FRI == nil {
-		return nil, errors.New("ethstark: parameters need stark.log_n_cosets, stark.enable_zero_knowledge and stark.fri")
+	if s == nil || s.LogNCosets == nil || s.FRI == nil {
+		return nil, errors.New("ethstark: parameters need stark.log_n_cosets and stark.fri")
+	}
+	branch := BranchMaster
+	if s.ZeroKnowledge != nil {
+		branch = BranchZiggy
+	}
+	if force != nil {
+		branch = *force
+	}
+	zk := false
+	switch {
+	case branch == BranchMaster:
+		// The master branch has no zero knowledge and never reads the key.
+	case s.ZeroKnowledge == nil:
+		return nil, errors.New("ethstark: the ziggy branch's parameters need stark.enable_zero_knowledge")
+	default:
+		zk = *s.ZeroKnowledge
 	}
 	f := s.FRI
 	if f.Steps == nil || f.LastLayer == nil || f.NQueries == nil || f.PoWBits == nil {
 		return nil, errors.New("ethstark: parameters need fri_step_list, last_layer_degree_bound, n_queries and proof_of_work_bits")
 	}
 	p := &Params{
+		Branch:               branch,
 		LogNCosets:           *s.LogNCosets,
-		ZeroKnowledge:        *s.ZeroKnowledge,
+		ZeroKnowledge:        zk,
 		FRISteps:             append([]int(nil), f.Steps...),
 		LastLayerDegreeBound: *f.LastLayer,
 		NQueries:             *f.NQueries,
@@ -84,8 +123,15 @@ func (pj *paramsJSON) params() (*Params, error) {
 
 // checkShape applies ethSTARK's range checks on the parameters alone.
 func (p *Params) checkShape() error {
-	if p.LogNCosets < 0 || p.LogNCosets > 14 {
-		return errors.New("ethstark: log_n_cosets must be in [0, 14]")
+	if p.Branch != BranchZiggy && p.Branch != BranchMaster {
+		return errUnknownBranch
+	}
+	sp := p.Branch.spec()
+	if p.LogNCosets < 0 || p.LogNCosets > sp.maxLogCosets {
+		return fmt.Errorf("ethstark: log_n_cosets must be in [0, %d]", sp.maxLogCosets)
+	}
+	if p.ZeroKnowledge && p.Branch == BranchMaster {
+		return errors.New("ethstark: ethSTARK's master branch has no zero knowledge")
 	}
 	if len(p.FRISteps) == 0 || len(p.FRISteps) > 64 {
 		return errors.New("ethstark: fri_step_list must not be empty")
@@ -147,19 +193,18 @@ func (p *Params) check(logTrace, logConstraintDegree int) error {
 	return nil
 }
 
-// extensionBits is log2 of the extension field's size, rounded down: three
-// coefficients of 61 bits.
-const extensionBits = 3 * 61
-
 // Security is the conjectured security, in bits, that the parameters claim
-// for a trace of 2^logTrace rows, computed as ethSTARK's documentation
+// for a trace of 2^logTrace rows, computed as the branch's documentation
 // does: each query adds log2(blowup) bits and grinding adds its bits; a
-// Blake2s digest of d bits gives d/2; the DEEP and FRI challenges drawn from
-// the extension field cap it at 183 − log2(trace length).
+// Blake2s digest of d bits gives d/2 (128 on the ziggy branch, 80 on
+// master); the DEEP and FRI challenges drawn from the extension field cap
+// it at log2 of the field's size, rounded down, minus log2(trace length)
+// (183 on the ziggy branch's cubic extension, 122 on master's quadratic).
 func (p *Params) Security(logTrace int) int {
+	sp := p.Branch.spec()
 	s := p.LogNCosets*p.NQueries + p.PoWBits
-	s = min(s, 8*digestSize/2)
-	s = min(s, extensionBits-logTrace)
+	s = min(s, 8*sp.digest/2)
+	s = min(s, sp.extBits-logTrace)
 	return s
 }
 
@@ -172,8 +217,22 @@ type File struct {
 }
 
 // ParseFile reads ethSTARK's output JSON: {"proof_hex": "0x…",
-// "proof_parameters": {...}, "public_input": {...}}.
+// "proof_parameters": {...}, "public_input": {...}}. The branch is the
+// one the parameters tell (see ParseParams).
 func ParseFile(data []byte) (*File, error) {
+	return parseFile(data, nil)
+}
+
+// ParseFileBranch reads ethSTARK's output JSON with the parameters read as
+// the given branch's (see ParseParamsBranch).
+func ParseFileBranch(data []byte, b Branch) (*File, error) {
+	if b != BranchZiggy && b != BranchMaster {
+		return nil, errUnknownBranch
+	}
+	return parseFile(data, &b)
+}
+
+func parseFile(data []byte, force *Branch) (*File, error) {
 	if len(data) > maxFileBytes {
 		return nil, errors.New("ethstark: file too large")
 	}
@@ -199,7 +258,7 @@ func ParseFile(data []byte) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ethstark: proof_hex: %w", err)
 	}
-	params, err := ParseParams(fj.Params)
+	params, err := parseParams(fj.Params, force)
 	if err != nil {
 		return nil, err
 	}
@@ -335,6 +394,6 @@ func (p *Params) String() string {
 	if !p.ZeroKnowledge {
 		zk = "no zero knowledge"
 	}
-	return fmt.Sprintf("blowup %d, %d queries, %d proof-of-work bits, FRI steps %v, last layer degree bound %d, %s",
-		1<<p.LogNCosets, p.NQueries, p.PoWBits, p.FRISteps, p.LastLayerDegreeBound, zk)
+	return fmt.Sprintf("ethSTARK %s branch, blowup %d, %d queries, %d proof-of-work bits, FRI steps %v, last layer degree bound %d, %s",
+		p.Branch, 1<<p.LogNCosets, p.NQueries, p.PoWBits, p.FRISteps, p.LastLayerDegreeBound, zk)
 }

@@ -28,7 +28,16 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 		return nil, nil, errors.New("ethstark: the witness must hold 3k+1 words, k ≥ 1")
 	}
 	in := &ChainInput{ChainLength: uint64(len(witness) - 1)}
-	a := newChainAIR(in, params.ZeroKnowledge, params.NQueries)
+	switch params.Branch {
+	case BranchZiggy:
+		return proveChain(newChainAIR[field.Ext, cubicOps](in, params.ZeroKnowledge, params.NQueries), in, witness, params)
+	case BranchMaster:
+		return proveChain(newChainAIR[quad, quadOps](in, params.ZeroKnowledge, params.NQueries), in, witness, params)
+	}
+	return nil, nil, errUnknownBranch
+}
+
+func proveChain[E extElem[E], O extOps[E]](a *chainAIR[E, O], in *ChainInput, witness [][4]field.Element, params *Params) (*ChainInput, []byte, error) {
 	logN := a.logTrace()
 	if err := params.check(logN, logConstraintDegree); err != nil {
 		return nil, nil, err
@@ -52,7 +61,7 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 		}
 		trace, salts = blind(trace, a.slack, zkSeed)
 	}
-	proof, err := prove(a, trace, params, chainSeed(in), salts)
+	proof, err := prove[E, O](a, trace, params, chainSeed(in), salts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -62,13 +71,14 @@ func ProveChain(witness [][4]field.Element, params *Params) (*ChainInput, []byte
 // prove runs ethSTARK's prover for the AIR a over the trace columns cols
 // (with the blinding column last under zero knowledge): the channel seeded
 // with seed, the trace's leaves salted from salts under zero knowledge.
-func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, salts *hashChain) ([]byte, error) {
+func prove[E extElem[E], O extOps[E]](a statementAIR[E], cols [][]field.Element, params *Params, seed []byte, salts *hashChain) ([]byte, error) {
+	var o O
 	logN := a.logTrace()
 	n := uint64(1) << logN
 	logC := params.LogNCosets
 	D := n << logC
 	nCols := len(cols)
-	pc := &channel{hc: newHashChain(seed)}
+	pc := &channel{hc: newHashChain(params.Branch.spec().digest, seed)}
 
 	// The trace and its low-degree extension, row q holding the point
 	// 3·h^bitrev(q) of the evaluation domain.
@@ -80,22 +90,22 @@ func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, 
 	h := field.RootOfUnity(logN + logC)
 	three := field.Generator()
 	cosetOffset := func(ci uint64) field.Element { return three.Mul(h.Exp(bitReverse(ci, logC))) }
-	traceLDE := make([][]field.Ext, nCols)
+	traceLDE := make([][]E, nCols)
 	for c := range nCols {
-		traceLDE[c] = make([]field.Ext, D)
+		traceLDE[c] = make([]E, D)
 		for ci := range uint64(1) << logC {
 			ev := slices.Clone(coefs[c])
 			poly.CosetNTT(ev, cosetOffset(ci))
 			for off := range n {
-				traceLDE[c][ci*n+off] = field.FromBase(ev[bitReverse(off, logN)])
+				traceLDE[c][ci*n+off] = o.fromBase(ev[bitReverse(off, logN)])
 			}
 		}
 	}
-	trace := newProverTable(pc, traceLDE, false, salts)
-	pc.send(trace.root[:])
-	coef := make([]field.Ext, a.nCoefficients())
+	trace := newProverTable[E, O](pc, traceLDE, false, salts)
+	pc.send(trace.root[:pc.hc.n])
+	coef := make([]E, a.nCoefficients())
 	for i := range coef {
-		coef[i] = pc.randomExt()
+		coef[i] = randomExt[E, O](pc)
 	}
 
 	// The composition polynomial on 3·⟨ω_4n⟩, its coefficients and its four
@@ -108,64 +118,64 @@ func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, 
 		poly.CosetNTT(onComp[c], three)
 	}
 	w4 := field.RootOfUnity(logN + logConstraintDegree)
-	H := make([]field.Ext, m)
+	H := make([]E, m)
 	// A neighbour r rows on is r·4 points on in this domain.
 	mask := a.mask()
-	nb := make([]field.Ext, len(mask))
+	nb := make([]E, len(mask))
 	x := three
 	for i := range m {
 		for k, mi := range mask {
-			nb[k] = field.FromBase(onComp[mi.col][(i+nBreaks*mi.row)%m])
+			nb[k] = o.fromBase(onComp[mi.col][(i+nBreaks*mi.row)%m])
 		}
-		v, err := a.constraintsAt(field.FromBase(x), nb, coef)
+		v, err := a.constraintsAt(o.fromBase(x), nb, coef)
 		if err != nil {
 			return nil, err
 		}
 		H[i] = v
 		x = x.Mul(w4)
 	}
-	poly.CosetINTTExt(H, three)
-	pieces := make([][]field.Ext, nBreaks)
-	compLDE := make([][]field.Ext, nBreaks)
+	o.cosetINTT(H, three)
+	pieces := make([][]E, nBreaks)
+	compLDE := make([][]E, nBreaks)
 	for b := range nBreaks {
-		pieces[b] = make([]field.Ext, n)
+		pieces[b] = make([]E, n)
 		for j := range n {
 			pieces[b][j] = H[nBreaks*j+uint64(b)]
 		}
-		compLDE[b] = make([]field.Ext, D)
+		compLDE[b] = make([]E, D)
 		for ci := range uint64(1) << logC {
 			ev := slices.Clone(pieces[b])
-			poly.CosetNTTExt(ev, cosetOffset(ci))
+			o.cosetNTT(ev, cosetOffset(ci))
 			for off := range n {
 				compLDE[b][ci*n+off] = ev[bitReverse(off, logN)]
 			}
 		}
 	}
-	comp := newProverTable(pc, compLDE, true, nil)
-	pc.send(comp.root[:])
+	comp := newProverTable[E, O](pc, compLDE, true, nil)
+	pc.send(comp.root[:pc.hc.n])
 
 	// Out-of-domain values.
-	z := pc.randomExt()
+	z := randomExt[E, O](pc)
 	g := field.RootOfUnity(logN)
-	vals := make([]field.Ext, len(mask))
+	vals := make([]E, len(mask))
 	for i, mi := range mask {
-		vals[i] = poly.EvalAt(coefs[mi.col], z.MulBase(g.Exp(mi.row)))
-		pc.send(appendExt(nil, vals[i]))
+		vals[i] = o.evalBase(coefs[mi.col], z.MulBase(g.Exp(mi.row)))
+		pc.send(o.append(nil, vals[i]))
 	}
 	zb := z.Exp(nBreaks)
-	breaks := make([]field.Ext, nBreaks)
+	breaks := make([]E, nBreaks)
 	for b := range breaks {
-		breaks[b] = poly.EvalExtAt(pieces[b], zb)
-		pc.send(appendExt(nil, breaks[b]))
+		breaks[b] = o.evalExt(pieces[b], zb)
+		pc.send(o.append(nil, breaks[b]))
 	}
-	bcs := boundaries(mask, vals, breaks, z, g, nCols)
-	bcoef := make([]field.Ext, len(bcs))
+	bcs := boundaries[E, O](mask, vals, breaks, z, g, nCols)
+	bcoef := make([]E, len(bcs))
 	for i := range bcoef {
-		bcoef[i] = pc.randomExt()
+		bcoef[i] = randomExt[E, O](pc)
 	}
 
 	// The DEEP composition on the whole evaluation domain.
-	var points []field.Ext
+	var points []E
 	group := make([]int, len(bcs))
 	for k, b := range bcs {
 		if group[k] = slices.Index(points, b.x); group[k] < 0 {
@@ -173,20 +183,20 @@ func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, 
 			points = append(points, b.x)
 		}
 	}
-	dens := make([]field.Ext, D*uint64(len(points)))
+	dens := make([]E, D*uint64(len(points)))
 	for q := range D {
 		xq := cosetOffset(q >> logN).Mul(g.Exp(bitReverse(q&(n-1), logN)))
 		for j, pt := range points {
 			dens[q*uint64(len(points))+uint64(j)] = pt.Neg().AddBase(xq)
 		}
 	}
-	field.ExtBatchInverse(dens, dens)
-	layer := make([]field.Ext, D)
-	sums := make([]field.Ext, len(points))
+	batchInverse[E, O](dens, dens)
+	layer := make([]E, D)
+	sums := make([]E, len(points))
 	for q := range D {
 		clear(sums)
 		for k, b := range bcs {
-			var col field.Ext
+			var col E
 			if b.col < nCols {
 				col = traceLDE[b.col][q]
 			} else {
@@ -194,7 +204,7 @@ func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, 
 			}
 			sums[group[k]] = sums[group[k]].Add(bcoef[k].Mul(col.Sub(b.y)))
 		}
-		var r field.Ext
+		var r E
 		for j := range points {
 			r = r.Add(sums[j].Mul(dens[q*uint64(len(points))+uint64(j)]))
 		}
@@ -206,33 +216,33 @@ func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, 
 
 	// FRI: fold, commit, repeat; then the last layer's coefficients.
 	steps := params.FRISteps
-	var layers []*proverTable
+	var layers []*proverTable[E, O]
 	basis := 0
 	for i, s := range steps {
 		if i > 0 || s != 0 {
-			layer = foldLayer(layer, pc.randomExt(), D, basis, s)
+			layer = foldLayer(layer, randomExt[E, O](pc), D, basis, s)
 		}
 		basis += s
 		if i < len(steps)-1 {
 			cs := 1 << steps[i+1]
-			rows := make([][]field.Ext, cs)
+			rows := make([][]E, cs)
 			for c := range rows {
-				rows[c] = make([]field.Ext, len(layer)/cs)
+				rows[c] = make([]E, len(layer)/cs)
 				for r := range rows[c] {
 					rows[c][r] = layer[r*cs+c]
 				}
 			}
-			t := newProverTable(pc, rows, true, nil)
-			pc.send(t.root[:])
+			t := newProverTable[E, O](pc, rows, true, nil)
+			pc.send(t.root[:pc.hc.n])
 			layers = append(layers, t)
 		}
 	}
 	logL := log2(uint64(len(layer)))
-	nat := make([]field.Ext, len(layer))
+	nat := make([]E, len(layer))
 	for j, v := range layer {
 		nat[bitReverse(uint64(j), logL)] = v
 	}
-	poly.INTTExt(nat)
+	o.intt(nat)
 	for _, c := range nat[params.LastLayerDegreeBound:] {
 		if !c.IsZero() {
 			return nil, errors.New("ethstark: the last FRI layer is not of low degree (the witness does not satisfy the statement)")
@@ -240,13 +250,13 @@ func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, 
 	}
 	var lastBytes []byte
 	for _, c := range nat[:params.LastLayerDegreeBound] {
-		lastBytes = appendExt(lastBytes, c)
+		lastBytes = o.append(lastBytes, c)
 	}
 	pc.send(lastBytes)
 
 	// Grinding: the smallest nonce that works, as ethSTARK's search finds.
 	if params.PoWBits > 0 {
-		pc.send(grind(pc.hc.digest, params.PoWBits))
+		pc.send(grind(pc.hc.n, pc.hc.digest, params.PoWBits))
 	}
 	qs := make([]uint64, params.NQueries)
 	for i := range qs {
@@ -281,35 +291,13 @@ func prove(a statementAIR, cols [][]field.Element, params *Params, seed []byte, 
 	return pc.proof, nil
 }
 
-// boundaries lists the DEEP AIR's constraints in ethSTARK's order: each
-// mask value at z·g^row, a column's first one also at the conjugate point,
-// then the composition pieces at z⁴.
-func boundaries(mask []maskItem, vals, breaks []field.Ext, z field.Ext, g field.Element, nCols int) []boundary {
-	zc := frobenius(z)
-	seen := make([]bool, nCols)
-	var bcs []boundary
-	for i, m := range mask {
-		shift := g.Exp(m.row)
-		bcs = append(bcs, boundary{m.col, z.MulBase(shift), vals[i]})
-		if !seen[m.col] {
-			seen[m.col] = true
-			bcs = append(bcs, boundary{m.col, zc.MulBase(shift), frobenius(vals[i])})
-		}
-	}
-	zb := z.Exp(nBreaks)
-	for i, v := range breaks {
-		bcs = append(bcs, boundary{nCols + i, zb, v})
-	}
-	return bcs
-}
-
 // foldLayer folds a whole FRI layer (bit-reversed, domain D/2^basis with
 // offset 1) step times.
-func foldLayer(cur []field.Ext, alpha field.Ext, D uint64, basis, step int) []field.Ext {
+func foldLayer[E extElem[E]](cur []E, alpha E, D uint64, basis, step int) []E {
 	for b := basis; b < basis+step; b++ {
 		logS := log2(D >> b)
 		w := field.RootOfUnity(logS)
-		next := make([]field.Ext, len(cur)/2)
+		next := make([]E, len(cur)/2)
 		xs := make([]field.Element, len(next))
 		for j := range next {
 			xs[j] = w.Exp(bitReverse(uint64(2*j), logS))
@@ -325,20 +313,16 @@ func foldLayer(cur []field.Ext, alpha field.Ext, D uint64, basis, step int) []fi
 	return cur
 }
 
-func grind(state [digestSize]byte, bits int) []byte {
-	init := make([]byte, 0, 8+digestSize+1)
-	init = append(init, powMagic[:]...)
-	init = append(init, state[:]...)
-	init = append(init, byte(bits))
-	ih := hashBytes(init)
-	var buf [digestSize + 8]byte
-	copy(buf[:], ih[:])
+func grind(n int, state digest, bits int) []byte {
+	ih := powInit(n, state, bits)
+	var buf [maxDigest + 8]byte
+	copy(buf[:], ih[:n])
 	limit := uint64(1) << (64 - bits)
 	for nonce := uint64(0); ; nonce++ {
-		binary.BigEndian.PutUint64(buf[digestSize:], nonce)
-		d := hashBytes(buf[:])
+		binary.BigEndian.PutUint64(buf[n:], nonce)
+		d := hashSum(n, buf[:n+8])
 		if binary.BigEndian.Uint64(d[:8]) < limit {
-			return slices.Clone(buf[digestSize:])
+			return slices.Clone(buf[n : n+8])
 		}
 	}
 }
@@ -394,25 +378,25 @@ func chainTrace(w [][4]field.Element, rows uint64) ([width][]field.Element, [4]f
 // proverTable is a committed table on the prover's side: columns of
 // elements, their rows packed and hashed into a Merkle tree as ethSTARK
 // does.
-type proverTable struct {
+type proverTable[E extElem[E], O extOps[E]] struct {
 	ch    *channel
 	salts *hashChain // zero knowledge: each row is a leaf with a salt
-	cols  [][]field.Ext
+	cols  [][]E
 	ext   bool
-	t     *table // the shape (package size) shared with the verifier
-	nodes [][digestSize]byte
-	root  [digestSize]byte
+	t     *table[E, O] // the shape (package size) shared with the verifier
+	nodes []digest
+	root  digest
 }
 
-func newProverTable(ch *channel, cols [][]field.Ext, ext bool, salts *hashChain) *proverTable {
+func newProverTable[E extElem[E], O extOps[E]](ch *channel, cols [][]E, ext bool, salts *hashChain) *proverTable[E, O] {
 	rows := uint64(len(cols[0]))
-	pt := &proverTable{ch: ch, cols: cols, ext: ext, salts: salts, t: newTable(ch, rows, len(cols), ext, salts != nil)}
+	pt := &proverTable[E, O]{ch: ch, cols: cols, ext: ext, salts: salts, t: newTable[E, O](ch, rows, len(cols), ext, salts != nil)}
 	k := pt.t.perPack
 	if salts != nil {
 		k = 1
 	}
 	leaves := rows / k
-	pt.nodes = make([][digestSize]byte, 2*leaves)
+	pt.nodes = make([]digest, 2*leaves)
 	for p := range leaves {
 		var buf []byte
 		for r := p * k; r < (p+1)*k; r++ {
@@ -421,10 +405,10 @@ func newProverTable(ch *channel, cols [][]field.Ext, ext bool, salts *hashChain)
 		if salts != nil {
 			buf = append(buf, pt.salt(p)...)
 		}
-		pt.nodes[leaves+p] = hashBytes(buf)
+		pt.nodes[leaves+p] = hashSum(ch.hc.n, buf)
 	}
 	for i := leaves - 1; i >= 1; i-- {
-		pt.nodes[i] = hashPair(&pt.nodes[2*i], &pt.nodes[2*i+1])
+		pt.nodes[i] = hashPair(ch.hc.n, &pt.nodes[2*i], &pt.nodes[2*i+1])
 	}
 	pt.root = pt.nodes[1] // a single leaf is its own root
 	return pt
@@ -432,20 +416,21 @@ func newProverTable(ch *channel, cols [][]field.Ext, ext bool, salts *hashChain)
 
 // salt is ethSTARK's salt of row r: the salts chain with r (big-endian)
 // absorbed, its first 16 bytes.
-func (pt *proverTable) salt(r uint64) []byte {
+func (pt *proverTable[E, O]) salt(r uint64) []byte {
 	h := *pt.salts
 	h.mix(binary.BigEndian.AppendUint64(nil, r))
-	s := make([]byte, digestSize/2)
+	s := make([]byte, saltSize)
 	h.random(s)
 	return s
 }
 
-func (pt *proverTable) appendRow(b []byte, r uint64) []byte {
+func (pt *proverTable[E, O]) appendRow(b []byte, r uint64) []byte {
+	var o O
 	for c := range pt.cols {
 		if pt.ext {
-			b = appendExt(b, pt.cols[c][r])
+			b = o.append(b, pt.cols[c][r])
 		} else {
-			b = appendBase(b, pt.cols[c][r].A0)
+			b = appendBase(b, o.base(pt.cols[c][r]))
 		}
 	}
 	return b
@@ -454,7 +439,8 @@ func (pt *proverTable) appendRow(b []byte, r uint64) []byte {
 // decommit writes, in the order the verifier reads them, the queried rows'
 // cells the verifier does not know, the other rows of their packages, and
 // the Merkle nodes that authenticate the packages.
-func (pt *proverTable) decommit(rows []uint64, known map[cell]bool) {
+func (pt *proverTable[E, O]) decommit(rows []uint64, known map[cell]bool) {
+	var o O
 	rs := slices.Clone(rows)
 	slices.Sort(rs)
 	rs = slices.Compact(rs)
@@ -464,9 +450,9 @@ func (pt *proverTable) decommit(rows []uint64, known map[cell]bool) {
 				continue
 			}
 			if pt.ext {
-				pt.ch.send(appendExt(nil, pt.cols[c][r]))
+				pt.ch.send(o.append(nil, pt.cols[c][r]))
 			} else {
-				pt.ch.send(appendBase(nil, pt.cols[c][r].A0))
+				pt.ch.send(appendBase(nil, o.base(pt.cols[c][r])))
 			}
 		}
 	}
@@ -503,7 +489,7 @@ func (pt *proverTable) decommit(rows []uint64, known map[cell]bool) {
 		if q[head] == node^1 {
 			head++
 		} else {
-			pt.ch.send(pt.nodes[node^1][:])
+			pt.ch.send(pt.nodes[node^1][:pt.ch.hc.n])
 		}
 	}
 }
@@ -531,13 +517,13 @@ func SignZiggy(privateKey, message []byte, params *Params) (*ZiggyInput, []byte,
 	}
 	// The secret preimage: eight elements drawn from a chain seeded with
 	// the private key; the public key is its Rescue hash.
-	sc := &channel{hc: newHashChain(append([]byte("Ziggy secret preimage seed\x00"), privateKey...))}
+	sc := &channel{hc: newHashChain(maxDigest, append([]byte("Ziggy secret preimage seed\x00"), privateKey...))}
 	var secret [8]field.Element
 	for i := range secret {
 		secret[i] = sc.randomBase()
 	}
 	in := &ZiggyInput{PublicKey: rescue.Hash(secret), Message: append([]byte(nil), message...)}
-	a := newZiggyAIR(in, true, params.NQueries)
+	a := newZiggyAIR[field.Ext, cubicOps](in, true, params.NQueries)
 	if err := params.check(a.logTrace(), logConstraintDegree); err != nil {
 		return nil, nil, err
 	}
@@ -557,7 +543,7 @@ func SignZiggy(privateKey, message []byte, params *Params) (*ZiggyInput, []byte,
 		}
 	}
 	cols, salts := blind(rows, a.slack, zkSeed)
-	sig, err := prove(a, cols, params, ziggySeed(in), salts)
+	sig, err := prove[field.Ext, cubicOps](a, cols, params, ziggySeed(in), salts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -569,9 +555,9 @@ func SignZiggy(privateKey, message []byte, params *Params) (*ZiggyInput, []byte,
 // all drawn from the private seed's "Trace" chain; the leaves' salts come
 // from its "Salts" chain.
 func blind(cols [][]field.Element, slack uint64, zkSeed []byte) ([][]field.Element, *hashChain) {
-	tr := &channel{hc: newHashChain(zkSeed)}
+	tr := &channel{hc: newHashChain(maxDigest, zkSeed)}
 	tr.hc.mix([]byte("Trace"))
-	salts := newHashChain(zkSeed)
+	salts := newHashChain(maxDigest, zkSeed)
 	salts.mix([]byte("Salts"))
 	n := uint64(len(cols[0])) * slack
 	out := make([][]field.Element, len(cols)+1)

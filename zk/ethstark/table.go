@@ -14,27 +14,31 @@ import (
 // and the Merkle leaves are the packages' hashes; with salt (the trace under
 // zero knowledge) each row is a leaf, hashed with a 16-byte salt the proof
 // carries.
-type table struct {
+type table[E extElem[E], O extOps[E]] struct {
 	ch       *channel
 	rows     uint64
 	cols     int
-	ext      bool // elements are extension elements (24 bytes), else base (8)
+	ext      bool // elements are extension elements, else base (8 bytes)
 	salted   bool
 	perPack  uint64 // rows per package when not salted
-	root     [digestSize]byte
+	root     digest
 	elemSize int // bytes of one row
 }
 
-func newTable(ch *channel, rows uint64, cols int, ext, salted bool) *table {
-	t := &table{ch: ch, rows: rows, cols: cols, ext: ext, salted: salted}
+// saltSize is the length of a salt (the ziggy branch's zero knowledge).
+const saltSize = 16
+
+func newTable[E extElem[E], O extOps[E]](ch *channel, rows uint64, cols int, ext, salted bool) *table[E, O] {
+	t := &table[E, O]{ch: ch, rows: rows, cols: cols, ext: ext, salted: salted}
 	es := 8
 	if ext {
-		es = 24
+		var o O
+		es = o.size()
 	}
 	t.elemSize = cols * es
 	// Rows per package: the fewest that fill two digests, rounded up to a
 	// power of two and at most the whole table.
-	const pack = 2 * digestSize
+	pack := 2 * ch.hc.n
 	t.perPack = 1
 	if t.elemSize < pack {
 		fit := uint64((pack-1)/t.elemSize + 1)
@@ -47,7 +51,7 @@ func newTable(ch *channel, rows uint64, cols int, ext, salted bool) *table {
 	return t
 }
 
-func (t *table) readCommitment() error {
+func (t *table[E, O]) readCommitment() error {
 	var err error
 	t.root, err = t.ch.receiveHash()
 	return err
@@ -70,11 +74,12 @@ func cellLess(a, b cell) int {
 
 // query receives, in (row, column) order, every element of the given rows
 // except the known cells, whose values the verifier computed itself.
-func (t *table) query(rows []uint64, known map[cell]bool) (map[cell]field.Ext, error) {
+func (t *table[E, O]) query(rows []uint64, known map[cell]bool) (map[cell]E, error) {
+	var o O
 	rs := slices.Clone(rows)
 	slices.Sort(rs)
 	rs = slices.Compact(rs)
-	out := make(map[cell]field.Ext, len(rs)*t.cols)
+	out := make(map[cell]E, len(rs)*t.cols)
 	for _, r := range rs {
 		if r >= t.rows {
 			return nil, errors.New("ethstark: query out of range")
@@ -84,14 +89,14 @@ func (t *table) query(rows []uint64, known map[cell]bool) (map[cell]field.Ext, e
 			if known[k] {
 				continue
 			}
-			var v field.Ext
+			var v E
 			var err error
 			if t.ext {
-				v, err = t.ch.receiveExt()
+				v, err = receiveExt[E, O](t.ch)
 			} else {
 				var b field.Element
 				b, err = t.ch.receiveBase()
-				v = field.FromBase(b)
+				v = o.fromBase(b)
 			}
 			if err != nil {
 				return nil, err
@@ -105,7 +110,8 @@ func (t *table) query(rows []uint64, known map[cell]bool) (map[cell]field.Ext, e
 // verify checks that the cells (whole rows) belong to the committed table,
 // reading the salts, the package completions and the Merkle nodes the proof
 // carries for them.
-func (t *table) verify(cells map[cell]field.Ext) error {
+func (t *table[E, O]) verify(cells map[cell]E) error {
+	var o O
 	keys := make([]cell, 0, len(cells))
 	for k := range cells {
 		keys = append(keys, k)
@@ -126,9 +132,9 @@ func (t *table) verify(cells map[cell]field.Ext) error {
 			}
 			v := cells[keys[i]]
 			if t.ext {
-				b = appendExt(b, v)
+				b = o.append(b, v)
 			} else {
-				b = appendBase(b, v.A0)
+				b = appendBase(b, o.base(v))
 			}
 			i++
 		}
@@ -138,12 +144,12 @@ func (t *table) verify(cells map[cell]field.Ext) error {
 	var leaves []leaf
 	if t.salted {
 		for _, r := range rows {
-			salt, err := t.ch.receive(digestSize / 2)
+			salt, err := t.ch.receive(saltSize)
 			if err != nil {
 				return err
 			}
 			buf := append(slices.Clip(data[r]), salt...)
-			leaves = append(leaves, leaf{r, hashBytes(buf)})
+			leaves = append(leaves, leaf{r, hashSum(t.ch.hc.n, buf)})
 		}
 		return merkleVerify(t.ch, leaves, t.rows, &t.root)
 	}
@@ -173,21 +179,21 @@ func (t *table) verify(cells map[cell]field.Ext) error {
 		for r := p * k; r < (p+1)*k; r++ {
 			buf = append(buf, data[r]...)
 		}
-		leaves = append(leaves, leaf{p, hashBytes(buf)})
+		leaves = append(leaves, leaf{p, hashSum(t.ch.hc.n, buf)})
 	}
 	return merkleVerify(t.ch, leaves, t.rows/k, &t.root)
 }
 
 type leaf struct {
 	index uint64
-	hash  [digestSize]byte
+	hash  digest
 }
 
 // merkleVerify recomputes the root from sorted leaves of a tree of n
 // leaves (a power of two), reading each missing sibling from the proof in
 // the order ethSTARK writes them: a queue of nodes, lowest index first,
 // each joined with its sibling until the root.
-func merkleVerify(ch *channel, leaves []leaf, n uint64, root *[digestSize]byte) error {
+func merkleVerify(ch *channel, leaves []leaf, n uint64, root *digest) error {
 	if len(leaves) == 0 {
 		return errors.New("ethstark: empty decommitment")
 	}
@@ -202,7 +208,7 @@ func merkleVerify(ch *channel, leaves []leaf, n uint64, root *[digestSize]byte) 
 	for q[head].index != 1 {
 		node := q[head]
 		head++
-		var sib [digestSize]byte
+		var sib digest
 		if head < len(q) && q[head].index == node.index^1 {
 			sib = q[head].hash
 			head++
@@ -212,11 +218,11 @@ func merkleVerify(ch *channel, leaves []leaf, n uint64, root *[digestSize]byte) 
 				return err
 			}
 		}
-		var h [digestSize]byte
+		var h digest
 		if node.index&1 == 0 {
-			h = hashPair(&node.hash, &sib)
+			h = hashPair(ch.hc.n, &node.hash, &sib)
 		} else {
-			h = hashPair(&sib, &node.hash)
+			h = hashPair(ch.hc.n, &sib, &node.hash)
 		}
 		q = append(q, leaf{node.index / 2, h})
 	}

@@ -14,23 +14,11 @@ type Result struct {
 	LogTrace     int // log2 of the trace length
 }
 
-// frobenius is x ↦ x^p on F_p[X]/(X³+2X−1), used for the conjugate
-// out-of-domain point: the trace is defined over F_p, so its value at z̄ is
-// the conjugate of its value at z.
-func frobenius(a field.Ext) field.Ext {
-	c := func(v uint64) field.Element { return field.New(v) }
-	return field.Ext{
-		A0: a.A0.Add(c(318233216319004744).Mul(a.A1)).Add(c(2067168182873786313).Mul(a.A2)),
-		A1: c(179006184179440168).Mul(a.A1).Add(c(159116608159502372).Mul(a.A2)),
-		A2: c(238674912239253558).Mul(a.A1).Add(c(2126836910933599704).Mul(a.A2)),
-	}
-}
-
 // boundary is one constraint of ethSTARK's second (DEEP) AIR: column col
 // takes value y at x.
-type boundary struct {
+type boundary[E any] struct {
 	col  int
-	x, y field.Ext
+	x, y E
 }
 
 func bitReverse(v uint64, bits int) uint64 {
@@ -44,7 +32,7 @@ func bitReverse(v uint64, bits int) uint64 {
 
 // verify runs ethSTARK's STARK verifier for one statement: seed is the
 // statement's initial hash-chain seed.
-func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Result, error) {
+func verify[E extElem[E], O extOps[E]](a statementAIR[E], p *Params, seed, proof []byte, minSecurity int) (*Result, error) {
 	logN := a.logTrace()
 	if err := p.check(logN, logConstraintDegree); err != nil {
 		return nil, err
@@ -65,30 +53,30 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 	if p.ZeroKnowledge {
 		nCols++ // the blinding column
 	}
-	ch := newChannel(seed, proof)
+	ch := newChannel(p.Branch.spec().digest, seed, proof)
 
 	// Trace commitment and the constraints' coefficients.
-	trace := newTable(ch, D, nCols, false, p.ZeroKnowledge)
+	trace := newTable[E, O](ch, D, nCols, false, p.ZeroKnowledge)
 	if err := trace.readCommitment(); err != nil {
 		return nil, err
 	}
-	coef := make([]field.Ext, a.nCoefficients())
+	coef := make([]E, a.nCoefficients())
 	for i := range coef {
-		coef[i] = ch.randomExt()
+		coef[i] = randomExt[E, O](ch)
 	}
 
 	// Composition commitment, out-of-domain point and values.
-	comp := newTable(ch, D, nBreaks, true, false)
+	comp := newTable[E, O](ch, D, nBreaks, true, false)
 	if err := comp.readCommitment(); err != nil {
 		return nil, err
 	}
-	z := ch.randomExt()
+	z := randomExt[E, O](ch)
 	g := field.RootOfUnity(logN)
 	mask := a.mask()
-	vals := make([]field.Ext, len(mask))
+	vals := make([]E, len(mask))
 	var err error
 	for i := range vals {
-		if vals[i], err = ch.receiveExt(); err != nil {
+		if vals[i], err = receiveExt[E, O](ch); err != nil {
 			return nil, err
 		}
 	}
@@ -96,44 +84,44 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 	if err != nil {
 		return nil, err
 	}
-	breaks := make([]field.Ext, nBreaks)
+	breaks := make([]E, nBreaks)
 	for i := range breaks {
-		if breaks[i], err = ch.receiveExt(); err != nil {
+		if breaks[i], err = receiveExt[E, O](ch); err != nil {
 			return nil, err
 		}
 	}
-	bcs := boundaries(mask, vals, breaks, z, g, nCols)
-	var got field.Ext
+	bcs := boundaries[E, O](mask, vals, breaks, z, g, nCols)
+	var got E
 	for i := nBreaks - 1; i >= 0; i-- {
 		got = got.Mul(z).Add(breaks[i])
 	}
 	if got != want {
 		return nil, errors.New("ethstark: out of domain sampling verification failed")
 	}
-	bcoef := make([]field.Ext, len(bcs))
+	bcoef := make([]E, len(bcs))
 	for i := range bcoef {
-		bcoef[i] = ch.randomExt()
+		bcoef[i] = randomExt[E, O](ch)
 	}
 
 	// FRI commitments.
 	steps := p.FRISteps
 	layerSize := func(basis int) uint64 { return D >> basis }
-	var firstPoint field.Ext
-	evalPoints := make([]field.Ext, 0, len(steps))
-	layers := make([]*table, 0, len(steps))
+	var firstPoint E
+	evalPoints := make([]E, 0, len(steps))
+	layers := make([]*table[E, O], 0, len(steps))
 	basis := 0
 	for i := range steps {
 		basis += steps[i]
 		if i == 0 {
 			if steps[0] != 0 {
-				firstPoint = ch.randomExt()
+				firstPoint = randomExt[E, O](ch)
 			}
 		} else {
-			evalPoints = append(evalPoints, ch.randomExt())
+			evalPoints = append(evalPoints, randomExt[E, O](ch))
 		}
 		if i < len(steps)-1 {
 			cs := uint64(1) << steps[i+1]
-			t := newTable(ch, layerSize(basis)/cs, int(cs), true, false)
+			t := newTable[E, O](ch, layerSize(basis)/cs, int(cs), true, false)
 			if err := t.readCommitment(); err != nil {
 				return nil, err
 			}
@@ -145,7 +133,7 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 	if uint64(p.LastLayerDegreeBound) > lastSize {
 		return nil, errors.New("ethstark: last_layer_degree_bound larger than the last layer")
 	}
-	last, err := ch.receiveExtSpan(p.LastLayerDegreeBound)
+	last, err := receiveExtSpan[E, O](ch, p.LastLayerDegreeBound)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +179,7 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 	// Constraints sharing a point share a denominator, as ethSTARK groups
 	// them: there are only four distinct points (z, z̄, z·g^s, z⁴), so one
 	// inversion each per query.
-	var points []field.Ext
+	var points []E
 	group := make([]int, len(bcs))
 	for k, b := range bcs {
 		group[k] = slices.Index(points, b.x)
@@ -200,13 +188,13 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 			points = append(points, b.x)
 		}
 	}
-	sums := make([]field.Ext, len(points))
-	deep := func(q uint64) (field.Ext, error) {
+	sums := make([]E, len(points))
+	deep := func(q uint64) (E, error) {
 		ci, off := q>>logN, q&(n-1)
 		x := three.Mul(h.Exp(bitReverse(ci, logC) + (uint64(1)<<logC)*bitReverse(off, logN)))
 		clear(sums)
 		for k, b := range bcs {
-			var col field.Ext
+			var col E
 			if b.col < nCols {
 				col = tv[cell{q, b.col}]
 			} else {
@@ -214,11 +202,11 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 			}
 			sums[group[k]] = sums[group[k]].Add(bcoef[k].Mul(col.Sub(b.y)))
 		}
-		var r field.Ext
+		var r E
 		for j, pt := range points {
 			den := pt.Neg().AddBase(x)
 			if den.IsZero() {
-				return field.Ext{}, errors.New("ethstark: query point equals an out-of-domain point")
+				return r, errors.New("ethstark: query point equals an out-of-domain point")
 			}
 			r = r.Add(sums[j].Mul(den.Inverse()))
 		}
@@ -227,15 +215,15 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 		}
 		return r, nil
 	}
-	results := make([]field.Ext, len(qs))
+	results := make([]E, len(qs))
 	for i := range qs {
-		coset := make([]field.Ext, cs0)
+		coset := make([]E, cs0)
 		for j := range coset {
 			if coset[j], err = deep(first[uint64(i)*cs0+uint64(j)]); err != nil {
 				return nil, err
 			}
 		}
-		results[i] = fold(coset, firstPoint, D, 0, steps[0], first[uint64(i)*cs0])
+		results[i] = fold[E](coset, firstPoint, D, 0, steps[0], first[uint64(i)*cs0])
 	}
 
 	// Inner layers: each query's coset is opened, the folded value of the
@@ -265,7 +253,7 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 		}
 		for j, q := range qs {
 			row := (q >> shift) >> step
-			coset := make([]field.Ext, 1<<step)
+			coset := make([]E, 1<<step)
 			for c := range coset {
 				coset[c] = cells[cell{row, c}]
 			}
@@ -283,7 +271,7 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 	for j, q := range qs {
 		idx := q >> (sum - s0)
 		x := wL.Exp(bitReverse(idx, logL))
-		var v field.Ext
+		var v E
 		for k := len(last) - 1; k >= 0; k-- {
 			v = v.MulBase(x).Add(last[k])
 		}
@@ -301,12 +289,12 @@ func verify(a statementAIR, p *Params, seed, proof []byte, minSecurity int) (*Re
 // layer at basis (the domain of size D/2^basis, offset 1, bit-reversed),
 // starting at index start: f(x), f(−x) ↦ f(x)+f(−x)+α(f(x)−f(−x))/x, α
 // squaring at each halving.
-func fold(vals []field.Ext, alpha field.Ext, D uint64, basis, step int, start uint64) field.Ext {
+func fold[E extElem[E]](vals []E, alpha E, D uint64, basis, step int, start uint64) E {
 	cur := vals
 	for b := basis; b < basis+step; b++ {
 		logS := log2(D >> b)
 		w := field.RootOfUnity(logS)
-		next := make([]field.Ext, len(cur)/2)
+		next := make([]E, len(cur)/2)
 		for j := 0; j < len(cur); j += 2 {
 			x := w.Exp(bitReverse(start+uint64(j), logS))
 			fx, fmx := cur[j], cur[j+1]
@@ -317,4 +305,27 @@ func fold(vals []field.Ext, alpha field.Ext, D uint64, basis, step int, start ui
 		start /= 2
 	}
 	return cur[0]
+}
+
+// boundaries lists the DEEP AIR's constraints in ethSTARK's order: each
+// mask value at z·g^row, a column's first one also at the conjugate point,
+// then the composition pieces at z⁴.
+func boundaries[E extElem[E], O extOps[E]](mask []maskItem, vals, breaks []E, z E, g field.Element, nCols int) []boundary[E] {
+	var o O
+	zc := o.frobenius(z)
+	seen := make([]bool, nCols)
+	var bcs []boundary[E]
+	for i, m := range mask {
+		shift := g.Exp(m.row)
+		bcs = append(bcs, boundary[E]{m.col, z.MulBase(shift), vals[i]})
+		if !seen[m.col] {
+			seen[m.col] = true
+			bcs = append(bcs, boundary[E]{m.col, zc.MulBase(shift), o.frobenius(vals[i])})
+		}
+	}
+	zb := z.Exp(nBreaks)
+	for i, v := range breaks {
+		bcs = append(bcs, boundary[E]{nCols + i, zb, v})
+	}
+	return bcs
 }
