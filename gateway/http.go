@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -375,8 +376,16 @@ func (g *Gateway) handleData(w http.ResponseWriter, r *http.Request) {
 	}
 	copy(d[:], b)
 	f, err := g.objects.open(d)
-	if err != nil {
+	var rel *releasedError
+	switch {
+	case errors.As(err, &rel):
+		writeErr(w, &httpError{http.StatusGone, rel.Error()})
+		return
+	case errors.Is(err, os.ErrNotExist):
 		writeErr(w, &httpError{http.StatusNotFound, errNoObject.Error() + "; ask the node whose gateway took the push"})
+		return
+	case err != nil:
+		writeErr(w, &httpError{http.StatusInternalServerError, "reading the stored chunk: " + err.Error()})
 		return
 	}
 	defer f.Close()
