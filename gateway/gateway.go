@@ -86,6 +86,8 @@ type Config struct {
 	// stricter on a large store catches up over several passes.
 	RetentionEvery time.Duration
 	RetentionBatch int
+
+	clock func() time.Time // tests move time; nil: time.Now
 }
 
 // DefaultLogSegmentBytes is the default size of a stream log's segment
@@ -173,6 +175,9 @@ func Open(cfg Config) (*Gateway, error) {
 	}
 	if cfg.RetentionBatch <= 0 {
 		cfg.RetentionBatch = DefaultRetentionBatch
+	}
+	if cfg.clock == nil {
+		cfg.clock = time.Now
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()

@@ -40,7 +40,7 @@ func (o *objectStore) tombstone(d digest.Digest) string { return o.path(d) + tom
 // log release depends on it). It returns when the object was stored: now,
 // or the file's time if it was already there. An object released by the
 // retention policy is not stored again (released is then set).
-func (o *objectStore) put(d digest.Digest, data []byte) (storedAt time.Time, released bool, err error) {
+func (o *objectStore) put(d digest.Digest, data []byte, now time.Time) (storedAt time.Time, released bool, err error) {
 	p := o.path(d)
 	if st, err := os.Stat(p); err == nil {
 		return st.ModTime(), false, nil
@@ -85,7 +85,7 @@ func (o *objectStore) put(d digest.Digest, data []byte) (storedAt time.Time, rel
 			return time.Time{}, false, err
 		}
 	}
-	return time.Now(), false, nil
+	return now, false, nil
 }
 
 // open returns an object's file. If there is none it returns an error

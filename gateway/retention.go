@@ -87,7 +87,7 @@ func (ps *pushStream) releaseDue() {
 	if n == 0 {
 		return
 	}
-	now := time.Now()
+	now := ps.g.cfg.clock()
 	rs := make([]relChunk, n)
 	for i, c := range ps.chunks[:n] {
 		rs[i] = relChunk{FirstSeq: c.FirstSeq, Count: uint32(c.Count), StreamOffset: c.StreamOffset, Bytes: c.Bytes, Session: c.Session,

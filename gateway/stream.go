@@ -583,7 +583,7 @@ func (ps *pushStream) run(stop <-chan struct{}) {
 		ps.signed.submitDue()
 		ps.storeObjects()
 		ps.releaseDue()
-		ps.retainDue(time.Now())
+		ps.retainDue(ps.g.cfg.clock())
 	}
 }
 
@@ -699,7 +699,7 @@ func (ps *pushStream) storeObjects() {
 		var at time.Time
 		var gone bool
 		if err == nil {
-			at, gone, err = ps.g.objects.put(d, data)
+			at, gone, err = ps.g.objects.put(d, data, ps.g.cfg.clock())
 		}
 		if err != nil {
 			ps.g.log.Error("gateway: storing a chunk's bytes", "stream", ps.id, "index", c.Index, "err", err)
