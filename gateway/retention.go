@@ -131,8 +131,12 @@ func (ps *pushStream) releaseDue() {
 // the released file dealt with) and counts the bytes still stored.
 func (ps *pushStream) setRetained(pos int) {
 	ps.retainPos = pos
-	for _, r := range ps.released[pos:] {
-		if r.Stored {
+	for i, r := range ps.released {
+		switch {
+		case !r.Stored:
+		case i < pos:
+			ps.objReleased++
+		default:
 			ps.keptBytes += r.Bytes
 		}
 	}
@@ -206,6 +210,7 @@ func (ps *pushStream) retainDue(now time.Time) {
 	ps.mu.Lock()
 	ps.retainPos = pos
 	ps.keptBytes -= freed
+	ps.objReleased += len(ds)
 	ps.mu.Unlock()
 	if len(ds) > 0 {
 		ps.g.log.Info("gateway: released objects by the stream's retention policy", "stream", ps.id, "objects", len(ds), "bytes", freed)

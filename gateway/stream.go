@@ -128,9 +128,10 @@ type pushStream struct {
 	// The retention policy's progress (retention.go): the objects of
 	// released[:retainPos] are dealt with; keptBytes counts the bytes of
 	// this stream's objects still stored.
-	retainPos  int
-	keptBytes  uint64
-	nextRetain time.Time
+	retainPos   int
+	keptBytes   uint64
+	objReleased int // objects of released[:retainPos] that the policy deleted
+	nextRetain  time.Time
 }
 
 // openPushStream opens a stream's directory and recovers it. Nothing on
@@ -829,7 +830,7 @@ func (ps *pushStream) stats() map[string]any {
 	return map[string]any{"stream": ps.id, "next_seq": next, "bytes": off, "chunks": by,
 		"open_messages": ps.open.count, "sessions": len(ps.sessions), "messages_per_chunk": ps.per,
 		"released_chunks": len(ps.released), "released_seq": ps.relSeq, "log_segments": len(ps.log.Segments()),
-		"objects_kept_bytes": ps.keptBytes, "objects_released": ps.retainPos}
+		"objects_kept_bytes": ps.keptBytes, "objects_released": ps.objReleased}
 }
 
 func (ps *pushStream) close() error {
