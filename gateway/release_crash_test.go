@@ -345,8 +345,8 @@ func releasedSeqs(t *testing.T, dir string) map[uint64]bool {
 
 // TestReleaseKilledAtEveryStep SIGKILLs a pushing gateway at each named
 // point of a log release and of a retention pass (each twice: at its
-// first and at its third hit) and at random moments, and counts the kills
-// delivered: each must be one.
+// first and at its third hit) and three times at a random moment: 15
+// kills, each counted (DD_RELEASE_ROUNDS=N delivers them N times).
 func TestReleaseKilledAtEveryStep(t *testing.T) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -362,6 +362,19 @@ func TestReleaseKilledAtEveryStep(t *testing.T) {
 		kills = append(kills, kill{p, 1}, kill{p, 3})
 	}
 	kills = append(kills, kill{"", 0}, kill{"", 0}, kill{"", 0})
+	// DD_RELEASE_ROUNDS=N delivers the list N times (default 1).
+	rounds := 1
+	if v := os.Getenv("DD_RELEASE_ROUNDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			t.Fatalf("DD_RELEASE_ROUNDS=%q: give a number of rounds from 1 to 1000", v)
+		}
+		rounds = n
+	}
+	one := kills
+	for range rounds - 1 {
+		kills = append(kills, one...)
+	}
 	rng := rand.New(rand.NewPCG(13, uint64(time.Now().UnixNano())))
 	delivered := map[string]int{}
 	for i, k := range kills {
@@ -415,6 +428,7 @@ func TestReleaseKilledAtEveryStep(t *testing.T) {
 				t.Fatalf("kill %d (%s): the chunk at seq %d was submitted again after its release", i, name, l.FirstSeq)
 			}
 		}
+		logBefore, _ := os.ReadFile(filepath.Join(dir, "gateway.log"))
 		g, err := Open(crashConfig(dir, c))
 		if err != nil {
 			t.Fatal(err)
@@ -423,6 +437,15 @@ func TestReleaseKilledAtEveryStep(t *testing.T) {
 		if errs := g.StreamErrors(); len(errs) > 0 {
 			g.Close()
 			t.Fatalf("kill %d (%s): the stream does not open: %v", i, name, errs)
+		}
+		if k.point == "release-mid-write" {
+			// The kill left part of a release's records: recovery must
+			// have cut them and said so.
+			logAfter, _ := os.ReadFile(filepath.Join(dir, "gateway.log"))
+			if !strings.Contains(string(logAfter[len(logBefore):]), "no segment was deleted for it, so its chunks are rebuilt from the log") {
+				g.Close()
+				t.Fatalf("kill %d (%s): recovery reported no torn release record; its log:\n%s", i, name, logAfter[len(logBefore):])
+			}
 		}
 		prog, err := readProgress(dir)
 		if err != nil {
@@ -521,7 +544,7 @@ func TestReleaseKilledAtEveryStep(t *testing.T) {
 		if name == "" {
 			name = "random"
 		}
-		if want := map[bool]int{true: 3, false: 2}[k.point == ""]; delivered[name] != want {
+		if want := rounds * map[bool]int{true: 3, false: 2}[k.point == ""]; delivered[name] != want {
 			t.Fatalf("%s: %d kills delivered, want %d", name, delivered[name], want)
 		}
 	}
