@@ -56,6 +56,7 @@ const (
 	// maxReleaseChunks bounds one log release (its records are written
 	// in one write and fsync).
 	maxReleaseChunks = 1024
+	releaseEvery     = 100 * time.Millisecond
 )
 
 // retention returns the policy for a stream: its own entry, else "*".
@@ -75,9 +76,14 @@ func (g *Gateway) retention(stream string) Retention {
 // file already released, which recovery deletes; either way no chunk is
 // lost, and none is submitted or stored twice.
 func (ps *pushStream) releaseDue() {
+	// At most ten releases a second: each costs an fsync, and the loop
+	// wakes at every append.
+	if time.Since(ps.lastRelease) < releaseEvery {
+		return
+	}
 	ps.mu.Lock()
-	defer ps.mu.Unlock()
 	if ps.broken != nil {
+		ps.mu.Unlock()
 		return
 	}
 	n := 0
@@ -85,6 +91,7 @@ func (ps *pushStream) releaseDue() {
 		n++
 	}
 	if n == 0 {
+		ps.mu.Unlock()
 		return
 	}
 	now := ps.g.cfg.clock()
@@ -96,13 +103,22 @@ func (ps *pushStream) releaseDue() {
 			rs[i].Index, rs[i].Digest, rs[i].Stored, rs[i].StoredAt = 0, digest.Digest{}, false, time.Time{}
 		}
 	}
+	ps.mu.Unlock()
+	ps.lastRelease = time.Now()
+	// Written without the stream's lock, so pushes do not wait for this
+	// fsync: only this goroutine (the stream's loop) removes chunks from
+	// the head of ps.chunks, and decided chunks do not change.
 	if err := ps.rel.append(rs); err != nil {
 		// The file may end in part of a record now: take nothing more
 		// until a restart has recovered it.
+		ps.mu.Lock()
 		ps.broken = fmt.Errorf("gateway log of %s: recording a release in %s: %w; restart the node", ps.id, ps.rel.path, err)
+		ps.mu.Unlock()
 		return
 	}
 	crashpoint.Hit(crashpoint.ReleaseSynced)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
 	for i, c := range ps.chunks[:n] {
 		ps.relBySession[c.Session] = append(ps.relBySession[c.Session], len(ps.released))
 		ps.released = append(ps.released, rs[i])

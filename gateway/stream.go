@@ -132,6 +132,7 @@ type pushStream struct {
 	keptBytes   uint64
 	objReleased int // objects of released[:retainPos] that the policy deleted
 	nextRetain  time.Time
+	lastRelease time.Time // of the log; only the stream's loop uses it
 }
 
 // openPushStream opens a stream's directory and recovers it. Nothing on
