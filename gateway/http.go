@@ -60,7 +60,7 @@ func writeErr(w http.ResponseWriter, err error) {
 //	POST /v1/push/{stream}/chunk                                      a producer-signed chunk transaction
 //	GET  /v1/push/{stream}                                            the stream's gateway log
 //	POST /v1/tx                                                       a registration or expert transaction
-//	GET  /v1/data/{digest}                                            a pushed chunk's bytes, by its digest
+//	GET  /v1/data/{digest}                                            a pushed chunk's bytes, by its digest (410 once the retention policy released them)
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/push/{stream}", g.handleUpload)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/ingest/digest"
 )
@@ -368,5 +370,31 @@ func TestDamagedReleasedFileIsRefused(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(p); !bytes.Equal(after, b) {
 		t.Fatal("the damaged released file was changed")
+	}
+}
+
+// TestRefusedInBlockIsReleased: a chunk the chain refused in a block is
+// decided and released with the accepted ones (listed as rejected, with
+// no index); one only the mempool's admission check refused stays in the
+// log (TestRecoverySubmitsWhatTheChainLacks submits it after a restart).
+func TestRefusedInBlockIsReleased(t *testing.T) {
+	dir := t.TempDir()
+	c := newFakeChain(uploadsStream())
+	g := openRel(t, dir, c, nil)
+	defer g.Close()
+	id := newSession(t)
+	if w, m := do(t, g.Handler(), "POST", "/v1/push/uploads?upload="+id+"&end=1&piece=10", make([]byte, 80), ""); w.Code != 200 {
+		t.Fatal(m)
+	}
+	waitFor(t, func() bool { c.mu.Lock(); defer c.mu.Unlock(); return len(c.submitted) == 2 })
+	c.mu.Lock()
+	first, rest := c.submitted[0], c.submitted[1:]
+	c.submitted = rest
+	c.mu.Unlock()
+	g.Committed(app.CommitSummary{Txs: []app.TxOutcome{{TxHash: sha256.Sum256(first), Kind: wire.KindChunk, Code: app.CodeUnknownStream, Log: "no such stream"}}})
+	settle(t, g, c, func() bool { return statNum(t, g, "released_chunks") == 2 })
+	cs := uploadChunks(t, g, id)
+	if len(cs) != 2 || cs[0].Status != "rejected" || cs[0].Index != nil || !cs[0].Released || cs[1].Status != "accepted" || cs[1].Index == nil || *cs[1].Index != 0 {
+		t.Fatalf("chunks %+v, want the first rejected and released without an index, the second accepted at index 0", cs)
 	}
 }

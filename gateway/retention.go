@@ -187,7 +187,9 @@ func (ps *pushStream) retainDue(now time.Time) {
 	pos := ps.retainPos
 	var ds []digest.Digest
 	var freed uint64
-	for pos < len(ps.released) && len(ds) < ps.g.cfg.RetentionBatch {
+	// Bounded work: at most RetentionBatch objects, and at most four
+	// times as many records looked at (refused chunks have no object).
+	for scanned := 0; pos < len(ps.released) && len(ds) < ps.g.cfg.RetentionBatch && scanned < 4*ps.g.cfg.RetentionBatch; scanned++ {
 		r := ps.released[pos]
 		if !r.Stored {
 			pos++
