@@ -30,6 +30,53 @@
 // the gateway and the node run (Gateway.StreamErrors lists it; pushes to
 // it are answered 503).
 //
+// # Releasing what is done
+//
+// A chunk is done with once the chain decided it — accepted, disputed,
+// or refused in a block (a refusal by the mempool's admission check is
+// not final, and the chunk stays) — and, unless refused, its bytes are
+// durable in the object store (file and directory entry synced). The
+// log's prefix of done chunks is released: their records (first seq,
+// messages, offsets, session, state, index, digest, times; 115 bytes
+// each, checksummed) are appended to the stream's released file and
+// fsynced BEFORE any segment file is deleted, and then the segment files
+// wholly below the prefix's end are deleted (segments are
+// Config.LogSegmentBytes, 8 MiB by default, so a steady push keeps a few
+// MiB of log). The released file is the log's release marker: recovery
+// starts the chunker at the end of its last record (always a chunk
+// boundary), checks that the log still holds every message from there on
+// and that the message there starts at the recorded stream offset, takes
+// a batch that began in the released prefix up from the last released
+// chunk's session offset, and neither resubmits, nor stores, nor
+// re-indexes a released chunk; the upload status keeps listing released
+// chunks (status and index, "released": true) from their records. A crash
+// before the records are durable leaves a torn tail, which recovery cuts
+// and reports (no segment was deleted for it, so those chunks are rebuilt
+// from the log and found on chain); a crash after them, or between
+// deletions, leaves segments already released, which recovery deletes. A
+// whole record failing its checksum, or records that do not follow each
+// other from seq 0, are damage: the stream is refused like any other. The
+// sessions file is not released (49 bytes a batch).
+//
+// # Object retention
+//
+// Stored chunk bytes are kept forever unless the node's operator sets a
+// policy for the stream (Config.Retention; node.json gateway_retention):
+// a maximum age and/or a maximum total size. Keeping everything is the
+// default because the gateway cannot know whether anyone else holds the
+// bytes; a receipt verifies without them, but checking the data against
+// it needs a copy. A background pass per stream, at most every
+// Config.RetentionEvery and at most Config.RetentionBatch objects a pass,
+// releases the oldest objects of released chunks (in the order they were
+// decided) while they are older than the age or the stream's objects
+// exceed the size. A pass first writes and syncs a tombstone per object
+// (an empty file beside it whose modification time is the release date),
+// then deletes the objects, then moves a checksummed cursor in the
+// stream's retained file past them; a crash anywhere makes the next pass
+// do the same again and find it done. GET /v1/data/{digest} answers 410
+// Gone with the date for a released object, and 404 for a digest this
+// node never stored; a released object is never stored again.
+//
 // A WebSocket push carries one message per binary frame. A frame over the
 // message limit (1 MiB) is refused with close code 1009 at its first byte
 // past the limit, and changes nothing. A connection on which no frame begins within

@@ -71,7 +71,30 @@ type Config struct {
 	MaxWSConns, MaxWSConnsPerClient int
 	// Registry receives the gateway's metrics; nil makes a private one.
 	Registry *prometheus.Registry
+	// LogSegmentBytes is the size of the segment files of a stream's log
+	// (default DefaultLogSegmentBytes): a decided prefix of the log is
+	// deleted a whole segment at a time, so this bounds what a stream
+	// keeps of messages already done with.
+	LogSegmentBytes int64
+	// Retention is the object retention policy by stream id; the entry
+	// "*" applies to every stream without one of its own. No entry: the
+	// stream's objects are kept forever (see Retention for why).
+	Retention map[string]Retention
+	// RetentionEvery is how often a stream's policy runs (default
+	// DefaultRetentionEvery); RetentionBatch bounds the objects one pass
+	// releases (default DefaultRetentionBatch), so that a policy made
+	// stricter on a large store catches up over several passes.
+	RetentionEvery time.Duration
+	RetentionBatch int
+
+	clock func() time.Time // tests move time; nil: time.Now
 }
+
+// DefaultLogSegmentBytes is the default size of a stream log's segment
+// files: small enough that the log of a steady push keeps a few MiB of
+// decided messages at most, large enough that rotating (three fsyncs)
+// is rare.
+const DefaultLogSegmentBytes = 8 << 20
 
 // MaxUploadPart bounds one upload request's body.
 const MaxUploadPart = 64 << 20
@@ -130,6 +153,31 @@ func Open(cfg Config) (*Gateway, error) {
 	}
 	if cfg.MaxWSConnsPerClient <= 0 {
 		cfg.MaxWSConnsPerClient = DefaultMaxWSConnsPerClient
+	}
+	switch {
+	case cfg.LogSegmentBytes == 0:
+		cfg.LogSegmentBytes = DefaultLogSegmentBytes
+	case cfg.LogSegmentBytes < 1<<16 || cfg.LogSegmentBytes > 1<<30:
+		return nil, fmt.Errorf("gateway: LogSegmentBytes %d is out of range: use 64 KiB to 1 GiB, or 0 for the default %d", cfg.LogSegmentBytes, DefaultLogSegmentBytes)
+	}
+	for id, r := range cfg.Retention {
+		if id != "*" {
+			if err := wire.ValidateStreamID(id); err != nil {
+				return nil, fmt.Errorf("gateway: retention policy for %q: the stream id is not valid (%v); use a stream id or \"*\" for every stream", id, err)
+			}
+		}
+		if err := r.Validate(); err != nil {
+			return nil, fmt.Errorf("gateway: retention policy for %q: %w", id, err)
+		}
+	}
+	if cfg.RetentionEvery <= 0 {
+		cfg.RetentionEvery = DefaultRetentionEvery
+	}
+	if cfg.RetentionBatch <= 0 {
+		cfg.RetentionBatch = DefaultRetentionBatch
+	}
+	if cfg.clock == nil {
+		cfg.clock = time.Now
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()

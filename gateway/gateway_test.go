@@ -31,11 +31,13 @@ type fakeChain struct {
 	submitted [][]byte
 	onChain   map[string]wire.ChunkKey // origin ‖ first seq → key
 	next      uint64
-	refuse    uint32 // CheckTx code for every transaction, if not 0
+	refuse    uint32                   // CheckTx code for every transaction, if not 0
+	decided   map[wire.ChunkKey]string // "accepted" or "disputed"
+	submits   map[string]int           // origin/first seq → Submit calls
 }
 
 func newFakeChain(streams ...app.Stream) *fakeChain {
-	c := &fakeChain{streams: map[string]app.StreamInfo{}, onChain: map[string]wire.ChunkKey{}}
+	c := &fakeChain{streams: map[string]app.StreamInfo{}, onChain: map[string]wire.ChunkKey{}, decided: map[wire.ChunkKey]string{}, submits: map[string]int{}}
 	for _, s := range streams {
 		c.streams[s.ID] = app.StreamInfo{Stream: s}
 	}
@@ -65,6 +67,9 @@ func (c *fakeChain) Submit(tx []byte) (uint32, string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.submitted = append(c.submitted, tx)
+	if t, err := wire.UnmarshalTx(tx); err == nil && t.Chunk != nil {
+		c.submits[fmt.Sprintf("%x/%d", t.Chunk.Origin, t.Chunk.FirstSeq)]++
+	}
 	return 0, "", nil
 }
 func (c *fakeChain) PushedKey(stream string, origin [wire.OriginSize]byte, firstSeq uint64) (wire.ChunkKey, bool) {
@@ -73,7 +78,26 @@ func (c *fakeChain) PushedKey(stream string, origin [wire.OriginSize]byte, first
 	k, ok := c.onChain[fmt.Sprintf("%x/%d", origin, firstSeq)]
 	return k, ok
 }
-func (c *fakeChain) RecordStatus(k wire.ChunkKey) string { return "" }
+func (c *fakeChain) RecordStatus(k wire.ChunkKey) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.decided[k]
+}
+
+// decideAll decides every chunk on chain not yet decided (accepted) and
+// tells the gateway, as a block's records would.
+func (c *fakeChain) decideAll(g *Gateway) {
+	c.mu.Lock()
+	var sum app.CommitSummary
+	for _, k := range c.onChain {
+		if _, ok := c.decided[k]; !ok {
+			c.decided[k] = "accepted"
+			sum.Records = append(sum.Records, &wire.Record{Stream: k.Stream, Index: k.Index, Status: wire.StatusAccepted})
+		}
+	}
+	c.mu.Unlock()
+	g.Committed(app.CommitSummary{Records: sum.Records})
+}
 
 // commitAll puts every submitted chunk on chain and tells the gateway.
 func (c *fakeChain) commitAll(g *Gateway) []*wire.ChunkTx {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -59,7 +60,7 @@ func writeErr(w http.ResponseWriter, err error) {
 //	POST /v1/push/{stream}/chunk                                      a producer-signed chunk transaction
 //	GET  /v1/push/{stream}                                            the stream's gateway log
 //	POST /v1/tx                                                       a registration or expert transaction
-//	GET  /v1/data/{digest}                                            a pushed chunk's bytes, by its digest
+//	GET  /v1/data/{digest}                                            a pushed chunk's bytes, by its digest (410 once the retention policy released them)
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/push/{stream}", g.handleUpload)
@@ -375,8 +376,16 @@ func (g *Gateway) handleData(w http.ResponseWriter, r *http.Request) {
 	}
 	copy(d[:], b)
 	f, err := g.objects.open(d)
-	if err != nil {
+	var rel *releasedError
+	switch {
+	case errors.As(err, &rel):
+		writeErr(w, &httpError{http.StatusGone, rel.Error()})
+		return
+	case errors.Is(err, os.ErrNotExist):
 		writeErr(w, &httpError{http.StatusNotFound, errNoObject.Error() + "; ask the node whose gateway took the push"})
+		return
+	case err != nil:
+		writeErr(w, &httpError{http.StatusInternalServerError, "reading the stored chunk: " + err.Error()})
 		return
 	}
 	defer f.Close()

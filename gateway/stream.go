@@ -22,6 +22,7 @@ const (
 	originFile   = "origin"   // 16 random bytes: this log's identity on chain
 	policyFile   = "policy"   // u32 messages per chunk, fixed when the log is created
 	sessionsFile = "sessions" // the batch records
+	retainedFile = "retained" // the retention policy's cursor in the released file
 	logDir       = "log"      // the messages (package wal)
 	signedDir    = "signed"   // producer-signed chunk transactions (package wal)
 	objectsDir   = "objects"  // accepted chunks' bytes, named by their digest
@@ -46,18 +47,38 @@ func (s ChunkState) String() string {
 
 // gwChunk is one closed chunk of the log.
 type gwChunk struct {
-	FirstSeq      uint64
-	Count         int
-	StreamOffset  uint64
-	Bytes         uint64
-	Session       SessionID
-	SessionOffset uint64
-	State         ChunkState
-	Index         uint64
-	TxHash        [32]byte
-	SubmittedAt   time.Time
-	Err           string
-	Stored        bool // its bytes are in the object store
+	FirstSeq        uint64
+	Count           int
+	StreamOffset    uint64
+	Bytes           uint64
+	Session         SessionID
+	SessionOffset   uint64
+	State           ChunkState
+	Index           uint64
+	TxHash          [32]byte
+	SubmittedAt     time.Time
+	Err             string
+	Stored          bool          // its bytes are in the object store (or were, until the retention policy released them)
+	Digest          digest.Digest // the object's name, once Stored
+	StoredAt        time.Time     // when it was stored, once Stored
+	ObjectGone      bool          // the retention policy had released the object before this run stored it
+	RejectedInBlock bool          // the chain refused it in a block (not only the mempool's admission check)
+}
+
+// releasable says whether the log no longer needs a chunk's messages: the
+// chain decided it and, unless it was refused, its bytes are durable in
+// the object store.
+func (c *gwChunk) releasable() bool {
+	switch c.State {
+	case StateRejected:
+		// Only a refusal in a block is final: one by the mempool's
+		// admission check may pass after a restart (a stream registered
+		// since, say), and the log keeps the chunk for it.
+		return c.RejectedInBlock
+	case StateAccepted, StateDisputed:
+		return c.Stored
+	}
+	return false
 }
 
 type sessionState struct {
@@ -95,6 +116,23 @@ type pushStream struct {
 	lastAppend time.Time
 	broken     error
 	wake       chan struct{}
+
+	// The released prefix of the log (released.go): every chunk below
+	// relSeq is decided and done with, listed in released.
+	rel          *releasedLog
+	released     []relChunk
+	relBySession map[SessionID][]int // indexes into released
+	relSeq       uint64
+	relOff       uint64
+
+	// The retention policy's progress (retention.go): the objects of
+	// released[:retainPos] are dealt with; keptBytes counts the bytes of
+	// this stream's objects still stored.
+	retainPos   int
+	keptBytes   uint64
+	objReleased int // objects of released[:retainPos] that the policy deleted
+	nextRetain  time.Time
+	lastRelease time.Time // of the log; only the stream's loop uses it
 }
 
 // openPushStream opens a stream's directory and recovers it. Nothing on
@@ -107,7 +145,7 @@ func openPushStream(g *Gateway, id, dir string, spec *app.StreamInfo) (_ *pushSt
 		return nil, err
 	}
 	ps := &pushStream{g: g, id: id, sessions: map[SessionID]*sessionState{}, byTx: map[[32]byte]*gwChunk{},
-		byIndex: map[uint64]*gwChunk{}, wake: make(chan struct{}, 1)}
+		byIndex: map[uint64]*gwChunk{}, wake: make(chan struct{}, 1), relBySession: map[SessionID][]int{}}
 	defer func() {
 		if err != nil {
 			ps.close()
@@ -116,12 +154,23 @@ func openPushStream(g *Gateway, id, dir string, spec *app.StreamInfo) (_ *pushSt
 	if err := ps.identity(dir, spec); err != nil {
 		return nil, err
 	}
-	if ps.log, err = wal.Open(filepath.Join(dir, logDir), wal.Options{MaxMessageBytes: wire.MaxChunkDataBytes, NoSync: g.cfg.NoSync}); err != nil {
+	if ps.log, err = wal.Open(filepath.Join(dir, logDir), wal.Options{MaxMessageBytes: wire.MaxChunkDataBytes, SegmentBytes: g.cfg.LogSegmentBytes, NoSync: g.cfg.NoSync}); err != nil {
 		return nil, err
 	}
 	var notes []string
 	for _, r := range ps.log.Repairs() {
 		notes = append(notes, r.String())
+	}
+	relPath := filepath.Join(dir, releasedFileName)
+	rr, err := readReleasedFile(relPath)
+	if err != nil {
+		return nil, err
+	}
+	if rr.torn != "" {
+		notes = append(notes, fmt.Sprintf("cut %s at byte %d (%d bytes): %s; no segment was deleted for it, so its chunks are rebuilt from the log", relPath, rr.good, rr.size-rr.good, rr.torn))
+	}
+	if err := ps.checkReleased(rr); err != nil {
+		return nil, err
 	}
 	sessPath := filepath.Join(dir, sessionsFile)
 	sf, err := readSessionFile(sessPath)
@@ -143,9 +192,27 @@ func openPushStream(g *Gateway, id, dir string, spec *app.StreamInfo) (_ *pushSt
 	if err := ps.recover(plan.batches); err != nil {
 		return nil, err
 	}
-	// Everything is consistent: now repair the sessions file.
+	retainPos, note, err := readRetained(filepath.Join(dir, retainedFile), len(rr.chunks))
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		notes = append(notes, note)
+	}
+	ps.setRetained(retainPos)
+	// Everything is consistent: now repair the sessions and released files.
 	if ps.sess, err = openSessionLog(sessPath, plan, g.cfg.NoSync); err != nil {
 		return nil, err
+	}
+	if ps.rel, err = openReleasedLog(relPath, rr, g.cfg.NoSync); err != nil {
+		return nil, err
+	}
+	if len(rr.chunks) > 0 {
+		// A crash between a release's record and its deletions leaves
+		// segments the record already released: delete them now.
+		if err := ps.log.Release(ps.relSeq); err != nil {
+			return nil, err
+		}
 	}
 	if err := ps.finishEnd(); err != nil {
 		return nil, err
@@ -172,6 +239,39 @@ func (ps *pushStream) messageLens(from, n uint64) ([]uint64, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkReleased checks the released prefix against the log and adopts
+// it: the log must hold every message from the prefix's end on (its
+// segments below it may be gone, or some left by a crash mid-release),
+// and the message there must start where the prefix ends.
+func (ps *pushStream) checkReleased(rr *releasedRead) error {
+	seq, off := rr.end()
+	next, doff := ps.log.Next()
+	first := ps.log.First()
+	switch {
+	case seq > next:
+		return fmt.Errorf("%s releases the log's messages below %d, but the log ends at message %d: the log lost messages it had acknowledged. Restore the stream's directory from a copy",
+			releasedFileName, seq, next)
+	case first > seq:
+		return fmt.Errorf("the log's oldest segment starts at message %d, but only messages below %d were released: segment files holding messages not yet on chain are missing. Restore the stream's directory from a copy",
+			first, seq)
+	case seq == next && off != doff:
+		return fmt.Errorf("%s releases the log up to stream offset %d, but the log ends at offset %d. Restore the stream's directory from a copy", releasedFileName, off, doff)
+	case seq < next:
+		ents, err := ps.log.Read(seq, 1, wire.MaxChunkDataBytes)
+		if err != nil {
+			return err
+		}
+		if len(ents) != 1 || ents[0].Offset != off {
+			return fmt.Errorf("%s releases the log up to message %d at stream offset %d, but the log has that message elsewhere. Restore the stream's directory from a copy", releasedFileName, seq, off)
+		}
+	}
+	ps.released, ps.relSeq, ps.relOff = rr.chunks, seq, off
+	for i, r := range rr.chunks {
+		ps.relBySession[r.Session] = append(ps.relBySession[r.Session], i)
+	}
+	return nil
 }
 
 // finishEnd completes an end without messages that a crash interrupted
@@ -270,7 +370,7 @@ func (ps *pushStream) recover(batches []batch) error {
 	next, _ := ps.log.Next()
 	bi := 0
 	var batchStart uint64 // stream offset of batch bi's first message
-	for seq := uint64(0); seq < next; {
+	for seq := ps.relSeq; seq < next; {
 		ents, err := ps.log.Read(seq, 4096, 64<<20)
 		if err != nil {
 			return err
@@ -288,6 +388,17 @@ func (ps *pushStream) recover(batches []batch) error {
 			b := ps.batches[bi]
 			if e.Seq == b.FirstSeq {
 				batchStart = e.Offset
+			} else if e.Seq == ps.relSeq {
+				// The batch began in the released prefix: its first
+				// messages are gone, but the last released chunk ends
+				// inside it, in the same session, where this one starts.
+				last := ps.released[len(ps.released)-1]
+				at := last.SessionOffset + last.Bytes
+				if last.Session != b.ID || at < b.Before || at > b.After {
+					return fmt.Errorf("message %d, the first after the released prefix, lies inside a batch of session %x at bytes %d to %d, but the last released chunk ends at byte %d of session %x",
+						e.Seq, b.ID, b.Before, b.After, at, last.Session)
+				}
+				batchStart = e.Offset - (at - b.Before)
 			}
 			ps.chunkMessage(e.Seq, e.Offset, uint64(len(e.Data)), e.End, b.ID, b.Before+(e.Offset-batchStart))
 			seq = e.Seq + 1
@@ -473,6 +584,8 @@ func (ps *pushStream) run(stop <-chan struct{}) {
 		ps.submitDue()
 		ps.signed.submitDue()
 		ps.storeObjects()
+		ps.releaseDue()
+		ps.retainDue(ps.g.cfg.clock())
 	}
 }
 
@@ -585,15 +698,20 @@ func (ps *pushStream) storeObjects() {
 	ps.mu.Unlock()
 	for _, c := range todo {
 		d, data, err := ps.chunkObject(c)
+		var at time.Time
+		var gone bool
 		if err == nil {
-			err = ps.g.objects.put(d, data)
+			at, gone, err = ps.g.objects.put(d, data, ps.g.cfg.clock())
 		}
 		if err != nil {
 			ps.g.log.Error("gateway: storing a chunk's bytes", "stream", ps.id, "index", c.Index, "err", err)
 			return
 		}
 		ps.mu.Lock()
-		c.Stored = true
+		c.Stored, c.Digest, c.StoredAt, c.ObjectGone = true, d, at, gone
+		if !gone {
+			ps.keptBytes += c.Bytes
+		}
 		ps.mu.Unlock()
 	}
 }
@@ -637,7 +755,7 @@ func (ps *pushStream) committed(s app.CommitSummary) {
 				ps.byIndex[c.Index] = c
 			}
 		default:
-			c.State, c.Err = StateRejected, o.Log
+			c.State, c.Err, c.RejectedInBlock = StateRejected, o.Log, true
 		}
 	}
 	for _, r := range s.Records {
@@ -665,6 +783,9 @@ type ChunkView struct {
 	Status   string  `json:"status"`
 	Index    *uint64 `json:"index,omitempty"`
 	Error    string  `json:"error,omitempty"`
+	// Released: the node's log no longer holds the chunk's messages (it is
+	// decided, and its bytes are in the object store unless refused).
+	Released bool `json:"released,omitempty"`
 }
 
 // sessionChunks lists a session's chunks in order, the open one last.
@@ -672,6 +793,15 @@ func (ps *pushStream) sessionChunks(id SessionID) []ChunkView {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	out := []ChunkView{}
+	for _, i := range ps.relBySession[id] {
+		r := &ps.released[i]
+		v := ChunkView{FirstSeq: r.FirstSeq, Messages: int(r.Count), Offset: r.SessionOffset, Bytes: r.Bytes, Status: r.State.String(), Released: true}
+		if r.State != StateRejected {
+			idx := r.Index
+			v.Index = &idx
+		}
+		out = append(out, v)
+	}
 	for _, c := range ps.chunks {
 		if c.Session != id {
 			continue
@@ -699,7 +829,9 @@ func (ps *pushStream) stats() map[string]any {
 	}
 	next, off := ps.log.Next()
 	return map[string]any{"stream": ps.id, "next_seq": next, "bytes": off, "chunks": by,
-		"open_messages": ps.open.count, "sessions": len(ps.sessions), "messages_per_chunk": ps.per}
+		"open_messages": ps.open.count, "sessions": len(ps.sessions), "messages_per_chunk": ps.per,
+		"released_chunks": len(ps.released), "released_seq": ps.relSeq, "log_segments": len(ps.log.Segments()),
+		"objects_kept_bytes": ps.keptBytes, "objects_released": ps.objReleased}
 }
 
 func (ps *pushStream) close() error {
@@ -711,5 +843,5 @@ func (ps *pushStream) close() error {
 	if ps.log != nil {
 		e3 = ps.log.Close()
 	}
-	return errors.Join(e1, e2, e3)
+	return errors.Join(e1, e2, e3, ps.rel.close())
 }

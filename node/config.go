@@ -16,6 +16,7 @@ import (
 
 	"github.com/datadragon/datadragon/api"
 	"github.com/datadragon/datadragon/app/wire"
+	"github.com/datadragon/datadragon/gateway"
 )
 
 // Config is a node's own settings, kept in HOME/node.json. CometBFT's
@@ -63,6 +64,65 @@ type Config struct {
 	// means DefaultScrubInterval. The node also verifies it at every
 	// start, and every read verifies what it reads.
 	ScrubInterval Duration `json:"scrub_interval,omitempty"`
+	// GatewayRetention is the gateway's object retention policy by pushed
+	// stream id, "*" standing for every stream without an entry of its
+	// own: the stored chunk bytes it may delete, by age and by total
+	// size. Absent: every object is kept (gateway.Retention says why).
+	GatewayRetention map[string]RetentionConfig `json:"gateway_retention,omitempty"`
+}
+
+// RetentionConfig is one stream's entry in node.json's
+// "gateway_retention": at least one of the two limits.
+type RetentionConfig struct {
+	// MaxAge releases an object this long after the gateway stored it
+	// ("720h"); at least 1m.
+	MaxAge Duration `json:"max_age,omitempty"`
+	// MaxBytes releases the stream's oldest objects while its objects hold
+	// more than this many bytes; at least one chunk's data limit (1 MiB).
+	MaxBytes int64 `json:"max_bytes,omitempty"`
+}
+
+// maxRetentionEntries bounds node.json's gateway_retention.
+const maxRetentionEntries = 1000
+
+// validateRetention checks gateway_retention, naming the entry and what to
+// write instead.
+func (c *Config) validateRetention() error {
+	if len(c.GatewayRetention) > maxRetentionEntries {
+		return fmt.Errorf("gateway_retention has %d entries, more than %d: use \"*\" for the streams that share a policy", len(c.GatewayRetention), maxRetentionEntries)
+	}
+	for id, r := range c.GatewayRetention {
+		where := fmt.Sprintf("gateway_retention[%q]", id)
+		if id != "*" {
+			if err := wire.ValidateStreamID(id); err != nil {
+				return fmt.Errorf("%s: %v; name a stream, or \"*\" for every stream without an entry", where, err)
+			}
+		}
+		switch {
+		case r.MaxAge == 0 && r.MaxBytes == 0:
+			return fmt.Errorf("%s sets neither max_age nor max_bytes: give one (\"max_age\": \"720h\", \"max_bytes\": 10737418240), or remove the entry to keep every object", where)
+		case r.MaxAge < 0 || r.MaxAge > 0 && time.Duration(r.MaxAge) < time.Minute:
+			return fmt.Errorf("%s: max_age %v is below 1m: give a duration such as \"720h\"", where, time.Duration(r.MaxAge))
+		case r.MaxBytes < 0 || r.MaxBytes > 0 && r.MaxBytes < wire.MaxChunkDataBytes:
+			return fmt.Errorf("%s: max_bytes %d is below %d, one chunk's data: give a size in bytes such as 10737418240 (10 GiB)", where, r.MaxBytes, wire.MaxChunkDataBytes)
+		}
+		if err := (gateway.Retention{MaxAge: time.Duration(r.MaxAge), MaxBytes: r.MaxBytes}).Validate(); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	return nil
+}
+
+// gatewayRetention is gateway_retention as the gateway takes it.
+func (c *Config) gatewayRetention() map[string]gateway.Retention {
+	if len(c.GatewayRetention) == 0 {
+		return nil
+	}
+	out := make(map[string]gateway.Retention, len(c.GatewayRetention))
+	for id, r := range c.GatewayRetention {
+		out[id] = gateway.Retention{MaxAge: time.Duration(r.MaxAge), MaxBytes: r.MaxBytes}
+	}
+	return out
 }
 
 // DefaultScrubInterval is how often a node verifies its state file unless
@@ -166,7 +226,7 @@ func (c *Config) validate() error {
 	case c.TLSKeyFile != "" && c.TLSCertFile == "":
 		return errors.New("tls_key_file is set but tls_cert_file is not: give both to serve HTTPS, or neither")
 	}
-	return nil
+	return c.validateRetention()
 }
 
 // TLS says whether the API serves HTTPS (tls_cert_file and tls_key_file

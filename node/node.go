@@ -161,7 +161,8 @@ func Open(home string, o Options) (*Node, error) {
 		return nil, fmt.Errorf("node: starting CometBFT: %w", err)
 	}
 	reg := prometheus.NewRegistry() // the API serves it at /metrics
-	gw, err = gateway.Open(gateway.Config{Dir: filepath.Join(home, "data", "gateway"), Chain: &gatewayChain{app: a, rpc: local.New(cn)}, Logger: logger, Registry: reg})
+	gw, err = gateway.Open(gateway.Config{Dir: filepath.Join(home, "data", "gateway"), Chain: &gatewayChain{app: a, rpc: local.New(cn)}, Logger: logger, Registry: reg,
+		Retention: cfg.gatewayRetention()})
 	if err != nil {
 		a.Close()
 		return nil, fmt.Errorf("node: %w", err)

@@ -84,5 +84,10 @@
 //
 // Open reads every segment and keeps a 16-byte index entry per message
 // (stream offset, position in its file, length and End flag). Release
-// deletes whole segment files, oldest first, never the active one.
+// deletes whole segment files, oldest first, never the active one. The log
+// itself keeps no record of a release: after a reopen it serves from the
+// first message of its oldest segment on (First), so a caller that must
+// know exactly what it released (the gateway does) records it durably
+// before calling Release, and calls Release again after a reopen to
+// delete what a crash left of it.
 package wal

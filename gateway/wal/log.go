@@ -511,8 +511,30 @@ func (l *Log) Release(before uint64) error {
 		l.slots = l.slots[l.segs[1].first-l.base:]
 		l.base = l.segs[1].first
 		l.segs = l.segs[1:]
+		if len(l.segs) > 1 && l.segs[1].first <= before {
+			crashpoint.Hit(crashpoint.ReleaseMidDelete)
+		}
 	}
 	return nil
+}
+
+// First returns the lowest seq Read still serves: the first message of
+// the oldest segment kept, or the point given to Release if higher.
+func (l *Log) First() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.released
+}
+
+// Segments returns the paths of the log's segment files, oldest first.
+func (l *Log) Segments() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, len(l.segs))
+	for i, s := range l.segs {
+		out[i] = s.path
+	}
+	return out
 }
 
 // Close waits for Appends in flight, then closes the log's files and unlocks

@@ -10,6 +10,12 @@
 //	batch-synced    a session batch record is synced, its messages not yet appended to the log
 //	log-mid-write   part of an append's records is written to the log file, the rest not, nothing fsynced
 //	log-synced      a batch's messages are durable, the producer not yet acknowledged
+//	release-mid-write  part of a log release's chunk records is written to the released file, nothing fsynced
+//	release-synced  a log release's records are durable, no segment file deleted yet
+//	release-mid-delete  one segment file of a release is deleted, more are to go
+//	released        every segment file of a release is deleted
+//	retain-tombstoned  the tombstones of a retention pass are durable, no object deleted yet
+//	retain-deleted  a retention pass's objects are deleted, its cursor not yet written
 package crashpoint
 
 import (
@@ -25,6 +31,13 @@ const (
 	BatchSynced = "batch-synced"
 	LogMidWrite = "log-mid-write"
 	LogSynced   = "log-synced"
+
+	ReleaseMidWrite  = "release-mid-write"
+	ReleaseSynced    = "release-synced"
+	ReleaseMidDelete = "release-mid-delete"
+	Released         = "released"
+	RetainTombstoned = "retain-tombstoned"
+	RetainDeleted    = "retain-deleted"
 )
 
 var (
