@@ -11,7 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	dbm "github.com/cometbft/cometbft-db"
+	cmtcfg "github.com/cometbft/cometbft/config"
 
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	cmtnode "github.com/cometbft/cometbft/node"
@@ -50,6 +54,10 @@ type Node struct {
 	api     *http.Server
 	apiLn   net.Listener
 	srcTLS  *tls.Config // for wss:// sources; nil: the system roots
+	archive *archive    // data/receipts.db
+	blockDB dbm.DB      // CometBFT's block store database, for pruneExtCommits
+	ecFloor int64       // extended commits below it are deleted
+	retainErr string    // the last archiving error logged
 
 	srcMu     sync.Mutex
 	srcStatus map[string]string // by stream: why its observer is not delivering
@@ -120,6 +128,13 @@ func Open(home string, o Options) (*Node, error) {
 			o.OnCommit(s)
 		}
 	}
+	ar, err := openArchive(home)
+	if err != nil {
+		return nil, err
+	}
+	// The node answers the retain height once it exists: the blocks
+	// CometBFT's handshake replays before that are archived afterwards.
+	var self atomic.Pointer[Node]
 	a, err := app.New(app.Config{
 		Dir:      filepath.Join(home, "data", "app"),
 		Scheme:   ziggysig.Scheme{},
@@ -127,8 +142,15 @@ func Open(home string, o Options) (*Node, error) {
 		Attestor: att,
 		Logger:   logger,
 		OnCommit: onCommit,
+		RetainHeight: func(h int64) int64 {
+			if n := self.Load(); n != nil {
+				return n.retain(h)
+			}
+			return 0
+		},
 	})
 	if err != nil {
+		ar.Close()
 		return nil, err
 	}
 	// Pushed chunks still without a record: attest them again (what the
@@ -138,6 +160,7 @@ func Open(home string, o Options) (*Node, error) {
 	nodeKey, err := p2p.LoadNodeKey(ccfg.NodeKeyFile())
 	if err != nil {
 		a.Close()
+		ar.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	// The validator's sign state (data/priv_validator_state.json) persists
@@ -148,25 +171,43 @@ func Open(home string, o Options) (*Node, error) {
 		lvl, err := cmtlog.AllowLevel(o.CometLogLevel)
 		if err != nil {
 			a.Close()
+			ar.Close()
 			return nil, fmt.Errorf("node: CometBFT log level: %w", err)
 		}
 		clog = cmtlog.NewFilter(cmtlog.NewTMLogger(cmtlog.NewSyncWriter(os.Stderr)), lvl).With("node", cfg.Moniker)
 	}
+	var blockDB dbm.DB
+	dbProvider := func(ctx *cmtcfg.DBContext) (dbm.DB, error) {
+		db, err := guardedDBProvider(ctx)
+		if err == nil && ctx.ID == "blockstore" {
+			blockDB = db
+		}
+		return db, err
+	}
 	cn, err := cmtnode.NewNode(context.Background(), ccfg, pv, nodeKey,
 		proxy.NewLocalClientCreator(a),
 		cmtnode.DefaultGenesisDocProviderFunc(ccfg),
-		guardedDBProvider, cmtnode.DefaultMetricsProvider(ccfg.Instrumentation), clog)
+		dbProvider, cmtnode.DefaultMetricsProvider(ccfg.Instrumentation), clog)
 	if err != nil {
 		a.Close()
+		ar.Close()
 		return nil, fmt.Errorf("node: starting CometBFT: %w", err)
 	}
 	reg := prometheus.NewRegistry() // the API serves it at /metrics
 	gw, err = gateway.Open(gateway.Config{Dir: filepath.Join(home, "data", "gateway"), Chain: &gatewayChain{app: a, rpc: local.New(cn)}, Logger: logger, Registry: reg})
 	if err != nil {
 		a.Close()
+		ar.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS}
+	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS,
+		archive: ar, blockDB: blockDB}
+	if n.ecFloor, err = ar.meta(keyExtCommits); err != nil {
+		gw.Close()
+		a.Close()
+		ar.Close()
+		return nil, err
+	}
 	if cfg.API != "" {
 		h, err := api.New(api.Config{
 			App: a, Receipts: n, Feed: feed, Registry: reg, Logger: logger, Push: gw.Handler(), PushErrors: gw.StreamErrors, SourceStatus: n.SourceStatus,
@@ -177,6 +218,7 @@ func Open(home string, o Options) (*Node, error) {
 		if err != nil {
 			gw.Close()
 			a.Close()
+			ar.Close()
 			return nil, err
 		}
 		// Listen now, so a port in use is reported before anything starts.
@@ -184,6 +226,7 @@ func Open(home string, o Options) (*Node, error) {
 		if err != nil {
 			gw.Close()
 			a.Close()
+			ar.Close()
 			return nil, fmt.Errorf("node: API address %s: %w (change api_listen in %s)", cfg.API, err, filepath.Join(home, NodeFile))
 		}
 		n.api, n.apiLn = api.Server(cfg.API, h), ln
@@ -191,6 +234,7 @@ func Open(home string, o Options) (*Node, error) {
 		// served over HTTPS only (Start uses ServeTLS).
 		n.api.TLSConfig = apiTLS
 	}
+	self.Store(n)
 	return n, nil
 }
 
@@ -403,6 +447,9 @@ func (n *Node) Stop() error {
 	}
 	n.state = 2
 	if err := n.app.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := n.archive.Close(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -1,0 +1,76 @@
+package node
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// pruneInterval is how often CometBFT's pruner deletes the blocks below
+// the retain height the app last answered.
+const pruneInterval = 5 * time.Second
+
+// archiveStepMax bounds the heights archived at one commit, so a node that
+// starts archiving a long chain (pruning newly turned on, or a restart
+// that replayed many blocks) catches up without holding up consensus.
+const archiveStepMax = 64
+
+// extCommitStepMax bounds the extended commits deleted at one commit.
+const extCommitStepMax = 2000
+
+func (n *Node) archivePath() string { return filepath.Join(n.home, "data", ArchiveFile) }
+
+// retain answers the app's Commit of height h with the retain height:
+// first the heights up to h−2 are archived (durably, see archive.step),
+// then the answer is the lower of the first height not archived and
+// h − retain_blocks. Nothing is pruned that the archive does not hold, so
+// a node stopped or killed at any point between the two loses nothing a
+// receipt needs: the next start archives from where the file says.
+// 0 keeps everything (retain_blocks 0, or an error, logged).
+func (n *Node) retain(h int64) int64 {
+	keep := n.cfg.retainBlocks()
+	if keep == 0 {
+		return 0
+	}
+	bs := n.cmt.BlockStore()
+	archived, err := n.archive.step(bs, n.app, h, archiveStepMax)
+	if err != nil {
+		if msg := err.Error(); msg != n.retainErr {
+			n.retainErr = msg
+			n.log.Error("the receipt archive cannot advance; CometBFT keeps every block from here on", "err", err)
+		}
+		return 0
+	}
+	n.retainErr = ""
+	n.pruneExtCommits(bs.Base())
+	r := min(archived+1, h-keep)
+	if r < 2 {
+		return 0
+	}
+	return r
+}
+
+// pruneExtCommits deletes CometBFT's extended commits below the block
+// store's base. CometBFT v1.0.1 stores one per height (every validator's
+// vote extension again, about 80 KB a height at the demo load) and its
+// pruner deletes the blocks, seen commits and headers but never those.
+// Nothing reads one below the base: consensus reads the last height's,
+// block sync serves heights from the base up.
+func (n *Node) pruneExtCommits(base int64) {
+	if n.blockDB == nil || base <= n.ecFloor+1 {
+		return
+	}
+	from := max(n.ecFloor, 1)
+	to := min(base, from+extCommitStepMax)
+	for h := from; h < to; h++ {
+		if err := n.blockDB.Delete(fmt.Appendf(nil, "EC:%d", h)); err != nil {
+			n.log.Warn("deleting a pruned height's extended commit", "height", h, "err", err)
+			return
+		}
+	}
+	if err := n.archive.setMeta(keyExtCommits, to); err != nil {
+		n.log.Warn("recording the pruned extended commits", "err", err)
+		return
+	}
+	n.ecFloor = to
+}
