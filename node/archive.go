@@ -46,7 +46,7 @@ var (
 )
 
 // archiveAdvice ends the errors of a damaged archive.
-const archiveAdvice = "stop the node and move the file aside: it is rebuilt from CometBFT's block store for the heights still stored there; receipts of records whose blocks were pruned then need a peer's archive"
+const archiveAdvice = "stop the node and move the file aside (or put back a backup): the node starts a new one from its oldest stored block, and receipts of records decided before that are then served by other validators only"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -275,3 +275,5 @@ func (ar *archive) step(bs blockReader, infos blockInfos, tip int64, max int) (i
 func (ar *archive) setMeta(key []byte, h int64) error {
 	return ar.db.Update(func(tx *bolt.Tx) error { return put(tx, bucketArchMeta, key, u64key(h)) })
 }
+
+type boltTx = bolt.Tx

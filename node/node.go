@@ -42,22 +42,22 @@ import (
 // process, ingest observing every registered stream, and the attestor
 // between them.
 type Node struct {
-	home    string
-	cfg     *Config
-	log     *slog.Logger
-	app     *app.App
-	cmt     *cmtnode.Node
-	att     *Attestor
-	genesis *app.GenesisState
-	feed    *api.Feed
-	gw      *gateway.Gateway
-	api     *http.Server
-	apiLn   net.Listener
-	srcTLS  *tls.Config // for wss:// sources; nil: the system roots
-	archive *archive    // data/receipts.db
-	blockDB dbm.DB      // CometBFT's block store database, for pruneExtCommits
-	ecFloor int64       // extended commits below it are deleted
-	retainErr string    // the last archiving error logged
+	home      string
+	cfg       *Config
+	log       *slog.Logger
+	app       *app.App
+	cmt       *cmtnode.Node
+	att       *Attestor
+	genesis   *app.GenesisState
+	feed      *api.Feed
+	gw        *gateway.Gateway
+	api       *http.Server
+	apiLn     net.Listener
+	srcTLS    *tls.Config // for wss:// sources; nil: the system roots
+	archive   *archive    // data/receipts.db
+	blockDB   dbm.DB      // CometBFT's block store database, for pruneExtCommits
+	ecFloor   int64       // extended commits below it are deleted
+	retainErr string      // the last archiving error logged
 
 	srcMu     sync.Mutex
 	srcStatus map[string]string // by stream: why its observer is not delivering
@@ -202,6 +202,12 @@ func Open(home string, o Options) (*Node, error) {
 	}
 	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS,
 		archive: ar, blockDB: blockDB}
+	if err := n.startArchive(); err != nil {
+		gw.Close()
+		a.Close()
+		ar.Close()
+		return nil, err
+	}
 	if n.ecFloor, err = ar.meta(keyExtCommits); err != nil {
 		gw.Close()
 		a.Close()

@@ -74,3 +74,22 @@ func (n *Node) pruneExtCommits(base int64) {
 	}
 	n.ecFloor = to
 }
+
+// startArchive starts a new (empty) archive at the block store's base: a
+// node whose blocks were pruned before the file was made (it was moved
+// aside, damaged) archives what it still has, and says which receipts it
+// can no longer build. An archive that exists but lags below the base is
+// left to fail in step, saying so: that is not this node's doing.
+func (n *Node) startArchive() error {
+	a, err := n.archive.archived()
+	if err != nil {
+		return err
+	}
+	base := n.cmt.BlockStore().Base()
+	if a != 0 || base <= 1 {
+		return nil
+	}
+	n.log.Warn("a new receipt archive on a pruned block store: this node cannot build the receipts of records decided below its oldest block; other validators can",
+		"oldest_block", base, "archive", n.archivePath())
+	return n.archive.setMeta(keyArchived, base-1)
+}
