@@ -48,10 +48,17 @@
 // that carried each majority attestation (a Ziggy signature of about
 // 19.5 KB each). At every commit the node first copies them, for the
 // heights up to two below the tip (the commit for h+1 is canonical once
-// block h+2 holds it as its last commit), into data/receipts.db: each
-// extension once per height and validator, however many records it
-// covers, and a header with its commit only for heights after one that
-// accepted records. The copy is one bbolt transaction, synced before the
+// block h+2 holds it as its last commit), into data/receipts.db: every
+// non-empty extension of the height's injected commit, once per height
+// and validator however many records it covers, and a header with its
+// commit only for heights after one that accepted records. Extensions
+// are copied when their block is archived, not when their chunks are
+// decided: a chunk may be decided long after it was first attested (the
+// dispute window, extended by late confirmations), and copying at the
+// block keeps the rule simple — everything a receipt needs from a height
+// is archived once the height is — so the retain height never depends on
+// which chunks are still open. At the demo load almost every attestation
+// ends up in a receipt, so this keeps little that none needs. The copy is one bbolt transaction, synced before the
 // commit returns. Only then does the app's Commit answer the retain
 // height, min(first height not archived, tip − retain_blocks), and
 // CometBFT's pruner deletes the blocks and states below it every

@@ -42,22 +42,24 @@ import (
 // process, ingest observing every registered stream, and the attestor
 // between them.
 type Node struct {
-	home      string
-	cfg       *Config
-	log       *slog.Logger
-	app       *app.App
-	cmt       *cmtnode.Node
-	att       *Attestor
-	genesis   *app.GenesisState
-	feed      *api.Feed
-	gw        *gateway.Gateway
-	api       *http.Server
-	apiLn     net.Listener
-	srcTLS    *tls.Config // for wss:// sources; nil: the system roots
-	archive   *archive    // data/receipts.db
-	blockDB   dbm.DB      // CometBFT's block store database, for pruneExtCommits
-	ecFloor   int64       // extended commits below it are deleted
-	retainErr string      // the last archiving error logged
+	home       string
+	cfg        *Config
+	log        *slog.Logger
+	app        *app.App
+	cmt        *cmtnode.Node
+	att        *Attestor
+	genesis    *app.GenesisState
+	feed       *api.Feed
+	gw         *gateway.Gateway
+	api        *http.Server
+	apiLn      net.Listener
+	srcTLS     *tls.Config // for wss:// sources; nil: the system roots
+	archive    *archive    // data/receipts.db
+	blockDB    dbm.DB      // CometBFT's block store database, for pruneExtCommits
+	stateDB    dbm.DB      // CometBFT's state database, for the stored retain height
+	lastRetain int64       // the highest retain height answered or stored
+	ecFloor    int64       // extended commits below it are deleted
+	retainErr  string      // the last archiving error logged
 
 	srcMu     sync.Mutex
 	srcStatus map[string]string // by stream: why its observer is not delivering
@@ -176,11 +178,14 @@ func Open(home string, o Options) (*Node, error) {
 		}
 		clog = cmtlog.NewFilter(cmtlog.NewTMLogger(cmtlog.NewSyncWriter(os.Stderr)), lvl).With("node", cfg.Moniker)
 	}
-	var blockDB dbm.DB
+	var blockDB, stateDB dbm.DB
 	dbProvider := func(ctx *cmtcfg.DBContext) (dbm.DB, error) {
 		db, err := guardedDBProvider(ctx)
 		if err == nil && ctx.ID == "blockstore" {
 			blockDB = db
+		}
+		if err == nil && ctx.ID == "state" {
+			stateDB = db
 		}
 		return db, err
 	}
@@ -201,7 +206,7 @@ func Open(home string, o Options) (*Node, error) {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS,
-		archive: ar, blockDB: blockDB}
+		archive: ar, blockDB: blockDB, stateDB: stateDB}
 	if err := n.startArchive(); err != nil {
 		gw.Close()
 		a.Close()

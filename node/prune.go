@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	sm "github.com/cometbft/cometbft/state"
 )
 
 // pruneInterval is how often CometBFT's pruner deletes the blocks below
@@ -44,9 +46,13 @@ func (n *Node) retain(h int64) int64 {
 	n.retainErr = ""
 	n.pruneExtCommits(bs.Base())
 	r := min(archived+1, h-keep)
-	if r < 2 {
+	// CometBFT refuses (and logs as an error, at every block) a retain
+	// height below the one it holds — after retain_blocks was raised, say:
+	// answer nothing until the window passes it.
+	if r < 2 || r <= n.lastRetain {
 		return 0
 	}
+	n.lastRetain = r
 	return r
 }
 
@@ -81,6 +87,11 @@ func (n *Node) pruneExtCommits(base int64) {
 // can no longer build. An archive that exists but lags below the base is
 // left to fail in step, saying so: that is not this node's doing.
 func (n *Node) startArchive() error {
+	if n.stateDB != nil {
+		if rh, err := sm.NewStore(n.stateDB, sm.StoreOptions{}).GetApplicationRetainHeight(); err == nil {
+			n.lastRetain = rh
+		}
+	}
 	a, err := n.archive.archived()
 	if err != nil {
 		return err
