@@ -70,7 +70,8 @@
 // file, outside the app's state, so the app hash and the determinism of
 // the state machine are untouched, and receipt.Build reads it first and
 // the block store after it, with byte-identical results
-// (TestPrunedBlocksKeepEveryReceipt).
+// (TestPrunedBlocksKeepEveryReceipt; TestPruningNodeKilledLosesNoReceipt
+// SIGKILLs a pruning node and checks the order after every kill).
 //
 // A pruned node still replays its own blocks at a restart (the kept
 // window is far above the two CometBFT may replay) and serves block sync
