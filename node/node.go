@@ -16,7 +16,6 @@ import (
 
 	dbm "github.com/cometbft/cometbft-db"
 	cmtcfg "github.com/cometbft/cometbft/config"
-
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
@@ -53,13 +52,13 @@ type Node struct {
 	gw         *gateway.Gateway
 	api        *http.Server
 	apiLn      net.Listener
-	srcTLS     *tls.Config // for wss:// sources; nil: the system roots
-	archive    *archive    // data/receipts.db
-	blockDB    dbm.DB      // CometBFT's block store database, for pruneExtCommits
-	stateDB    dbm.DB      // CometBFT's state database, for the stored retain height
-	lastRetain int64       // the highest retain height answered or stored
-	ecFloor    int64       // extended commits below it are deleted
-	retainErr  string      // the last archiving error logged
+	srcTLS     *tls.Config  // for wss:// sources; nil: the system roots
+	archive    *archive     // data/receipts.db
+	blockDB    dbm.DB       // CometBFT's block store database, for pruneExtCommits
+	stateDB    dbm.DB       // CometBFT's state database, for the stored retain height
+	lastRetain int64        // the highest retain height answered or stored
+	ecFloor    atomic.Int64 // extended commits below it are deleted (read by tests while consensus runs)
+	retainErr  string       // the last archiving error logged
 
 	srcMu     sync.Mutex
 	srcStatus map[string]string // by stream: why its observer is not delivering
@@ -213,12 +212,14 @@ func Open(home string, o Options) (*Node, error) {
 		ar.Close()
 		return nil, err
 	}
-	if n.ecFloor, err = ar.meta(keyExtCommits); err != nil {
+	floor, err := ar.meta(keyExtCommits)
+	if err != nil {
 		gw.Close()
 		a.Close()
 		ar.Close()
 		return nil, err
 	}
+	n.ecFloor.Store(floor)
 	if cfg.API != "" {
 		h, err := api.New(api.Config{
 			App: a, Receipts: n, Feed: feed, Registry: reg, Logger: logger, Push: gw.Handler(), PushErrors: gw.StreamErrors, SourceStatus: n.SourceStatus,

@@ -63,10 +63,11 @@ func (n *Node) retain(h int64) int64 {
 // Nothing reads one below the base: consensus reads the last height's,
 // block sync serves heights from the base up.
 func (n *Node) pruneExtCommits(base int64) {
-	if n.blockDB == nil || base <= n.ecFloor+1 {
+	floor := n.ecFloor.Load()
+	if n.blockDB == nil || base <= floor+1 {
 		return
 	}
-	from := max(n.ecFloor, 1)
+	from := max(floor, 1)
 	to := min(base, from+extCommitStepMax)
 	for h := from; h < to; h++ {
 		if err := n.blockDB.Delete(fmt.Appendf(nil, "EC:%d", h)); err != nil {
@@ -78,7 +79,7 @@ func (n *Node) pruneExtCommits(base int64) {
 		n.log.Warn("recording the pruned extended commits", "err", err)
 		return
 	}
-	n.ecFloor = to
+	n.ecFloor.Store(to)
 }
 
 // startArchive starts a new (empty) archive at the block store's base: a

@@ -134,8 +134,8 @@ func TestPrunedBlocksKeepEveryReceipt(t *testing.T) {
 	if _, err := receiptFrom(t, nd, false, "sensors", oldest.index); err == nil {
 		t.Fatal("the block store alone still builds the oldest receipt: nothing was pruned")
 	}
-	net.waitFor("the pruned heights' extended commits to be deleted", func() bool { return nd.ecFloor > oldest.decided+1 })
-	for h := int64(1); h < nd.ecFloor; h++ {
+	net.waitFor("the pruned heights' extended commits to be deleted", func() bool { return nd.ecFloor.Load() > oldest.decided+1 })
+	for h := int64(1); h < nd.ecFloor.Load(); h++ {
 		if v, err := nd.blockDB.Get(fmt.Appendf(nil, "EC:%d", h)); err != nil || v != nil {
 			t.Fatalf("the extended commit of pruned height %d is still stored (%d bytes, %v)", h, len(v), err)
 		}
