@@ -59,6 +59,14 @@ type Config struct {
 	// did (for the API's feeds). It runs on the consensus goroutine and
 	// must not block.
 	OnCommit func(CommitSummary)
+	// RetainHeight, if set, is called at the end of each Commit with the
+	// height just committed and answers the lowest height whose block
+	// CometBFT must keep (0: keep everything); Commit returns it to
+	// CometBFT, which prunes its blocks and states below it. It is a
+	// node's local decision, outside the state and the app hash: the
+	// node keeps what receipts need of the pruned blocks elsewhere
+	// before it answers. It runs on the consensus goroutine.
+	RetainHeight func(height int64) int64
 }
 
 // CommitSummary is what OnCommit receives.

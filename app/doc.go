@@ -39,7 +39,9 @@
 //     Nothing is written yet.
 //   - Commit: the block's writes go to bbolt in one transaction; then the
 //     Attestor hears what was included, decided, dropped and stale, and
-//     OnCommit what was recorded.
+//     OnCommit what was recorded. The retain height Commit returns is
+//     Config.RetainHeight's answer: the node's local pruning decision,
+//     no part of the state or the app hash.
 //
 // # App hash
 //

@@ -103,6 +103,8 @@ type testNet struct {
 	// blocks remembers each height's FinalizeBlock request, for replays.
 	blocks []*abci.FinalizeBlockRequest
 	hashes [][]byte
+	// retained is validator 0's CommitResponse.RetainHeight at each height.
+	retained []int64
 	// tamper, if set, may change a validator's extension before it is
 	// signed by CometBFT (a Byzantine app).
 	tamper func(val int, height int64, ext []byte) []byte
@@ -320,8 +322,12 @@ func (n *testNet) finalize(req *abci.FinalizeBlockRequest) []byte {
 		} else if !bytes.Equal(hash, resp.AppHash) {
 			n.t.Fatalf("height %d: %s computed another app hash", req.Height, v.name)
 		}
-		if _, err := v.app.Commit(ctx, &abci.CommitRequest{}); err != nil {
+		cr, err := v.app.Commit(ctx, &abci.CommitRequest{})
+		if err != nil {
 			n.t.Fatal(err)
+		}
+		if i == 0 {
+			n.retained = append(n.retained, cr.RetainHeight)
 		}
 	}
 	n.height = req.Height

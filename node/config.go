@@ -64,6 +64,12 @@ type Config struct {
 	// means DefaultScrubInterval. The node also verifies it at every
 	// start, and every read verifies what it reads.
 	ScrubInterval Duration `json:"scrub_interval,omitempty"`
+	// RetainBlocks is how many of the latest blocks CometBFT keeps whole;
+	// older ones are pruned once the receipt archive (data/receipts.db)
+	// holds what their receipts need. Absent: DefaultRetainBlocks; 0 keeps
+	// every block (and archives nothing). Peers that fall further behind
+	// than this cannot catch up by block sync from this node.
+	RetainBlocks *int64 `json:"retain_blocks,omitempty"`
 	// GatewayRetention is the gateway's object retention policy by pushed
 	// stream id, "*" standing for every stream without an entry of its
 	// own: the stored chunk bytes it may delete, by age and by total
@@ -124,6 +130,28 @@ func (c *Config) gatewayRetention() map[string]gateway.Retention {
 	}
 	return out
 }
+
+// DefaultRetainBlocks is how many recent blocks a node keeps unless
+// node.json says otherwise: about 20 minutes at the demo's 6 blocks a
+// second (100ms commit timeout), so a validator restarted after an
+// upgrade or a short outage still catches up from its peers by block sync,
+// for about 55 KB a block at the demo load (400 MB, a fixed window that
+// does not grow).
+const DefaultRetainBlocks = 7200
+
+// retainBlocks is RetainBlocks with the default applied.
+func (c *Config) retainBlocks() int64 {
+	if c.RetainBlocks == nil {
+		return DefaultRetainBlocks
+	}
+	return *c.RetainBlocks
+}
+
+// minRetainBlocks is the least window node.json may ask for: CometBFT
+// itself needs the last blocks (the handshake replays up to two of them,
+// and the proposer reads the previous height's extended commit), and the
+// archive waits two blocks for a height's canonical commit.
+const minRetainBlocks = 10
 
 // DefaultScrubInterval is how often a node verifies its state file unless
 // node.json says otherwise. A scrub reads the whole file in short
@@ -217,6 +245,8 @@ func (c *Config) validate() error {
 		return errors.New("commit_timeout must lie between 0 and 1m")
 	case c.ScrubInterval < 0 || c.ScrubInterval > 0 && time.Duration(c.ScrubInterval) < time.Second:
 		return errors.New("scrub_interval must be at least 1s (absent: every hour)")
+	case c.RetainBlocks != nil && *c.RetainBlocks != 0 && *c.RetainBlocks < minRetainBlocks:
+		return fmt.Errorf("retain_blocks must be 0 (keep every block) or at least %d (absent: %d)", minRetainBlocks, DefaultRetainBlocks)
 	case c.FaultRate < 0 || c.FaultRate > 1:
 		return errors.New("fault_rate must lie between 0 and 1")
 	case c.ClockSkewMs < -86_400_000 || c.ClockSkewMs > 86_400_000:
@@ -350,6 +380,13 @@ func (c *Config) comet(home string) *cmtcfg.Config {
 	// Nothing reads the ABCI responses CometBFT would keep for every block
 	// (no tx indexer, no block_results): keeping them only grows state.db.
 	cfg.Storage.DiscardABCIResponses = true
+	// Pruning: the app's Commit answers the retain height (Node.retain);
+	// CometBFT's pruner deletes blocks below it every interval. The
+	// extended commits CometBFT v1.0.1 keeps per height are not deleted by
+	// its pruner; the node deletes them itself (pruneExtCommits), which
+	// relies on the v1 key layout named here.
+	cfg.Storage.ExperimentalKeyLayout = "v1"
+	cfg.Storage.Pruning.Interval = pruneInterval
 	// Pushed chunks carry up to 1 MiB of data in one transaction, and a
 	// push keeps a gateway's worth of them in flight.
 	cfg.Mempool.MaxTxBytes = wire.MaxTxBytes

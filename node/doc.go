@@ -11,7 +11,8 @@
 //	HOME/ziggy.key, ziggy.pub    its Ziggy key pair (attestation signatures)
 //	HOME/config/                 CometBFT keys and the genesis
 //	HOME/data/                   CometBFT's stores, the app's state (data/app),
-//	                             and the validator's last-signed state, kept
+//	                             the receipt archive (data/receipts.db), and
+//	                             the validator's last-signed state, kept
 //	                             across restarts so it never double-signs
 //
 // CometBFT's known sharp edges are handled here: its Prometheus metrics
@@ -33,7 +34,53 @@
 // chain: with the file moved aside, the next start replays every block
 // of the node's block store into a new one; with a backup of the node's
 // own file put back, the blocks after it
-// (TestDamagedStateIsDetectedRefusedAndRebuilt). CometBFT never prunes
-// the block store here (the app sets no retain height), so every block
-// is there to replay.
+// (TestDamagedStateIsDetectedRefusedAndRebuilt). That needs the blocks:
+// a node that prunes (below) can replay only from its oldest kept block,
+// so its state is rebuilt from a backup of app.db no older than that, or
+// from a copy of another validator's app.db taken while that node was
+// stopped (the state, and so the file's checksums, are the same on every
+// validator); a node with retain_blocks 0 keeps every block.
+//
+// # Pruning and the receipt archive
+//
+// A receipt needs three things that live in CometBFT's blocks: the header
+// of the block after the deciding one, its commit, and the vote extension
+// that carried each majority attestation (a Ziggy signature of about
+// 19.5 KB each). At every commit the node first copies them, for the
+// heights up to two below the tip (the commit for h+1 is canonical once
+// block h+2 holds it as its last commit), into data/receipts.db: every
+// non-empty extension of the height's injected commit, once per height
+// and validator however many records it covers, and a header with its
+// commit only for heights after one that accepted records. Extensions
+// are copied when their block is archived, not when their chunks are
+// decided: a chunk may be decided long after it was first attested (the
+// dispute window, extended by late confirmations), and copying at the
+// block keeps the rule simple — everything a receipt needs from a height
+// is archived once the height is — so the retain height never depends on
+// which chunks are still open. At the demo load almost every attestation
+// ends up in a receipt, so this keeps little that none needs. The copy is one bbolt transaction, synced before the
+// commit returns. Only then does the app's Commit answer the retain
+// height, min(first height not archived, tip − retain_blocks), and
+// CometBFT's pruner deletes the blocks and states below it every
+// pruneInterval. So a node stopped or killed between the two has
+// archived everything below what it may prune, and resumes archiving
+// where the file says. CometBFT v1.0.1's pruner leaves each height's
+// extended commit (the extensions again) behind; the node deletes those
+// below the block store's base itself. The archive is the node's own
+// file, outside the app's state, so the app hash and the determinism of
+// the state machine are untouched, and receipt.Build reads it first and
+// the block store after it, with byte-identical results
+// (TestPrunedBlocksKeepEveryReceipt; TestPruningNodeKilledLosesNoReceipt
+// SIGKILLs a pruning node and checks the order after every kill).
+//
+// A pruned node still replays its own blocks at a restart (the kept
+// window is far above the two CometBFT may replay) and serves block sync
+// from its base up: a peer further behind than retain_blocks must catch
+// up from a node that keeps more (retain_blocks 0); state sync is not
+// offered. CometBFT keeps headers and commits (not block bodies) within
+// the evidence age (100,000 blocks and 48 h by default) whatever the
+// retain height. The consensus WAL (data/cs.wal) is not a block store:
+// CometBFT caps it at 1 GiB in 10 MiB files, and v1.0.1 gives an
+// in-process node no way to lower that (the consensus state opens it
+// with the defaults).
 package node

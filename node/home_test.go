@@ -146,3 +146,31 @@ func TestCometConfigKeepsNoABCIResponses(t *testing.T) {
 		t.Fatalf("discard_abci_responses %v, indexer %q", cc.Storage.DiscardABCIResponses, cc.TxIndex.Indexer)
 	}
 }
+
+// retain_blocks: absent is the default window, 0 keeps every block, a
+// window too small for CometBFT and the archive is refused, saying what
+// is allowed; CometBFT's pruner runs on the key layout the node's
+// extended-commit deletion assumes.
+func TestRetainBlocksSetting(t *testing.T) {
+	c := &Config{Moniker: "n", P2PListen: "127.0.0.1:1"}
+	if c.retainBlocks() != DefaultRetainBlocks {
+		t.Fatalf("absent retain_blocks gives %d, want %d", c.retainBlocks(), DefaultRetainBlocks)
+	}
+	for _, v := range []int64{0, minRetainBlocks, 100000} {
+		c.RetainBlocks = &v
+		if err := c.validate(); err != nil || c.retainBlocks() != v {
+			t.Fatalf("retain_blocks %d: %v, %d", v, err, c.retainBlocks())
+		}
+	}
+	for _, v := range []int64{-1, 1, minRetainBlocks - 1} {
+		c.RetainBlocks = &v
+		err := c.validate()
+		if err == nil || !strings.Contains(err.Error(), "retain_blocks must be 0") {
+			t.Fatalf("retain_blocks %d accepted or unexplained: %v", v, err)
+		}
+	}
+	cc := c.comet(t.TempDir())
+	if cc.Storage.ExperimentalKeyLayout != "v1" || cc.Storage.Pruning.Interval != pruneInterval || cc.Storage.Pruning.DataCompanion.Enabled {
+		t.Fatalf("storage config %+v, pruning %+v", cc.Storage, cc.Storage.Pruning)
+	}
+}

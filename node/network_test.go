@@ -79,6 +79,17 @@ func startNet(t *testing.T, n int, basePort int, per uint64, rate float64, fault
 // startStreams initialises and starts n validators observing streams.
 func startStreams(t *testing.T, n int, basePort int, streams []app.Stream, window int64, faults map[int]float64) *testNet {
 	t.Helper()
+	return startStreamsWith(t, n, basePort, streams, window, func(i int, c *Config) {
+		if f, ok := faults[i]; ok {
+			c.FaultRate = f
+		}
+	})
+}
+
+// startStreamsWith is startStreams with node i's node.json changed by
+// tweak before it starts.
+func startStreamsWith(t *testing.T, n int, basePort int, streams []app.Stream, window int64, tweak func(i int, c *Config)) *testNet {
+	t.Helper()
 	dir := t.TempDir()
 	members, err := InitHomes(InitOptions{
 		Dir: dir, Validators: n, ChainID: "dd-test", Host: "127.0.0.1",
@@ -90,12 +101,12 @@ func startStreams(t *testing.T, n int, basePort int, streams []app.Stream, windo
 	}
 	net := &testNet{t: t, members: members, nodes: make([]*Node, n)}
 	for i, m := range members {
-		if f, ok := faults[i]; ok {
+		if tweak != nil {
 			cfg, err := LoadConfig(m.Home)
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg.FaultRate = f
+			tweak(i, cfg)
 			if err := cfg.Save(m.Home); err != nil {
 				t.Fatal(err)
 			}

@@ -11,8 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	dbm "github.com/cometbft/cometbft-db"
+	cmtcfg "github.com/cometbft/cometbft/config"
 	cmtlog "github.com/cometbft/cometbft/libs/log"
 	cmtnode "github.com/cometbft/cometbft/node"
 	"github.com/cometbft/cometbft/p2p"
@@ -38,18 +41,24 @@ import (
 // process, ingest observing every registered stream, and the attestor
 // between them.
 type Node struct {
-	home    string
-	cfg     *Config
-	log     *slog.Logger
-	app     *app.App
-	cmt     *cmtnode.Node
-	att     *Attestor
-	genesis *app.GenesisState
-	feed    *api.Feed
-	gw      *gateway.Gateway
-	api     *http.Server
-	apiLn   net.Listener
-	srcTLS  *tls.Config // for wss:// sources; nil: the system roots
+	home       string
+	cfg        *Config
+	log        *slog.Logger
+	app        *app.App
+	cmt        *cmtnode.Node
+	att        *Attestor
+	genesis    *app.GenesisState
+	feed       *api.Feed
+	gw         *gateway.Gateway
+	api        *http.Server
+	apiLn      net.Listener
+	srcTLS     *tls.Config  // for wss:// sources; nil: the system roots
+	archive    *archive     // data/receipts.db
+	blockDB    dbm.DB       // CometBFT's block store database, for pruneExtCommits
+	stateDB    dbm.DB       // CometBFT's state database, for the stored retain height
+	lastRetain int64        // the highest retain height answered or stored
+	ecFloor    atomic.Int64 // extended commits below it are deleted (read by tests while consensus runs)
+	retainErr  string       // the last archiving error logged
 
 	srcMu     sync.Mutex
 	srcStatus map[string]string // by stream: why its observer is not delivering
@@ -120,6 +129,13 @@ func Open(home string, o Options) (*Node, error) {
 			o.OnCommit(s)
 		}
 	}
+	ar, err := openArchive(home)
+	if err != nil {
+		return nil, err
+	}
+	// The node answers the retain height once it exists: the blocks
+	// CometBFT's handshake replays before that are archived afterwards.
+	var self atomic.Pointer[Node]
 	a, err := app.New(app.Config{
 		Dir:      filepath.Join(home, "data", "app"),
 		Scheme:   ziggysig.Scheme{},
@@ -127,8 +143,15 @@ func Open(home string, o Options) (*Node, error) {
 		Attestor: att,
 		Logger:   logger,
 		OnCommit: onCommit,
+		RetainHeight: func(h int64) int64 {
+			if n := self.Load(); n != nil {
+				return n.retain(h)
+			}
+			return 0
+		},
 	})
 	if err != nil {
+		ar.Close()
 		return nil, err
 	}
 	// Pushed chunks still without a record: attest them again (what the
@@ -138,6 +161,7 @@ func Open(home string, o Options) (*Node, error) {
 	nodeKey, err := p2p.LoadNodeKey(ccfg.NodeKeyFile())
 	if err != nil {
 		a.Close()
+		ar.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	// The validator's sign state (data/priv_validator_state.json) persists
@@ -148,16 +172,29 @@ func Open(home string, o Options) (*Node, error) {
 		lvl, err := cmtlog.AllowLevel(o.CometLogLevel)
 		if err != nil {
 			a.Close()
+			ar.Close()
 			return nil, fmt.Errorf("node: CometBFT log level: %w", err)
 		}
 		clog = cmtlog.NewFilter(cmtlog.NewTMLogger(cmtlog.NewSyncWriter(os.Stderr)), lvl).With("node", cfg.Moniker)
 	}
+	var blockDB, stateDB dbm.DB
+	dbProvider := func(ctx *cmtcfg.DBContext) (dbm.DB, error) {
+		db, err := guardedDBProvider(ctx)
+		if err == nil && ctx.ID == "blockstore" {
+			blockDB = db
+		}
+		if err == nil && ctx.ID == "state" {
+			stateDB = db
+		}
+		return db, err
+	}
 	cn, err := cmtnode.NewNode(context.Background(), ccfg, pv, nodeKey,
 		proxy.NewLocalClientCreator(a),
 		cmtnode.DefaultGenesisDocProviderFunc(ccfg),
-		guardedDBProvider, cmtnode.DefaultMetricsProvider(ccfg.Instrumentation), clog)
+		dbProvider, cmtnode.DefaultMetricsProvider(ccfg.Instrumentation), clog)
 	if err != nil {
 		a.Close()
+		ar.Close()
 		return nil, fmt.Errorf("node: starting CometBFT: %w", err)
 	}
 	reg := prometheus.NewRegistry() // the API serves it at /metrics
@@ -165,9 +202,25 @@ func Open(home string, o Options) (*Node, error) {
 		Retention: cfg.gatewayRetention()})
 	if err != nil {
 		a.Close()
+		ar.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS}
+	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS,
+		archive: ar, blockDB: blockDB, stateDB: stateDB}
+	if err := n.startArchive(); err != nil {
+		gw.Close()
+		a.Close()
+		ar.Close()
+		return nil, err
+	}
+	floor, err := ar.meta(keyExtCommits)
+	if err != nil {
+		gw.Close()
+		a.Close()
+		ar.Close()
+		return nil, err
+	}
+	n.ecFloor.Store(floor)
 	if cfg.API != "" {
 		h, err := api.New(api.Config{
 			App: a, Receipts: n, Feed: feed, Registry: reg, Logger: logger, Push: gw.Handler(), PushErrors: gw.StreamErrors, SourceStatus: n.SourceStatus,
@@ -178,6 +231,7 @@ func Open(home string, o Options) (*Node, error) {
 		if err != nil {
 			gw.Close()
 			a.Close()
+			ar.Close()
 			return nil, err
 		}
 		// Listen now, so a port in use is reported before anything starts.
@@ -185,6 +239,7 @@ func Open(home string, o Options) (*Node, error) {
 		if err != nil {
 			gw.Close()
 			a.Close()
+			ar.Close()
 			return nil, fmt.Errorf("node: API address %s: %w (change api_listen in %s)", cfg.API, err, filepath.Join(home, NodeFile))
 		}
 		n.api, n.apiLn = api.Server(cfg.API, h), ln
@@ -192,6 +247,7 @@ func Open(home string, o Options) (*Node, error) {
 		// served over HTTPS only (Start uses ServeTLS).
 		n.api.TLSConfig = apiTLS
 	}
+	self.Store(n)
 	return n, nil
 }
 
@@ -404,6 +460,9 @@ func (n *Node) Stop() error {
 	}
 	n.state = 2
 	if err := n.app.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := n.archive.Close(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -10,8 +10,10 @@ import (
 	"github.com/datadragon/datadragon/app/wire"
 )
 
-// Source is what Build reads from a node: the app's committed state and
-// CometBFT's block store.
+// Source is what Build reads from a node: the app's committed state, and
+// what CometBFT's blocks hold (the node reads those from its receipt
+// archive, or from the block store for heights not archived yet; either
+// gives the same bytes).
 type Source interface {
 	ChainID() string
 	Validators() ([]app.ValidatorInfo, error)
@@ -20,8 +22,9 @@ type Source interface {
 	// Header returns the header of a committed height and a commit for it
 	// (the canonical one or the node's seen commit).
 	Header(height int64) (*cmttypes.Header, *cmttypes.Commit, error)
-	// CommitTx returns the injected commit carried by the block at height.
-	CommitTx(height int64) (*wire.CommitTx, error)
+	// Extension returns the vote extension of validator's vote, the
+	// vote-th of the injected commit carried by the block at height.
+	Extension(height int64, vote int, validator []byte) ([]byte, error)
 	// ProducerSignature returns a pushed chunk's producer signature (nil
 	// if it was unsigned).
 	ProducerSignature(k wire.ChunkKey) []byte
@@ -94,22 +97,15 @@ func Build(src Source, stream string, index uint64) (*Receipt, error) {
 			ZiggyPubKey: v.ZiggyPubKey, Power: v.Power})
 	}
 
-	commits := map[int64]*wire.CommitTx{}
 	for _, ra := range rec.Attestations {
 		if ra.Outcome != wire.OutcomeAgreed {
 			continue
 		}
-		ct, ok := commits[ra.Height]
-		if !ok {
-			if ct, err = src.CommitTx(ra.Height); err != nil {
-				return nil, fmt.Errorf("injected commit of block %d: %w", ra.Height, err)
-			}
-			commits[ra.Height] = ct
+		raw, err := src.Extension(ra.Height, int(ra.Vote), ra.Validator)
+		if err != nil {
+			return nil, fmt.Errorf("block %d vote %d: %w", ra.Height, ra.Vote, err)
 		}
-		if int(ra.Vote) >= len(ct.Votes) {
-			return nil, fmt.Errorf("block %d: vote %d out of range", ra.Height, ra.Vote)
-		}
-		ext, err := wire.UnmarshalExtension(ct.Votes[ra.Vote].Extension)
+		ext, err := wire.UnmarshalExtension(raw)
 		if err != nil || ext == nil || int(ra.Leaf) >= len(ext.Attestations) {
 			return nil, fmt.Errorf("block %d vote %d: no extension with attestation %d (%v)", ra.Height, ra.Vote, ra.Leaf, err)
 		}

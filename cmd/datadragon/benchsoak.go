@@ -9,7 +9,7 @@ import (
 
 var benchSoakCmd = &command{
 	path:     "bench soak",
-	synopsis: "[--duration D] [--validators N] [--push-kib K] [--json]",
+	synopsis: "[--duration D] [--validators N] [--push-kib K] [--retain-blocks B] [--json]",
 	summary:  "run a network at the demo load for a while: disk growth by component, memory, CPU",
 	about: `Run N validators in this process at the devnet's demo load — the sensor
 and ticker sources, observed in chunks of 20 and 50 messages — plus a steady
@@ -18,13 +18,14 @@ Every --sample it reads every node's directory and the process's memory.
 It reports, from the end of a warm-up (the first fifth of the run) to the
 end: bytes per node per hour by component (blocks: CometBFT's block store;
 wal: its consensus WAL; state: its state and evidence databases; app: the
-app's state file; gateway: the gateway's logs and sessions; objects: its
+app's state file; archive: the receipt archive; gateway: the gateway's logs and sessions; objects: its
 stored chunk bytes), the resident memory after warm-up and at the end, and
 the CPU time per decided record. The homes are removed afterwards unless
 --dir is given.`,
 	examples: []string{
 		"datadragon bench soak",
 		"datadragon bench soak --duration 30m --json > soak.json",
+		"datadragon bench soak --duration 3m --retain-blocks 200",
 	},
 }
 
@@ -38,6 +39,7 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("dir", "", "keep the homes in `DIR` (default: a temporary directory, removed)")
 	p2p := fs.Int("p2p-port", 28656, "validator I listens for peers on `PORT`+10·I")
 	apiPort := fs.Int("api-port", 28600, "validator I serves its API on `PORT`+I")
+	retain := fs.Int64("retain-blocks", -1, "every node keeps the last `B` blocks (node.json retain_blocks; 0: every block; default: the node's default)")
 	asJSON := fs.Bool("json", false, "print one JSON document (with every sample) instead of a table")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
@@ -55,6 +57,8 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) int {
 		err = usagef("--sample %v: choose up to --duration", *sample)
 	case *push < 0 || *push > 4096:
 		err = usagef("--push-kib %d: choose 0 to 4096", *push)
+	case *retain < -1:
+		err = usagef("--retain-blocks %d: choose 0 (every block) or a number of blocks", *retain)
 	}
 	if err != nil {
 		return fail(stderr, c, err)
@@ -62,6 +66,7 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) int {
 	res, err := bench.Soak(bench.SoakOptions{
 		Validators: *n, Duration: *duration, Sample: *sample, PushRate: *push << 10,
 		Dir: *dir, BasePort: *p2p, APIPort: *apiPort, Progress: stderr,
+		RetainBlocks: retainOpt(*retain),
 	})
 	if err != nil {
 		return fail(stderr, c, err)
@@ -73,4 +78,12 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, c, err)
 	}
 	return exitOK
+}
+
+// retainOpt is --retain-blocks as the soak's option: nil for the default.
+func retainOpt(b int64) *int64 {
+	if b < 0 {
+		return nil
+	}
+	return &b
 }

@@ -43,12 +43,16 @@ type SoakOptions struct {
 	BasePort int    // validators' P2P ports start here
 	APIPort  int    // validator I's API listens on APIPort+I
 	Progress io.Writer
+	// RetainBlocks, if set, is every node's retain_blocks (node.json);
+	// nil keeps the node's default.
+	RetainBlocks *int64
 }
 
 // SoakComponents name what a node keeps on disk, in report order: CometBFT's
 // block store, consensus WAL and state (with evidence), the app's state, the
-// gateway's logs and sessions, and its content-addressed chunk objects.
-var SoakComponents = []string{"blocks", "wal", "state", "app", "gateway", "objects"}
+// node's receipt archive, the gateway's logs and sessions, and its
+// content-addressed chunk objects.
+var SoakComponents = []string{"blocks", "wal", "state", "app", "archive", "gateway", "objects"}
 
 // SoakSample is one observation of the running network.
 type SoakSample struct {
@@ -141,6 +145,18 @@ func Soak(o SoakOptions) (SoakResult, error) {
 	})
 	if err != nil {
 		return res, err
+	}
+	if o.RetainBlocks != nil {
+		for _, m := range members {
+			cfg, err := node.LoadConfig(m.Home)
+			if err != nil {
+				return res, err
+			}
+			cfg.RetainBlocks = o.RetainBlocks
+			if err := cfg.Save(m.Home); err != nil {
+				return res, err
+			}
+		}
 	}
 	var mu sync.Mutex
 	records, accepted := 0, 0
@@ -306,6 +322,7 @@ func diskByComponent(homes []string) map[string]int64 {
 		out["wal"] += dirBytes(filepath.Join(data, "cs.wal"))
 		out["state"] += dirBytes(filepath.Join(data, "state.db")) + dirBytes(filepath.Join(data, "evidence.db"))
 		out["app"] += dirBytes(filepath.Join(data, "app"))
+		out["archive"] += dirBytes(filepath.Join(data, node.ArchiveFile))
 		gw := dirBytes(filepath.Join(data, "gateway"))
 		obj := dirBytes(filepath.Join(data, "gateway", "objects"))
 		out["gateway"] += gw - obj
