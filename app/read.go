@@ -37,7 +37,7 @@ var ErrCorrupt = store.ErrCorrupt
 
 // FormatAdvice is what the error for a state file of another store format
 // tells the operator: the state is rebuilt from the chain as after damage.
-const FormatAdvice = "Stop the node, move the file aside, and start the node again: it replays the chain from its block store into a new file"
+const FormatAdvice = "Stop the node, move the file aside, and start the node again: it replays the chain from its block store into a new file (a node that prunes its blocks, retain_blocks in node.json, can do so only while it still holds block 1; otherwise put back a backup of this node's own file no older than its oldest kept block)"
 
 // CorruptAdvice is what a damaged state file's error tells the operator.
 // The app's state is a function of the chain, so CometBFT rebuilds it:
@@ -45,7 +45,7 @@ const FormatAdvice = "Stop the node, move the file aside, and start the node aga
 // store into a new one; with an older copy, the blocks after it. A copy
 // from another validator is usually ahead of this node's block store,
 // which the handshake refuses, so it is not offered.
-const CorruptAdvice = "Stop the node, move the file aside (keep it to diagnose the disk), and start the node again: it replays the chain from its block store into a new file. A backup of this node's own file may be put back instead: the node replays the blocks after it"
+const CorruptAdvice = "Stop the node, move the file aside (keep it to diagnose the disk), and start the node again: it replays the chain from its block store into a new file. A backup of this node's own file may be put back instead: the node replays the blocks after it. A node that prunes its blocks (retain_blocks in node.json) replays only from its oldest kept block: it needs such a backup, no older than that block"
 
 // MaxPageSize bounds Records' limit.
 const MaxPageSize = 1000
