@@ -257,9 +257,12 @@ func readFileLimited(path string, limit int64) ([]byte, error) {
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same
-// directory, so an interrupted run never leaves a half-written file behind.
+// directory, synced before it is renamed over path and the directory
+// synced after, so an interrupted run or a crash leaves either the old file
+// or the new one, whole, never half of one.
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
 	}
@@ -267,6 +270,9 @@ func writeFileAtomic(path string, data []byte) error {
 	_, err = tmp.Write(data)
 	if err == nil {
 		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
+		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
@@ -276,8 +282,14 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	if err != nil {
 		os.Remove(name)
+		return err
 	}
-	return err
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // formatBytes prints a byte count in binary units.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 )
 
 // A demo source's position file remembers, across restarts, the seq below
@@ -45,35 +44,9 @@ func loadPosition(path, stream string) (uint64, error) {
 	return p.NextSeq, nil
 }
 
-// savePosition makes next the stream's resume point durably: written to a
-// temporary file, synced, renamed over path and the directory synced, so a
-// crash leaves either the old or the new position, whole.
+// savePosition makes next the stream's resume point durably
+// (writeFileAtomic: a crash leaves the old or the new position, whole).
 func savePosition(path, stream string, next uint64) error {
 	b, _ := json.Marshal(positionFile{Stream: stream, NextSeq: next})
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	_, err = tmp.Write(append(b, '\n'))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return writeFileAtomic(path, append(b, '\n'))
 }
