@@ -45,7 +45,7 @@ func TestDamagedStateIsDetectedRefusedAndRebuilt(t *testing.T) {
 	net.start(3)
 	// Blocks bucket pages of old heights are never rewritten: by height 30,
 	// block 3's lies in a page no commit touches.
-	net.waitFor("height 30", func() bool { return net.nodes[3].Height() >= 30 && net.accepted(3) >= 3 })
+	net.waitForIn("height 30", 3*time.Minute, func() bool { return net.nodes[3].Height() >= 30 && net.accepted(3) >= 3 })
 
 	// One bit of block 3's app hash, in every copy in the file (copies in
 	// freed pages are harmless).
@@ -114,7 +114,7 @@ func TestDamagedStateIsDetectedRefusedAndRebuilt(t *testing.T) {
 	rejoins := func(how string) {
 		net.start(3)
 		target := net.nodes[0].Height()
-		net.waitFor(how+": the state to reach the network's height", func() bool {
+		net.waitForIn(how+": the state to reach the network's height", 3*time.Minute, func() bool {
 			st, err := net.nodes[3].App().Status()
 			return err == nil && st.Height >= target
 		})
