@@ -216,7 +216,7 @@ func TestStoppedValidatorCatchesUpWithTheSameAppHash(t *testing.T) {
 	net.waitFor("records accepted by 3 of 4 validators", func() bool { return net.accepted(0) >= before+5 })
 	net.start(3)
 	target := net.nodes[0].Height()
-	net.waitFor("the restarted validator to catch up", func() bool { return net.nodes[3].Height() > target })
+	net.waitForIn("the restarted validator to catch up", 3*time.Minute, func() bool { return net.nodes[3].Height() > target })
 	net.waitFor("the restarted app to commit the target height", func() bool {
 		st, err := net.nodes[3].App().Status()
 		return err == nil && st.Height >= target
