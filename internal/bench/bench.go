@@ -219,10 +219,13 @@ func PeakRSS() (uint64, error) {
 	return parseVmHWM(b)
 }
 
-func parseVmHWM(status []byte) (uint64, error) {
+func parseVmHWM(status []byte) (uint64, error) { return statusKB(status, "VmHWM") }
+
+// statusKB reads one "Field:  N kB" line of /proc/self/status, in bytes.
+func statusKB(status []byte, field string) (uint64, error) {
 	sc := bufio.NewScanner(bytes.NewReader(status))
 	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:")
+		rest, ok := strings.CutPrefix(sc.Text(), field+":")
 		if !ok {
 			continue
 		}
@@ -236,7 +239,7 @@ func parseVmHWM(status []byte) (uint64, error) {
 		}
 		return kb << 10, nil
 	}
-	return 0, errors.New("bench: no VmHWM line in /proc/self/status")
+	return 0, fmt.Errorf("bench: no %s line in /proc/self/status", field)
 }
 
 // RunChild runs a command that prints one Result as JSON (such as

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -354,18 +353,7 @@ func currentRSS() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		rest, ok := strings.CutPrefix(line, "VmRSS:")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) == 2 && f[1] == "kB" {
-			kb, err := strconv.ParseUint(f[0], 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("bench: no VmRSS line in /proc/self/status")
+	return statusKB(b, "VmRSS")
 }
 
 // cpuSeconds is the user and system time this process has used.
