@@ -80,7 +80,10 @@
 // offered. CometBFT keeps headers and commits (not block bodies) within
 // the evidence age (100,000 blocks and 48 h by default) whatever the
 // retain height. The consensus WAL (data/cs.wal) is not a block store:
-// CometBFT caps it at 1 GiB in 10 MiB files, and v1.0.1 gives an
-// in-process node no way to lower that (the consensus state opens it
-// with the defaults).
+// CometBFT rotates it at 10 MiB and keeps 1 GiB of files, and v1.0.1
+// gives an in-process node no way to lower that (the consensus state
+// opens it with the defaults). A restart replays only what follows the
+// last end-of-height marker, so the node deletes the rotated files older
+// than the newest one holding a marker, keeping the newest 64 MiB
+// whatever they hold (walprune.go).
 package node

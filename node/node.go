@@ -275,10 +275,14 @@ func (n *Node) Start() error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go func() {
 		defer n.wg.Done()
 		n.followStreams(ctx)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.pruneWALLoop(ctx, n.cfg.comet(n.home).Consensus.WalFile())
 	}()
 	go func() {
 		defer n.wg.Done()

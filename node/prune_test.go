@@ -203,6 +203,20 @@ func TestPrunedBlocksKeepEveryReceipt(t *testing.T) {
 	if rh := appRetainHeight(t, home); rh < 2 || rh > archived+1 {
 		t.Fatalf("CometBFT's retain height %d on a stopped validator, archive at %d: it must lie in (1, %d]", rh, archived, archived+1)
 	}
+	// The WAL pruner reads CometBFT's own WAL: it finds the marker of the
+	// last height in the stopped validator's files (were it blind to the
+	// format, it would keep everything, and the WAL would grow to 1 GiB).
+	stoppedCfg, err := LoadConfig(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := walFiles(stoppedCfg.comet(home).Consensus.WalFile())
+	if err != nil || len(files) == 0 {
+		t.Fatalf("the consensus WAL's files: %v, %v", files, err)
+	}
+	if ok, err := walHasEndHeight(files[0].path); !ok || err != nil {
+		t.Fatalf("no end-of-height marker found in %s (%d bytes): %v", files[0].path, files[0].size, err)
+	}
 	// ... restarts once the others are well past it (validator 1 has
 	// pruned the heights it missed, 0 and 3 serve them), follows the
 	// chain and serves the oldest receipt.
