@@ -522,11 +522,11 @@ func (r *replayWatch) check(index uint64) {
 	// A store read per chunk would sit on the observer's path (a gap burst
 	// closes hundreds of chunks at once): once a second is enough to say
 	// so in the log.
-	if now := time.Now(); now.Sub(r.last) < time.Second {
+	now := time.Now()
+	if now.Sub(r.last) < time.Second {
 		return
-	} else {
-		r.last = now
 	}
+	r.last = now
 	si, err := r.n.app.Stream(r.stream)
 	if err != nil || si.LastIndex == nil {
 		return

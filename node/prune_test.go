@@ -3,6 +3,9 @@ package node
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -216,6 +219,48 @@ func TestPrunedBlocksKeepEveryReceipt(t *testing.T) {
 	}
 	if ok, err := walHasEndHeight(files[0].path); !ok || err != nil {
 		t.Fatalf("no end-of-height marker found in %s (%d bytes): %v", files[0].path, files[0].size, err)
+	}
+	// A pruned WAL is one the validator restarts from (below). If
+	// CometBFT has not rotated the head since its last marker but one, the
+	// head is cut after its first marker into the next rotated file and
+	// the rest, as a rotation would leave it. The pruner, asked to keep
+	// nothing it need not, must then delete every rotated file: the head
+	// holds the last marker, all a restart replays from.
+	head := files[0].path
+	var markers []int64
+	if err := walRecords(head, func(end int64, endHeight bool) bool {
+		if endHeight {
+			markers = append(markers, end)
+		}
+		return true
+	}); err != nil || len(markers) == 0 {
+		t.Fatalf("%d end-of-height markers in %s: %v", len(markers), head, err)
+	}
+	if len(markers) >= 2 {
+		next := 0
+		if len(files) > 1 {
+			next = files[1].index + 1
+		}
+		whole, err := os.ReadFile(head)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(fmt.Sprintf("%s.%03d", head, next), whole[:markers[0]], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(head, whole[markers[0]:], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if files, err = walFiles(head); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rotated []string
+	for _, f := range files[1:] {
+		rotated = append(rotated, filepath.Base(f.path))
+	}
+	if removed, _, err := pruneWAL(head, 0); err != nil || len(removed) == 0 || !slices.Equal(removed, rotated) {
+		t.Fatalf("pruning the WAL removed %v, %v; want every rotated file, %v", removed, err, rotated)
 	}
 	// ... restarts once the others are well past it (validator 1 has
 	// pruned the heights it missed, 0 and 3 serve them), follows the

@@ -95,36 +95,50 @@ func walFiles(head string) ([]walFile, error) {
 var walCRC = crc32.MakeTable(crc32.Castagnoli)
 
 // walHasEndHeight reports whether the file holds a valid end-of-height
-// marker. It reads records until the first one that does not check out
-// (the head's tail may be half written), never more than the file holds.
+// marker before its first record that does not check out.
 func walHasEndHeight(path string) (bool, error) {
+	found := false
+	err := walRecords(path, func(_ int64, endHeight bool) bool {
+		found = endHeight
+		return !endHeight // the first marker is enough
+	})
+	return found, err
+}
+
+// walRecords calls fn with the end offset of each record of a WAL file and
+// whether it is an end-of-height marker, until fn returns false or a record
+// does not check out (a torn header or body, a bad checksum, a length over
+// CometBFT's bound, bytes that are no WAL message: the head's tail may be
+// half written). It never reads more than the file holds.
+func walRecords(path string, fn func(end int64, endHeight bool) bool) error {
 	f, err := os.Open(path)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
 	var hdr [8]byte
 	buf := make([]byte, 0, 64<<10)
-	found := false
+	var off int64
 	for {
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return found, nil // end of file, or a torn header
+			return nil
 		}
 		crc, n := binary.BigEndian.Uint32(hdr[:4]), binary.BigEndian.Uint32(hdr[4:])
 		if n > walMaxRecord {
-			return found, nil
+			return nil
 		}
 		buf = slices.Grow(buf[:0], int(n))[:n]
 		if _, err := io.ReadFull(r, buf); err != nil || crc32.Checksum(buf, walCRC) != crc {
-			return found, nil
+			return nil
 		}
 		var m cmtcons.TimedWALMessage
 		if err := m.Unmarshal(buf); err != nil {
-			return found, nil
+			return nil
 		}
-		if m.Msg != nil && m.Msg.GetEndHeight() != nil {
-			found = true
+		off += int64(len(hdr)) + int64(n)
+		if !fn(off, m.Msg != nil && m.Msg.GetEndHeight() != nil) {
+			return nil
 		}
 	}
 }
