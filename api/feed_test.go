@@ -279,7 +279,9 @@ func TestFeedOutlivesServerTimeoutsDelivering(t *testing.T) {
 // counts the drop, even when no record was ever sent to it.
 func TestFeedDropsUnresponsiveSubscriber(t *testing.T) {
 	a := newTestAPI(t, func(c *Config) {
-		c.Feed = NewFeed(FeedOptions{PingInterval: 50 * time.Millisecond, WriteTimeout: 100 * time.Millisecond})
+		// The pong deadline leaves a loaded machine time to answer: the
+		// polite client below must never miss it.
+		c.Feed = NewFeed(FeedOptions{PingInterval: 50 * time.Millisecond, WriteTimeout: 500 * time.Millisecond})
 	})
 	srv := httptest.NewServer(a.h)
 	defer srv.Close()

@@ -95,7 +95,9 @@ func (h *Handler) serveFeed(ctx context.Context, c *websocket.Conn, sub *subscri
 				// A client that has not closed but does not answer
 				// a ping within the write timeout is not reading:
 				// dropped, and counted, like one whose writes stall.
-				if ctx.Err() == nil {
+				// A ping cut short by the client's own close fails
+				// otherwise (possibly before ctx says so): not a drop.
+				if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 					f.droppedPing.Add(1)
 					h.log.Info("api: feed subscriber did not answer a ping, dropped", "stream", sub.stream)
 				}

@@ -409,7 +409,10 @@ func (s *Server) feed(ctx context.Context, c *websocket.Conn, cursor uint64) (we
 		wctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)
 		defer cancel()
 		err := c.Write(wctx, websocket.MessageBinary, msg)
-		if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+		// The write's own deadline, not the subscriber leaving: the
+		// stalled connection's close can cancel ctx before Write
+		// returns, so ctx cannot tell the two apart.
+		if err != nil && errors.Is(wctx.Err(), context.DeadlineExceeded) {
 			s.mu.Lock()
 			s.dropped++
 			s.mu.Unlock()
