@@ -135,6 +135,9 @@ func New(cfg Config) (*App, error) {
 		Buckets: []string{bucketMeta, bucketBlocks, bucketChunks, bucketRecords, bucketDeadlines, bucketCounters, bucketStreams},
 		Advice:  CorruptAdvice,
 	})
+	if fe := (*store.FormatError)(nil); errors.As(err, &fe) && fe.Found == store.FormatBeforeStateDigest {
+		return nil, fmt.Errorf("app: %w. %s", err, NewChainAdvice)
+	}
 	if errors.Is(err, store.ErrFormat) {
 		return nil, fmt.Errorf("app: %w. %s", err, FormatAdvice)
 	}
@@ -323,6 +326,11 @@ func (a *App) InitChain(_ context.Context, req *abci.InitChainRequest) (*abci.In
 	b.Put([]byte(bucketMeta), keyGenesis, c.canonical)
 	b.Put([]byte(bucketMeta), keyHeight, u64(0))
 	b.Put([]byte(bucketMeta), keyAppHash, c.genesisAppHash)
+	digest, err := digestAfter(b)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	b.Put([]byte(bucketMeta), keyStateDigest, digest.Marshal())
 	if err := b.Commit(); err != nil {
 		return nil, fmt.Errorf("app: %w", err)
 	}

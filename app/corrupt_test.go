@@ -2,8 +2,10 @@ package app
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -312,14 +314,51 @@ func TestOlderStoreFormatIsRefused(t *testing.T) {
 	}
 }
 
-// The store's checksums are local: the app hash of a fixed history is the
-// one the format-1 store (bare values) gave, so validators on either
-// format agree and the consensus is unchanged.
+// A state file of format 2 (app hashes that do not commit to the whole
+// state) is refused, unchanged, with an error saying that its chain
+// cannot be extended by this version and what to do instead.
+func TestFormatTwoStateIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, store.FileName)
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("_store"))
+		if err != nil {
+			return err
+		}
+		// The store's sealing: CRC-32C(u8 len ‖ bucket ‖ u32 len ‖ key ‖ value).
+		v := []byte(store.FormatBeforeStateDigest)
+		sealed := append([]byte{6}, "_store"...)
+		sealed = append(binary.BigEndian.AppendUint32(sealed, 6), "format"...)
+		sealed = append(sealed, v...)
+		sum := crc32.Checksum(sealed, crc32.MakeTable(crc32.Castagnoli))
+		return b.Put([]byte("format"), binary.BigEndian.AppendUint32(v, sum))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before, _ := os.ReadFile(path)
+	_, err = New(Config{Dir: dir, Scheme: fakesig.New()})
+	if err == nil || !errors.Is(err, store.ErrFormat) || !strings.Contains(err.Error(), path) ||
+		!strings.Contains(err.Error(), "format 2") || !strings.Contains(err.Error(), NewChainAdvice) {
+		t.Fatalf("opening a format-2 state file: %v", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Fatal("refusing the file changed it")
+	}
+}
+
+// The store's checksums are local: the app hash of a fixed history does
+// not depend on them. It is pinned so that any change to what the app
+// hash commits to is seen (and comes with a store format of its own).
 func TestAppHashDoesNotDependOnTheStoreFormat(t *testing.T) {
 	n := acceptedNet(t)
-	// Computed by the version that stored bare values, for the history of
-	// acceptedNet.
-	const want = "e22f78993d785672e1c51083ab2c6525912fa3d3f1b1f15daf451c8bb8b216d2"
+	// Computed by store format 3 (the state digest in the changeset
+	// hash), for the history of acceptedNet.
+	const want = "dc5ab672e31e147b93a690190452c6cffdabbea1a43284f4b529e629338baafc"
 	if got := hex.EncodeToString(n.hashes[len(n.hashes)-1]); got != want {
 		t.Fatalf("app hash at height %d: %s, want %s", n.height, got, want)
 	}

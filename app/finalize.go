@@ -26,9 +26,11 @@ const AppHashDomain = "datadragon/apphash/v1"
 //	        record root ‖ changeset hash)
 //
 // The previous app hash of the first block is the genesis app hash; the
-// changeset hash digests every state write of the block (store.Batch.Hash),
-// so the app hash commits to the whole state, and the record root lets a
-// receipt prove a record with two extra hashes.
+// changeset hash is the Sum of the digest of the whole state after the
+// block (statedigest.go), kept up to date with the block's writes, so the
+// app hash of one block commits to the whole state — what state sync
+// checks a restored state against — and the record root lets a receipt
+// prove a record with two extra hashes.
 func AppHash(prev []byte, height int64, recordRoot, changeset [32]byte) []byte {
 	h := sha256.New()
 	h.Write([]byte(AppHashDomain))
@@ -324,7 +326,12 @@ func (a *App) finalize(c *chain, prevAppHash []byte, req *abci.FinalizeBlockRequ
 	}
 
 	info.RecordRoot = wire.RecordRoot(accepted)
-	info.ChangesetHash = b.Hash(bucketMeta, bucketBlocks)
+	digest, err := digestAfter(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	info.ChangesetHash = digest.Sum()
+	b.Put([]byte(bucketMeta), keyStateDigest, digest.Marshal())
 	info.AppHash = AppHash(prevAppHash, h, info.RecordRoot, info.ChangesetHash)
 	res.appHash = info.AppHash
 	b.Put([]byte(bucketBlocks), u64(uint64(h)), info.marshal())

@@ -39,6 +39,11 @@ var ErrCorrupt = store.ErrCorrupt
 // tells the operator: the state is rebuilt from the chain as after damage.
 const FormatAdvice = "Stop the node, move the file aside, and start the node again: it replays the chain from its block store into a new file (a node that prunes its blocks, retain_blocks in node.json, can do so only while it still holds block 1; otherwise put back a backup of this node's own file no older than its oldest kept block)"
 
+// NewChainAdvice is what the error for a state file of store format 2
+// tells the operator: its chain's app hashes are not the ones this
+// version computes, so no block of it can be replayed here.
+const NewChainAdvice = "Keep running the DataDragon version that wrote it for that chain, or start a new chain with this version: a new genesis (datadragon init, or datadragon devnet with a new --dir) and new homes for every node; the receipts already issued keep verifying offline"
+
 // CorruptAdvice is what a damaged state file's error tells the operator.
 // The app's state is a function of the chain, so CometBFT rebuilds it:
 // with no app.db its handshake replays every block of the node's block

@@ -333,11 +333,11 @@ func TestOlderFormatIsRefused(t *testing.T) {
 	}
 	db.Update(func(tx *bolt.Tx) error {
 		b, _ := tx.CreateBucket([]byte(formatBucket))
-		return b.Put(keyFormat, seal([]byte(formatBucket), keyFormat, []byte("datadragon-store/3")))
+		return b.Put(keyFormat, seal([]byte(formatBucket), keyFormat, []byte("datadragon-store/9")))
 	})
 	db.Close()
-	if _, err = Open(dir, Options{}); err == nil || !strings.Contains(err.Error(), `"datadragon-store/3"`) {
-		t.Fatalf("opening a format-3 file: %v", err)
+	if _, err = Open(dir, Options{}); err == nil || !strings.Contains(err.Error(), `"datadragon-store/9"`) {
+		t.Fatalf("opening a format-9 file: %v", err)
 	}
 }
 

@@ -71,8 +71,35 @@ const FileName = "app.db"
 
 // FormatVersion is the layout of the values this version writes and
 // reads: each value followed by its CRC-32C (format 1 stored bare
-// values).
-const FormatVersion = "datadragon-store/2"
+// values). Format 3 keeps the values of format 2; what changed is the
+// app's: its app hash commits to a digest of the whole state (package
+// statehash), which a format-2 file has not kept.
+const FormatVersion = "datadragon-store/3"
+
+// FormatBeforeStateDigest is the format whose app hashes do not commit to
+// the whole state; Open refuses it with a *FormatError whose Found says
+// so.
+const FormatBeforeStateDigest = "datadragon-store/2"
+
+// FormatError is Open's error for a file of another format. It matches
+// ErrFormat (errors.Is).
+type FormatError struct {
+	Path  string
+	Found string // "" for format 1 (no marker)
+}
+
+func (e *FormatError) Error() string {
+	switch e.Found {
+	case "":
+		return fmt.Sprintf("store: %s was written by an older version of DataDragon (format 1, values without checksums), which this version does not read: re-initialise this state", e.Path)
+	case FormatBeforeStateDigest:
+		return fmt.Sprintf("store: %s was written by an older version of DataDragon (format 2), whose app hash does not commit to the whole state; this version computes other app hashes, so it can neither read this file nor extend its chain", e.Path)
+	}
+	return fmt.Sprintf("store: %s has format %q; this version reads %q only: use the DataDragon version that wrote it, or re-initialise this state", e.Path, e.Found, FormatVersion)
+}
+
+// Unwrap makes errors.Is(err, ErrFormat) hold.
+func (e *FormatError) Unwrap() error { return ErrFormat }
 
 // formatBucket is reserved for the format marker.
 const formatBucket = "_store"
@@ -184,7 +211,7 @@ func (s *Store) init(buckets []string) error {
 				empty := true
 				tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
 				if !empty {
-					return fmt.Errorf("store: %s was written by an older version of DataDragon (format 1, values without checksums), which this version does not read: re-initialise this state (%w)", s.path, ErrFormat)
+					return &FormatError{Path: s.path}
 				}
 				var err error
 				if fb, err = tx.CreateBucket([]byte(formatBucket)); err != nil {
@@ -199,7 +226,7 @@ func (s *Store) init(buckets []string) error {
 				return err
 			}
 			if string(v) != FormatVersion {
-				return fmt.Errorf("store: %s has format %q; this version reads %q only: use the DataDragon version that wrote it, or re-initialise this state (%w)", s.path, v, FormatVersion, ErrFormat)
+				return &FormatError{Path: s.path, Found: string(v)}
 			}
 			for _, b := range buckets {
 				if _, err := tx.CreateBucketIfNotExists([]byte(b)); err != nil {
@@ -533,6 +560,97 @@ func (b *Batch) Range(bucket, from, to []byte) ([]KV, error) {
 	}
 	slices.SortFunc(out, func(a, b KV) int { return bytes.Compare(a.Key, b.Key) })
 	return out, nil
+}
+
+// Change is one write of a batch with the committed value it replaces.
+type Change struct {
+	Bucket string
+	Key    []byte
+	Old    []byte // nil: the key was absent
+	New    []byte // nil: the write deletes the key
+}
+
+// Changes returns the batch's writes with the committed values they
+// replace, sorted by bucket then key (so a digest folded from them is
+// computed the same way everywhere). Writes that change nothing are left
+// out. Damage in a committed value is an error.
+func (b *Batch) Changes() ([]Change, error) {
+	var out []Change
+	err := b.s.View(func(t Tx) error {
+		for n, m := range b.writes {
+			for k, v := range m {
+				old := t.Get([]byte(n), []byte(k))
+				if t.Err() != nil {
+					return t.Err()
+				}
+				if (old == nil) == (v == nil) && bytes.Equal(old, v) {
+					continue
+				}
+				out = append(out, Change{Bucket: n, Key: []byte(k), Old: old, New: v})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(x, y Change) int {
+		if c := cmpString(x.Bucket, y.Bucket); c != 0 {
+			return c
+		}
+		return bytes.Compare(x.Key, y.Key)
+	})
+	return out, nil
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Buckets returns the names of the buckets Open was given.
+func (s *Store) Buckets() []string {
+	out := make([]string, len(s.buckets))
+	for i, b := range s.buckets {
+		out[i] = string(b)
+	}
+	return out
+}
+
+// Reset deletes every value of every bucket in one transaction (the
+// format marker stays): what a failed restore of a snapshot leaves
+// behind is never read as state.
+func (s *Store) Reset() error {
+	if e := s.Corrupted(); e != nil {
+		return e
+	}
+	return s.guard(func() error {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			var names [][]byte
+			tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+				if string(name) != formatBucket {
+					names = append(names, bytes.Clone(name))
+				}
+				return nil
+			})
+			for _, n := range names {
+				if err := tx.DeleteBucket(n); err != nil {
+					return err
+				}
+			}
+			for _, n := range s.buckets {
+				if _, err := tx.CreateBucketIfNotExists(n); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
 }
 
 // ChangesetDomain starts the changeset digest.
