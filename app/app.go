@@ -67,6 +67,8 @@ type Config struct {
 	// node keeps what receipts need of the pruned blocks elsewhere
 	// before it answers. It runs on the consensus goroutine.
 	RetainHeight func(height int64) int64
+	// Snapshots configures the state sync snapshots the app takes.
+	Snapshots SnapshotConfig
 }
 
 // CommitSummary is what OnCommit receives.
@@ -96,6 +98,10 @@ type App struct {
 	inflight map[int64]map[wire.ChunkKey]tally.Claim // own attestations sent, by extension height
 	stale    []wire.ChunkKey                         // offered for settled chunks; told at the next Commit
 	warned   bool
+	restore  *restoreState // a snapshot being restored (under mu)
+
+	snapBusy atomic.Bool    // a snapshot is being written
+	snapWG   sync.WaitGroup // the snapshot writer, waited for by Close
 }
 
 type committed struct {
@@ -164,7 +170,10 @@ func New(cfg Config) (*App, error) {
 }
 
 // Close closes the store. Call it after CometBFT has stopped.
-func (a *App) Close() error { return a.store.Close() }
+func (a *App) Close() error {
+	a.snapWG.Wait()
+	return a.store.Close()
+}
 
 func (a *App) load() error {
 	var chainB, genB, hB, ahB []byte

@@ -394,6 +394,7 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	if a.cfg.OnCommit != nil {
 		a.cfg.OnCommit(CommitSummary{Height: res.height, AppHash: bytes.Clone(res.appHash), Records: res.records, Txs: res.outcomes})
 	}
+	a.maybeSnapshot(res.height)
 	var retain int64
 	if a.cfg.RetainHeight != nil {
 		retain = a.cfg.RetainHeight(res.height)

@@ -97,7 +97,13 @@ func (a *App) checkChain(ctx context.Context, rep *ScrubReport) error {
 		return bad(height, "the stored app hash %X is not the last block's %X", ahB, lastInfo.AppHash)
 	}
 
-	// Every block from the first: its app hash from its parts, chained.
+	return a.walkChain(ctx, c, height, rep, bad)
+}
+
+// walkChain checks every block from the first to height: its app hash
+// from its parts, chained from the genesis app hash, and its record root
+// from the stored records. bad reports what is wrong.
+func (a *App) walkChain(ctx context.Context, c *chain, height int64, rep *ScrubReport, bad func(h int64, format string, args ...any) error) error {
 	prev := c.genesisAppHash
 	for from := c.InitialHeight; from <= height; from += scrubBlocks {
 		if err := ctx.Err(); err != nil {

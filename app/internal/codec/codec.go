@@ -239,3 +239,7 @@ func (r *Reader) Done() error {
 	}
 	return nil
 }
+
+// Slice returns the next n bytes without copying them: they alias the
+// input (nil once the input is short).
+func (r *Reader) Slice(n int) []byte { return r.take(n) }

@@ -1,0 +1,361 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	abci "github.com/cometbft/cometbft/abci/types"
+
+	"github.com/datadragon/datadragon/app/statehash"
+	"github.com/datadragon/datadragon/app/store"
+)
+
+// SnapshotConfig says which state sync snapshots the app takes and
+// serves. A node restores a snapshot whatever its own settings.
+type SnapshotConfig struct {
+	// Interval: a snapshot of every height divisible by it; 0 takes none.
+	Interval int64
+	// Keep is how many of the newest snapshots are kept (below 1: 2).
+	Keep int
+	// ChunkBytes bounds a chunk (0: DefaultSnapshotChunkBytes; at most
+	// MaxSnapshotChunkBytes).
+	ChunkBytes int
+	// Extra, if set, adds the node's own material to every snapshot and
+	// takes it back on restore.
+	Extra SnapshotExtra
+}
+
+// SnapshotExtra is material outside the app's state that travels with a
+// snapshot: the node's receipt archive. Its buckets start with
+// ExtraPrefix.
+type SnapshotExtra interface {
+	// ExportSnapshot emits the material a node restored at height needs,
+	// in ascending order of bucket then key. It runs after the app's
+	// state of height is read, off the consensus goroutine.
+	ExportSnapshot(height int64, emit func(bucket string, key, value []byte) error) error
+	// BeginImport starts taking in a snapshot of height, discarding
+	// anything an earlier, refused one left.
+	BeginImport(height int64) error
+	// ImportEntry takes one entry (its slices are only valid during the
+	// call). An error refuses the snapshot.
+	ImportEntry(bucket string, key, value []byte) error
+	// FinishImport runs once the app's state is restored and verified
+	// (the app answers at height): it verifies everything imported
+	// against it, and makes it durable. An error refuses the snapshot.
+	FinishImport(height int64) error
+}
+
+// snapshotDir holds one directory per snapshot, named by its height.
+const snapshotDir = "snapshots"
+
+const (
+	metadataFile = "metadata"
+	chunkPrefix  = "chunk-"
+)
+
+func (a *App) snapshotRoot() string { return filepath.Join(a.cfg.Dir, snapshotDir) }
+
+func (a *App) snapshotPath(h int64) string {
+	return filepath.Join(a.snapshotRoot(), fmt.Sprintf("%020d", h))
+}
+
+func (sc SnapshotConfig) chunkBytes() int {
+	switch {
+	case sc.ChunkBytes <= 0:
+		return DefaultSnapshotChunkBytes
+	case sc.ChunkBytes > MaxSnapshotChunkBytes:
+		return MaxSnapshotChunkBytes
+	case sc.ChunkBytes < 1024:
+		return 1024
+	}
+	return sc.ChunkBytes
+}
+
+func (sc SnapshotConfig) keep() int { return max(sc.Keep, 1) }
+
+// maybeSnapshot starts a snapshot of height h when it is due. It returns
+// once the snapshot's read transaction is open — the state of h is then
+// fixed for it — and the rest runs beside consensus. One snapshot is
+// written at a time; a due one is skipped while another is written.
+func (a *App) maybeSnapshot(h int64) {
+	sc := a.cfg.Snapshots
+	if sc.Interval <= 0 || h%sc.Interval != 0 {
+		return
+	}
+	if !a.snapBusy.CompareAndSwap(false, true) {
+		a.log.Warn("a state sync snapshot is still being written; skipping this one", "height", h)
+		return
+	}
+	opened := make(chan struct{})
+	once := sync.OnceFunc(func() { close(opened) })
+	a.snapWG.Add(1)
+	go func() {
+		defer a.snapWG.Done()
+		defer a.snapBusy.Store(false)
+		defer once()
+		start := time.Now()
+		meta, err := a.writeSnapshot(h, once)
+		if err != nil {
+			a.log.Error("state sync snapshot not taken", "height", h, "err", err)
+			return
+		}
+		a.log.Info("state sync snapshot taken", "height", h, "chunks", len(meta.Chunks), "bytes", meta.Total, "took", time.Since(start))
+		a.pruneSnapshots()
+	}()
+	<-opened
+}
+
+// chunkWriter cuts entries into chunk files.
+type chunkWriter struct {
+	dir   string
+	limit int
+	buf   []byte
+	meta  snapshotMeta
+}
+
+func (w *chunkWriter) add(e snapshotEntry) error {
+	n := entrySize(e)
+	if chunkHeader+n > MaxSnapshotChunkBytes {
+		return fmt.Errorf("a value of %d bytes (bucket %s) does not fit a snapshot chunk", n, e.Bucket)
+	}
+	if len(w.buf) > chunkHeader && len(w.buf)+n > w.limit {
+		if err := w.flush(); err != nil {
+			return err
+		}
+	}
+	if len(w.buf) == 0 {
+		w.buf = append(w.buf, 1)
+		w.buf = append(w.buf, 0, 0, 0, 0)
+		idx := uint32(len(w.meta.Chunks))
+		w.buf[1], w.buf[2], w.buf[3], w.buf[4] = byte(idx>>24), byte(idx>>16), byte(idx>>8), byte(idx)
+	}
+	w.buf = appendEntry(w.buf, e)
+	return nil
+}
+
+func (w *chunkWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	if len(w.meta.Chunks) >= MaxSnapshotChunks {
+		return fmt.Errorf("the state needs more than %d chunks: raise the chunk size", MaxSnapshotChunks)
+	}
+	name := filepath.Join(w.dir, chunkPrefix+strconv.Itoa(len(w.meta.Chunks)))
+	if err := writeSynced(name, w.buf); err != nil {
+		return err
+	}
+	w.meta.Chunks = append(w.meta.Chunks, sha256.Sum256(w.buf))
+	w.meta.Total += uint64(len(w.buf))
+	w.buf = w.buf[:0]
+	return nil
+}
+
+func writeSynced(name string, data []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// writeSnapshot writes the snapshot of height h into a temporary
+// directory and renames it into place. opened is called once the read
+// transaction is open. The state digest is recomputed from what is
+// written and must be the one block h committed to: a snapshot of a
+// state that drifted from its chain is not served.
+func (a *App) writeSnapshot(h int64, opened func()) (*snapshotMeta, error) {
+	root := a.snapshotRoot()
+	if err := os.MkdirAll(root, 0o750); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(root, ".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	w := &chunkWriter{dir: tmp, limit: a.cfg.Snapshots.chunkBytes(), meta: snapshotMeta{Height: h}}
+	buckets := a.store.Buckets()
+	slices.Sort(buckets)
+	var werr error
+	err = a.store.View(func(tx store.Tx) error {
+		opened()
+		if hb := tx.Get([]byte(bucketMeta), keyHeight); !bytes.Equal(hb, u64(uint64(h))) {
+			return fmt.Errorf("the state moved past height %d before it was read", h)
+		}
+		w.meta.AppHash = tx.Get([]byte(bucketMeta), keyAppHash)
+		bi, err := unmarshalBlockInfo(tx.Get([]byte(bucketBlocks), u64(uint64(h))))
+		if err != nil {
+			return err
+		}
+		d := &statehash.Digest{}
+		for _, name := range buckets {
+			tx.Scan([]byte(name), nil, nil, func(k, v []byte) bool {
+				if hashedEntry(name, k) {
+					d.Add(statehash.Element(name, k, v))
+				} else if name == bucketMeta {
+					return true // derived: the restorer writes them
+				}
+				if werr = w.add(snapshotEntry{Bucket: name, Key: k, Value: v}); werr != nil {
+					return false
+				}
+				return true
+			})
+			if werr != nil {
+				return werr
+			}
+		}
+		if d.Sum() != bi.ChangesetHash {
+			return a.store.MarkCorrupt("state digest", fmt.Sprintf("the stored values digest to %X, block %d committed to %X", d.Sum(), h, bi.ChangesetHash))
+		}
+		return nil
+	})
+	opened()
+	if err != nil {
+		return nil, err
+	}
+	if x := a.cfg.Snapshots.Extra; x != nil {
+		var lastB string
+		var lastK []byte
+		err := x.ExportSnapshot(h, func(bucket string, key, value []byte) error {
+			if len(bucket) < 2 || len(bucket) > 255 || bucket[:1] != ExtraPrefix || len(key) == 0 || len(key) > maxEntryKey {
+				return fmt.Errorf("snapshot extra: bad entry %q/%x", bucket, key)
+			}
+			if lastK != nil && !entryLess(lastB, lastK, bucket, key) {
+				return fmt.Errorf("snapshot extra: entry %q/%x out of order", bucket, key)
+			}
+			lastB, lastK = bucket, bytes.Clone(key)
+			return w.add(snapshotEntry{Bucket: bucket, Key: key, Value: value})
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := w.flush(); err != nil {
+		return nil, err
+	}
+	if err := writeSynced(filepath.Join(tmp, metadataFile), w.meta.marshal()); err != nil {
+		return nil, err
+	}
+	final := a.snapshotPath(h)
+	os.RemoveAll(final)
+	if err := os.Rename(tmp, final); err != nil {
+		return nil, err
+	}
+	if d, err := os.Open(root); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return &w.meta, nil
+}
+
+// snapshotHeights lists the stored snapshots' heights, newest first.
+func (a *App) snapshotHeights() []int64 {
+	ents, err := os.ReadDir(a.snapshotRoot())
+	if err != nil {
+		return nil
+	}
+	var hs []int64
+	for _, e := range ents {
+		if h, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && e.IsDir() && h > 0 {
+			hs = append(hs, h)
+		}
+	}
+	slices.Sort(hs)
+	slices.Reverse(hs)
+	return hs
+}
+
+// pruneSnapshots removes all but the newest Keep snapshots (and what an
+// interrupted write left).
+func (a *App) pruneSnapshots() {
+	for i, h := range a.snapshotHeights() {
+		if i >= a.cfg.Snapshots.keep() {
+			if err := os.RemoveAll(a.snapshotPath(h)); err != nil {
+				a.log.Warn("removing an old state sync snapshot", "height", h, "err", err)
+			}
+		}
+	}
+}
+
+// readBounded reads a whole file of at most max bytes.
+func readBounded(name string, max int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("%s is larger than %d bytes", name, max)
+	}
+	return b, nil
+}
+
+func (a *App) loadSnapshotMeta(h int64) (*snapshotMeta, error) {
+	b, err := readBounded(filepath.Join(a.snapshotPath(h), metadataFile), 16+MaxSnapshotChunks*32+128)
+	if err != nil {
+		return nil, err
+	}
+	m, err := decodeSnapshotMeta(b)
+	if err != nil {
+		return nil, err
+	}
+	if m.Height != h {
+		return nil, fmt.Errorf("the snapshot in %s says height %d", a.snapshotPath(h), m.Height)
+	}
+	return m, nil
+}
+
+// ListSnapshots offers the stored snapshots to CometBFT's state sync.
+func (a *App) ListSnapshots(context.Context, *abci.ListSnapshotsRequest) (*abci.ListSnapshotsResponse, error) {
+	resp := &abci.ListSnapshotsResponse{}
+	for _, h := range a.snapshotHeights() {
+		m, err := a.loadSnapshotMeta(h)
+		if err != nil {
+			a.log.Warn("a stored state sync snapshot is unreadable; not offered", "height", h, "err", err)
+			continue
+		}
+		resp.Snapshots = append(resp.Snapshots, &abci.Snapshot{Height: uint64(h), Format: SnapshotFormat,
+			Chunks: uint32(len(m.Chunks)), Hash: m.hash(), Metadata: m.marshal()})
+	}
+	return resp, nil
+}
+
+// LoadSnapshotChunk serves one chunk of a stored snapshot; an unknown one
+// is answered empty (CometBFT then asks another peer).
+func (a *App) LoadSnapshotChunk(_ context.Context, req *abci.LoadSnapshotChunkRequest) (*abci.LoadSnapshotChunkResponse, error) {
+	resp := &abci.LoadSnapshotChunkResponse{}
+	if req.Format != SnapshotFormat || req.Height == 0 || req.Height > 1<<62 || req.Chunk >= MaxSnapshotChunks {
+		return resp, nil
+	}
+	b, err := readBounded(filepath.Join(a.snapshotPath(int64(req.Height)), chunkPrefix+strconv.Itoa(int(req.Chunk))), MaxSnapshotChunkBytes)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			a.log.Warn("a state sync snapshot chunk is unreadable", "height", req.Height, "chunk", req.Chunk, "err", err)
+		}
+		return resp, nil
+	}
+	resp.Chunk = b
+	return resp, nil
+}
