@@ -275,3 +275,21 @@ func (a *App) finishRestore(r *restoreState) error {
 	a.log.Info("state sync: snapshot restored and verified", "height", h, "values", r.values, "blocks", rep.Blocks, "records", rep.Records)
 	return nil
 }
+
+// CheckArchivedExtension verifies an extension a node imports with a
+// snapshot, filed as the one validator address's vote carried in block
+// height's injected commit: it must be well formed, name streams the
+// state knows, and be signed by that validator's Ziggy key for the vote
+// height, height − 1.
+func (a *App) CheckArchivedExtension(height int64, address, ext []byte) error {
+	c, err := a.mustChain()
+	if err != nil {
+		return err
+	}
+	val, ok := c.byAddr[string(address)]
+	if !ok {
+		return fmt.Errorf("%X is not a validator", address)
+	}
+	_, err = a.checkExtension(c, val, height-1, ext)
+	return err
+}

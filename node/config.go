@@ -75,6 +75,15 @@ type Config struct {
 	// own: the stored chunk bytes it may delete, by age and by total
 	// size. Absent: every object is kept (gateway.Retention says why).
 	GatewayRetention map[string]RetentionConfig `json:"gateway_retention,omitempty"`
+
+	// State sync (statesync.go). SnapshotInterval: a snapshot of the
+	// app's state, with the receipt archive, every that many heights
+	// (absent: DefaultSnapshotInterval; 0 takes none); SnapshotKeep: how
+	// many of the newest are kept and served (absent: 2). StateSync, set
+	// on a node with an empty home, makes it join from a peer's snapshot.
+	SnapshotInterval *int64           `json:"snapshot_interval,omitempty"`
+	SnapshotKeep     int              `json:"snapshot_keep,omitempty"`
+	StateSync        *StateSyncConfig `json:"state_sync,omitempty"`
 }
 
 // RetentionConfig is one stream's entry in node.json's
@@ -256,6 +265,9 @@ func (c *Config) validate() error {
 	case c.TLSKeyFile != "" && c.TLSCertFile == "":
 		return errors.New("tls_key_file is set but tls_cert_file is not: give both to serve HTTPS, or neither")
 	}
+	if err := c.validateSnapshots(); err != nil {
+		return err
+	}
 	return c.validateRetention()
 }
 
@@ -393,5 +405,6 @@ func (c *Config) comet(home string) *cmtcfg.Config {
 	cfg.Mempool.MaxTxsBytes = 256 << 20
 	cfg.P2P.SendRate = 200 << 20
 	cfg.P2P.RecvRate = 200 << 20
+	c.cometStateSync(cfg)
 	return cfg
 }

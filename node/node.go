@@ -59,6 +59,7 @@ type Node struct {
 	lastRetain int64        // the highest retain height answered or stored
 	ecFloor    atomic.Int64 // extended commits below it are deleted (read by tests while consensus runs)
 	retainErr  string       // the last archiving error logged
+	snapExtra  *snapshotExtra
 
 	srcMu     sync.Mutex
 	srcStatus map[string]string // by stream: why its observer is not delivering
@@ -136,6 +137,7 @@ func Open(home string, o Options) (*Node, error) {
 	// The node answers the retain height once it exists: the blocks
 	// CometBFT's handshake replays before that are archived afterwards.
 	var self atomic.Pointer[Node]
+	extra := &snapshotExtra{node: self.Load, ar: ar}
 	a, err := app.New(app.Config{
 		Dir:      filepath.Join(home, "data", "app"),
 		Scheme:   ziggysig.Scheme{},
@@ -149,6 +151,7 @@ func Open(home string, o Options) (*Node, error) {
 			}
 			return 0
 		},
+		Snapshots: cfg.snapshotConfig(extra),
 	})
 	if err != nil {
 		ar.Close()
@@ -206,7 +209,7 @@ func Open(home string, o Options) (*Node, error) {
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS,
-		archive: ar, blockDB: blockDB, stateDB: stateDB}
+		archive: ar, blockDB: blockDB, stateDB: stateDB, snapExtra: extra}
 	if err := n.startArchive(); err != nil {
 		gw.Close()
 		a.Close()

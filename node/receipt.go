@@ -17,6 +17,9 @@ import (
 // archived yet. It wraps app.ErrNotFound when the record is unknown, not
 // accepted, or its next block has no commit yet.
 func (n *Node) Receipt(stream string, index uint64) (*receipt.Receipt, error) {
+	if n.snapExtra != nil && n.snapExtra.importing.Load() {
+		return nil, fmt.Errorf("this node is restoring a state sync snapshot and has not verified its receipt archive yet; ask again shortly: %w", app.ErrNotFound)
+	}
 	return receipt.Build(receiptSource{n: n, archive: n.archive, blocks: true}, stream, index)
 }
 

@@ -1,0 +1,204 @@
+package node
+
+import (
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/receipt"
+)
+
+// A 4-validator network that prunes its blocks (none of them holds block
+// 1 any more) and takes a snapshot every 20 heights: a new node, which is
+// no validator, joins it by state sync from a snapshot — its block store
+// starts after the snapshot's height, not at 1 — reaches the head with
+// the validators' app hashes, and serves the records and the receipts,
+// verified offline, of records decided before its snapshot, and of
+// records decided after it joined.
+func TestNewNodeJoinsFromASnapshot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 4-validator network and a follower")
+	}
+	const per, rate = 20, 400.0
+	const base = 33100
+	_, url := startSource(t, rate)
+	keep, interval := int64(60), int64(20)
+	net := startStreamsWith(t, 4, base, []app.Stream{{ID: "sensors", Source: url, Chunk: app.ChunkPolicy{Messages: per}}}, 5,
+		func(i int, c *Config) {
+			c.RetainBlocks, c.SnapshotInterval, c.SnapshotKeep = &keep, &interval, 2
+			if i < 2 {
+				c.RPCListen = fmt.Sprintf("127.0.0.1:%d", base+1+10*i)
+			}
+		})
+	v := net.nodes[0]
+
+	// The first records' blocks are pruned on every validator.
+	var first []*app.RecordView
+	net.waitFor("five accepted records", func() bool {
+		recs, _, err := v.App().Records("sensors", 0, 5)
+		if err != nil || len(recs) < 5 {
+			return false
+		}
+		for _, r := range recs {
+			if r.Status != "accepted" {
+				return false
+			}
+		}
+		first = recs
+		return true
+	})
+	net.waitForIn("every validator to prune the first records' blocks", 3*time.Minute, func() bool {
+		for _, nd := range net.nodes {
+			if nd.cmt.BlockStore().Base() <= first[4].Height+1 {
+				return false
+			}
+		}
+		return true
+	})
+
+	// The follower trusts a recent header, read from validator 0.
+	th := v.Height() - 2
+	meta := v.cmt.BlockStore().LoadBlockMeta(th)
+	if meta == nil {
+		t.Fatalf("validator 0 has no block %d", th)
+	}
+	var peers []string
+	for _, m := range net.members {
+		peers = append(peers, m.NodeID+"@"+m.P2PAddr)
+	}
+	home := filepath.Join(t.TempDir(), "follower")
+	genesis := v.cfg.comet(v.home).GenesisFile()
+	if _, err := InitFollower(FollowerOptions{Home: home, Genesis: genesis, Moniker: "follower",
+		P2PListen: fmt.Sprintf("127.0.0.1:%d", base+40), Peers: peers,
+		StateSync: &StateSyncConfig{
+			RPCServers:    []string{fmt.Sprintf("127.0.0.1:%d", base+1), fmt.Sprintf("127.0.0.1:%d", base+11)},
+			TrustHeight:   th,
+			TrustHash:     hex.EncodeToString(meta.BlockID.Hash),
+			DiscoveryTime: Duration(5 * time.Second),
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Open(home, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+
+	// The head when it started, and 20 blocks more: past any snapshot it
+	// may restore, so it must have synced blocks after it.
+	target := v.Height() + interval
+	net.waitForIn("the follower to reach the head by state sync", 3*time.Minute, func() bool {
+		st, err := f.App().Status()
+		return err == nil && st.Height >= target && f.Height() >= target
+	})
+	fbase := f.cmt.BlockStore().Base()
+	snapHeight := fbase - 1
+	if fbase <= first[4].Height+1 {
+		t.Fatalf("the follower's block store starts at %d: it replayed the chain instead of joining from a snapshot after height %d", fbase, first[4].Height)
+	}
+	// The same chain: the app hash of a height both have.
+	hx := target
+	fb, err := f.App().Block(hx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vb, err := v.App().Block(hx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fb.AppHash.String() != vb.AppHash.String() {
+		t.Fatalf("height %d: the follower's app hash %s, validator 0's %s", hx, fb.AppHash, vb.AppHash)
+	}
+
+	gdoc, err := cmttypes.GenesisDocFromFile(genesis)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verify := func(index uint64) {
+		t.Helper()
+		r, err := f.Receipt("sensors", index)
+		if err != nil {
+			t.Fatalf("the follower's receipt of sensors/%d: %v", index, err)
+		}
+		raw, err := r.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, err := receipt.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := receipt.Verify(parsed, gdoc, chunkMessages(t, index, per, rate)); err != nil {
+			t.Fatalf("the follower's receipt of sensors/%d does not verify offline: %v", index, err)
+		}
+	}
+	for _, want := range first {
+		got, err := f.App().Record("sensors", want.Index)
+		if err != nil || got.Digest != want.Digest || got.Height != want.Height {
+			t.Fatalf("the follower's record sensors/%d: %+v %v; validator 0's: %+v", want.Index, got, err, want)
+		}
+		if want.Height >= snapHeight {
+			t.Fatalf("record sensors/%d was decided at %d, after the snapshot of %d", want.Index, want.Height, snapHeight)
+		}
+		verify(want.Index)
+	}
+	// The header after the snapshot, which no snapshot can carry, is
+	// archived by the follower once the block after it is stored.
+	net.waitFor("the follower to archive the header after its snapshot", func() bool {
+		_, _, ok, err := f.archive.Header(snapHeight + 1)
+		return err == nil && ok
+	})
+	// The records decided in the last heights of the snapshot: their
+	// receipts need the headers the snapshot took from the block store
+	// (its own height's, with the commit the validator had seen) and the
+	// one of the block after it, which the follower archived itself.
+	edge := 0
+	for from := uint64(0); ; {
+		recs, next, err := f.App().Records("sensors", from, app.MaxPageSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if r.Status == "accepted" && r.Height >= snapHeight-2 && r.Height <= snapHeight {
+				verify(r.Index)
+				edge++
+			}
+		}
+		if next == nil {
+			break
+		}
+		from = *next
+	}
+	if edge == 0 {
+		t.Fatalf("no record was decided in heights %d–%d", snapHeight-2, snapHeight)
+	}
+	// A record decided after the follower joined.
+	var late uint64
+	net.waitForIn("a record decided after the join, with its receipt", time.Minute, func() bool {
+		ss, err := f.App().Streams()
+		if err != nil || len(ss) == 0 || ss[0].LastIndex == nil {
+			return false
+		}
+		r, err := f.App().Record("sensors", *ss[0].LastIndex)
+		if err != nil || r.Height <= fbase {
+			return false
+		}
+		late = r.Index
+		_, err = f.Receipt("sensors", late)
+		return err == nil
+	})
+	verify(late)
+	t.Logf("the follower joined from the snapshot of height %d (records 0–4 decided at %d–%d, %d records at its last three heights); head %d", snapHeight, first[0].Height, first[4].Height, edge, f.Height())
+}
