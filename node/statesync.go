@@ -182,21 +182,36 @@ type kvPair struct {
 
 var errNoNode = errors.New("the node is not running yet")
 
+// snapshotBlockWait bounds how long a snapshot waits for the block after
+// its height.
+const snapshotBlockWait = time.Minute
+
 // ExportSnapshot emits, for heights up to h, every archived extension and
 // header, then what the block store holds above the archive: a receipt of
 // any record decided by h − 1 builds from them, and of those decided at h
-// once block h+1 exists (the restored node archives it: keyHeaderDue).
+// once block h+1 exists (the restored node archives that header itself:
+// keyHeaderDue). It first waits for block h+1, whose last commit is the
+// canonical commit of h: every header then goes with its canonical
+// commit, as the archive keeps them, so every honest node's snapshot of h
+// holds the same bytes and has the same hash, and a joining node fetches
+// its chunks from all of them.
 func (x *snapshotExtra) ExportSnapshot(h int64, emit func(bucket string, key, value []byte) error) error {
 	n := x.node()
 	if n == nil {
 		return errNoNode
+	}
+	bs := n.cmt.BlockStore()
+	for deadline := time.Now().Add(snapshotBlockWait); bs.Height() < h+1; {
+		if !n.cmt.IsRunning() || time.Now().After(deadline) {
+			return fmt.Errorf("block %d, whose last commit the snapshot of %d needs, was not stored in time", h+1, h)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	archived, err := x.ar.archived()
 	if err != nil {
 		return err
 	}
 	archived = min(archived, h)
-	bs := n.cmt.BlockStore()
 	// Extensions: the archive's below archived+1, then the blocks'.
 	if err := x.exportBucket(bucketExtensions, snapExtensions, u64key(archived+1), emit); err != nil {
 		return err
@@ -250,17 +265,11 @@ func (x *snapshotExtra) ExportSnapshot(h int64, emit func(bucket string, key, va
 	return nil
 }
 
-// headerValue is the archive's value of height's header and a commit of
-// it: the canonical one once the next block is stored, else the commit
-// this node saw.
+// headerValue is the archive's value of height's header and its
+// canonical commit (the next block's last commit).
 func headerValue(bs blockReader, height int64) ([]byte, error) {
 	meta := bs.LoadBlockMeta(height)
 	c := bs.LoadBlockCommit(height)
-	if c == nil {
-		if sc, ok := bs.(interface{ LoadSeenCommit(int64) *cmttypes.Commit }); ok {
-			c = sc.LoadSeenCommit(height)
-		}
-	}
 	if meta == nil || c == nil {
 		return nil, fmt.Errorf("the header or commit of %d: %w", height, errArchiveLost)
 	}

@@ -1,12 +1,14 @@
 package node
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
+	abci "github.com/cometbft/cometbft/abci/types"
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/datadragon/datadragon/app"
@@ -59,6 +61,36 @@ func TestNewNodeJoinsFromASnapshot(t *testing.T) {
 			}
 		}
 		return true
+	})
+
+	// Every validator's snapshot of one height is the same, so a joining
+	// node fetches its chunks from any of them.
+	net.waitFor("a snapshot every validator lists", func() bool {
+		var hashes map[uint64]map[string]int
+		hashes = map[uint64]map[string]int{}
+		for _, nd := range net.nodes {
+			ls, err := nd.App().ListSnapshots(context.Background(), &abci.ListSnapshotsRequest{})
+			if err != nil {
+				return false
+			}
+			for _, s := range ls.Snapshots {
+				if hashes[s.Height] == nil {
+					hashes[s.Height] = map[string]int{}
+				}
+				hashes[s.Height][string(s.Hash)]++
+			}
+		}
+		for h, hs := range hashes {
+			if len(hs) > 1 {
+				t.Fatalf("the validators' snapshots of height %d have %d different hashes", h, len(hs))
+			}
+			for _, c := range hs {
+				if c == len(net.nodes) {
+					return true
+				}
+			}
+		}
+		return false
 	})
 
 	// The follower trusts a recent header, read from validator 0.
