@@ -232,5 +232,26 @@ func TestNewNodeJoinsFromASnapshot(t *testing.T) {
 		return err == nil
 	})
 	verify(late)
+
+	// Restarted, the follower resumes from its own state (no second state
+	// sync), follows the chain and still serves the old receipts.
+	if err := f.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if f, err = Open(home, Options{}); err != nil {
+		t.Fatalf("reopening the follower: %v", err)
+	}
+	if err := f.Start(); err != nil {
+		t.Fatal(err)
+	}
+	again := v.Height() + 10
+	net.waitForIn("the restarted follower to follow the chain", 3*time.Minute, func() bool {
+		st, err := f.App().Status()
+		return err == nil && st.Height >= again
+	})
+	if b := f.cmt.BlockStore().Base(); b != fbase {
+		t.Fatalf("the restarted follower's block store starts at %d, before the restart at %d", b, fbase)
+	}
+	verify(first[0].Index)
 	t.Logf("the follower joined from the snapshot of height %d (records 0–4 decided at %d–%d, %d records at its last three heights); head %d", snapHeight, first[0].Height, first[4].Height, edge, f.Height())
 }
