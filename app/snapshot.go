@@ -16,6 +16,7 @@ import (
 
 	abci "github.com/cometbft/cometbft/abci/types"
 
+	"github.com/datadragon/datadragon/app/internal/codec"
 	"github.com/datadragon/datadragon/app/statehash"
 	"github.com/datadragon/datadragon/app/store"
 )
@@ -38,11 +39,21 @@ type SnapshotConfig struct {
 // SnapshotExtra is material outside the app's state that travels with a
 // snapshot: the node's receipt archive. Its buckets start with
 // ExtraPrefix.
+//
+// The extra material is not copied into the snapshot's files: it is the
+// node's own durable, append-only record, so the app keeps only where
+// each of its chunks starts and makes a chunk again from it when a peer
+// asks (checking it against the chunk's listed hash) — a snapshot costs
+// the disk of the app's state, not another copy of the archive.
 type SnapshotExtra interface {
 	// ExportSnapshot emits the material a node restored at height needs,
-	// in ascending order of bucket then key. It runs after the app's
-	// state of height is read, off the consensus goroutine.
-	ExportSnapshot(height int64, emit func(bucket string, key, value []byte) error) error
+	// in ascending order of bucket then key, from the entry at or after
+	// from (nil: from the first). It must emit the same entries for the
+	// same height every time. It runs off the consensus goroutine: once
+	// after the app's state of height is read, and again for every chunk
+	// served. An emit error (ErrStopExport when a chunk is full) ends it
+	// and is returned.
+	ExportSnapshot(height int64, from *ExtraKey, emit func(bucket string, key, value []byte) error) error
 	// BeginImport starts taking in a snapshot of height, discarding
 	// anything an earlier, refused one left.
 	BeginImport(height int64) error
@@ -55,12 +66,25 @@ type SnapshotExtra interface {
 	FinishImport(height int64) error
 }
 
+// ExtraKey names an entry of the extra material.
+type ExtraKey struct {
+	Bucket string
+	Key    []byte
+}
+
+// ErrStopExport is what emit returns once a chunk is full.
+var ErrStopExport = errors.New("snapshot chunk full")
+
 // snapshotDir holds one directory per snapshot, named by its height.
 const snapshotDir = "snapshots"
 
 const (
 	metadataFile = "metadata"
 	chunkPrefix  = "chunk-"
+	// extraFile lists where the extra material's chunks start:
+	// u32 chunk size limit ‖ u32 first extra chunk ‖ per extra chunk
+	// u8 len ‖ bucket ‖ u32 len ‖ key.
+	extraFile = "extra"
 )
 
 func (a *App) snapshotRoot() string { return filepath.Join(a.cfg.Dir, snapshotDir) }
@@ -115,12 +139,18 @@ func (a *App) maybeSnapshot(h int64) {
 	<-opened
 }
 
-// chunkWriter cuts entries into chunk files.
+// chunkWriter cuts entries into chunk files. Once virtual is set it
+// writes no more files: it hashes each chunk and remembers its first
+// entry (firsts), from which LoadSnapshotChunk makes it again.
 type chunkWriter struct {
-	dir   string
-	limit int
-	buf   []byte
-	meta  snapshotMeta
+	dir     string
+	limit   int
+	buf     []byte
+	meta    snapshotMeta
+	virtual bool
+	first   ExtraKey // of the chunk in buf
+	firsts  []ExtraKey
+	start   int // the first virtual chunk
 }
 
 func (w *chunkWriter) add(e snapshotEntry) error {
@@ -134,13 +164,15 @@ func (w *chunkWriter) add(e snapshotEntry) error {
 		}
 	}
 	if len(w.buf) == 0 {
-		w.buf = append(w.buf, 1)
-		w.buf = append(w.buf, 0, 0, 0, 0)
-		idx := uint32(len(w.meta.Chunks))
-		w.buf[1], w.buf[2], w.buf[3], w.buf[4] = byte(idx>>24), byte(idx>>16), byte(idx>>8), byte(idx)
+		w.buf = chunkStart(uint32(len(w.meta.Chunks)))
+		w.first = ExtraKey{Bucket: e.Bucket, Key: bytes.Clone(e.Key)}
 	}
 	w.buf = appendEntry(w.buf, e)
 	return nil
+}
+
+func chunkStart(idx uint32) []byte {
+	return []byte{1, byte(idx >> 24), byte(idx >> 16), byte(idx >> 8), byte(idx)}
 }
 
 func (w *chunkWriter) flush() error {
@@ -150,9 +182,13 @@ func (w *chunkWriter) flush() error {
 	if len(w.meta.Chunks) >= MaxSnapshotChunks {
 		return fmt.Errorf("the state needs more than %d chunks: raise the chunk size", MaxSnapshotChunks)
 	}
-	name := filepath.Join(w.dir, chunkPrefix+strconv.Itoa(len(w.meta.Chunks)))
-	if err := writeSynced(name, w.buf); err != nil {
-		return err
+	if w.virtual {
+		w.firsts = append(w.firsts, w.first)
+	} else {
+		name := filepath.Join(w.dir, chunkPrefix+strconv.Itoa(len(w.meta.Chunks)))
+		if err := writeSynced(name, w.buf); err != nil {
+			return err
+		}
 	}
 	w.meta.Chunks = append(w.meta.Chunks, sha256.Sum256(w.buf))
 	w.meta.Total += uint64(len(w.buf))
@@ -232,9 +268,15 @@ func (a *App) writeSnapshot(h int64, opened func()) (*snapshotMeta, error) {
 		return nil, err
 	}
 	if x := a.cfg.Snapshots.Extra; x != nil {
+		// The extra material starts a chunk of its own, so its chunks
+		// can be made again from it alone.
+		if err := w.flush(); err != nil {
+			return nil, err
+		}
+		w.virtual, w.start = true, len(w.meta.Chunks)
 		var lastB string
 		var lastK []byte
-		err := x.ExportSnapshot(h, func(bucket string, key, value []byte) error {
+		err := x.ExportSnapshot(h, nil, func(bucket string, key, value []byte) error {
 			if len(bucket) < 2 || len(bucket) > 255 || bucket[:1] != ExtraPrefix || len(key) == 0 || len(key) > maxEntryKey {
 				return fmt.Errorf("snapshot extra: bad entry %q/%x", bucket, key)
 			}
@@ -250,6 +292,11 @@ func (a *App) writeSnapshot(h int64, opened func()) (*snapshotMeta, error) {
 	}
 	if err := w.flush(); err != nil {
 		return nil, err
+	}
+	if w.virtual {
+		if err := writeSynced(filepath.Join(tmp, extraFile), marshalExtraIndex(w.limit, w.start, w.firsts)); err != nil {
+			return nil, err
+		}
 	}
 	if err := writeSynced(filepath.Join(tmp, metadataFile), w.meta.marshal()); err != nil {
 		return nil, err
@@ -349,13 +396,92 @@ func (a *App) LoadSnapshotChunk(_ context.Context, req *abci.LoadSnapshotChunkRe
 	if req.Format != SnapshotFormat || req.Height == 0 || req.Height > 1<<62 || req.Chunk >= MaxSnapshotChunks {
 		return resp, nil
 	}
-	b, err := readBounded(filepath.Join(a.snapshotPath(int64(req.Height)), chunkPrefix+strconv.Itoa(int(req.Chunk))), MaxSnapshotChunkBytes)
+	h := int64(req.Height)
+	b, err := readBounded(filepath.Join(a.snapshotPath(h), chunkPrefix+strconv.Itoa(int(req.Chunk))), MaxSnapshotChunkBytes)
+	if errors.Is(err, os.ErrNotExist) {
+		b, err = a.extraChunk(h, req.Chunk)
+	}
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {
-			a.log.Warn("a state sync snapshot chunk is unreadable", "height", req.Height, "chunk", req.Chunk, "err", err)
+			a.log.Warn("a state sync snapshot chunk cannot be served", "height", req.Height, "chunk", req.Chunk, "err", err)
 		}
 		return resp, nil
 	}
 	resp.Chunk = b
 	return resp, nil
+}
+
+// extraChunk makes chunk i of the snapshot of h again from the extra
+// material, as writeSnapshot cut it, and serves it only if it hashes to
+// the chunk's listed hash.
+func (a *App) extraChunk(h int64, i uint32) ([]byte, error) {
+	x := a.cfg.Snapshots.Extra
+	if x == nil {
+		return nil, os.ErrNotExist
+	}
+	raw, err := readBounded(filepath.Join(a.snapshotPath(h), extraFile), 8+MaxSnapshotChunks*(1+255+4+maxEntryKey))
+	if err != nil {
+		return nil, err
+	}
+	limit, start, firsts, err := unmarshalExtraIndex(raw)
+	if err != nil {
+		return nil, err
+	}
+	if int(i) < start || int(i) >= start+len(firsts) {
+		return nil, os.ErrNotExist
+	}
+	m, err := a.loadSnapshotMeta(h)
+	if err != nil {
+		return nil, err
+	}
+	if start+len(firsts) != len(m.Chunks) {
+		return nil, fmt.Errorf("the extra index lists %d chunks from %d, the metadata %d in all", len(firsts), start, len(m.Chunks))
+	}
+	buf := chunkStart(i)
+	first := firsts[int(i)-start]
+	err = x.ExportSnapshot(h, &first, func(bucket string, key, value []byte) error {
+		e := snapshotEntry{Bucket: bucket, Key: key, Value: value}
+		if len(buf) > chunkHeader && len(buf)+entrySize(e) > limit {
+			return ErrStopExport
+		}
+		buf = appendEntry(buf, e)
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrStopExport) {
+		return nil, err
+	}
+	if sha256.Sum256(buf) != m.Chunks[i] {
+		return nil, fmt.Errorf("the node's material no longer makes chunk %d as the snapshot listed it", i)
+	}
+	return buf, nil
+}
+
+func marshalExtraIndex(limit, start int, firsts []ExtraKey) []byte {
+	w := codec.Writer{}
+	w.U32(uint32(limit))
+	w.U32(uint32(start))
+	for _, f := range firsts {
+		w.Bytes8([]byte(f.Bucket))
+		w.Bytes32(f.Key)
+	}
+	return w.B
+}
+
+// unmarshalExtraIndex reads the extra index (from the node's own disk,
+// checked like anything read).
+func unmarshalExtraIndex(b []byte) (limit, start int, firsts []ExtraKey, err error) {
+	r := codec.NewReader(b)
+	limit, start = int(r.U32()), int(r.U32())
+	for r.Err() == nil && r.Remaining() > 0 && len(firsts) < MaxSnapshotChunks {
+		bk := r.Bytes8(255, "bucket")
+		k := r.Bytes32(maxEntryKey, "key")
+		firsts = append(firsts, ExtraKey{Bucket: string(bk), Key: k})
+	}
+	if err := r.Done(); err != nil {
+		return 0, 0, nil, fmt.Errorf("snapshot extra index: %w", err)
+	}
+	if limit < chunkHeader || limit > MaxSnapshotChunkBytes || start > MaxSnapshotChunks {
+		return 0, 0, nil, fmt.Errorf("snapshot extra index: limit %d, start %d", limit, start)
+	}
+	return limit, start, firsts, nil
 }

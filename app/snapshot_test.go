@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	abci "github.com/cometbft/cometbft/abci/types"
@@ -336,6 +338,95 @@ func FuzzDecodeSnapshotMeta(f *testing.F) {
 		}
 		if !bytes.Equal(m.marshal(), b) {
 			t.Fatal("metadata read does not encode back to its bytes")
+		}
+	})
+}
+
+// fakeExtra is node material of 300 entries of 100 bytes, taken back
+// into got.
+type fakeExtra struct {
+	salt  byte
+	got   map[string][]byte
+	begun int
+	done  int
+}
+
+func (x *fakeExtra) ExportSnapshot(h int64, from *ExtraKey, emit func(string, []byte, []byte) error) error {
+	for i := range 300 {
+		k := u64(uint64(i))
+		if from != nil && bytes.Compare(k, from.Key) < 0 {
+			continue
+		}
+		if err := emit("~fake", k, bytes.Repeat([]byte{byte(i), x.salt}, 50)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (x *fakeExtra) BeginImport(int64) error { x.begun++; x.got = map[string][]byte{}; return nil }
+
+func (x *fakeExtra) ImportEntry(b string, k, v []byte) error {
+	x.got[b+"/"+string(k)] = bytes.Clone(v)
+	return nil
+}
+
+func (x *fakeExtra) FinishImport(int64) error { x.done++; return nil }
+
+// The node's material travels with a snapshot without being copied into
+// its files: its chunks are made again from it when asked, byte for byte
+// as listed, and a chunk the material no longer makes is not served.
+func TestExtraMaterialIsServedFromItsSource(t *testing.T) {
+	n := newNet(t, netOpts{streams: []string{"sensors"}})
+	x := &fakeExtra{}
+	src := n.vals[0].app
+	src.cfg.Snapshots = SnapshotConfig{Interval: 5, Keep: 1, ChunkBytes: 2048, Extra: x}
+	for h := 1; h <= 6; h++ {
+		n.observe("sensors", uint64(h-1))
+		n.step()
+	}
+	src.snapWG.Wait()
+	s := offered(t, src, 5)
+	files, _ := os.ReadDir(src.snapshotPath(5))
+	onDisk := 0
+	for _, f := range files {
+		if strings.HasPrefix(f.Name(), chunkPrefix) {
+			onDisk++
+		}
+	}
+	if onDisk == 0 || onDisk >= int(s.Chunks)-10 {
+		t.Fatalf("%d of %d chunks on disk: the node's 30 KB should be in about 15 chunks not written", onDisk, s.Chunks)
+	}
+	chunks := chunksOf(t, src, s)
+	rx := &fakeExtra{}
+	r, err := New(Config{Dir: t.TempDir(), Scheme: n.scheme, Snapshots: SnapshotConfig{Extra: rx}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if res := apply(t, r, s, n.hashes[4], chunks); res != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+		t.Fatalf("restore with node material: %v", res)
+	}
+	if len(rx.got) != 300 || rx.begun != 1 || rx.done != 1 || !bytes.Equal(rx.got["~fake/"+string(u64(7))], bytes.Repeat([]byte{7, 0}, 50)) {
+		t.Fatalf("the node material taken back: %d entries, begun %d, finished %d", len(rx.got), rx.begun, rx.done)
+	}
+	// The material changed under the snapshot: its chunks are not served.
+	x.salt = 1
+	last, _ := src.LoadSnapshotChunk(ctx, &abci.LoadSnapshotChunkRequest{Height: 5, Format: SnapshotFormat, Chunk: s.Chunks - 1})
+	if len(last.Chunk) != 0 {
+		t.Fatal("a chunk the node's material no longer makes was served")
+	}
+}
+
+func FuzzUnmarshalExtraIndex(f *testing.F) {
+	f.Add(marshalExtraIndex(4096, 3, []ExtraKey{{"~a", []byte{1}}, {"~b", []byte{2, 3}}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		limit, start, firsts, err := unmarshalExtraIndex(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(marshalExtraIndex(limit, start, firsts), b) {
+			t.Fatal("an extra index read does not encode back to its bytes")
 		}
 	})
 }

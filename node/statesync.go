@@ -195,7 +195,7 @@ const snapshotBlockWait = time.Minute
 // commit, as the archive keeps them, so every honest node's snapshot of h
 // holds the same bytes and has the same hash, and a joining node fetches
 // its chunks from all of them.
-func (x *snapshotExtra) ExportSnapshot(h int64, emit func(bucket string, key, value []byte) error) error {
+func (x *snapshotExtra) ExportSnapshot(h int64, from *app.ExtraKey, emit func(bucket string, key, value []byte) error) error {
 	n := x.node()
 	if n == nil {
 		return errNoNode
@@ -212,41 +212,73 @@ func (x *snapshotExtra) ExportSnapshot(h int64, emit func(bucket string, key, va
 		return err
 	}
 	archived = min(archived, h)
-	// Extensions: the archive's below archived+1, then the blocks'.
-	if err := x.exportBucket(bucketExtensions, snapExtensions, u64key(archived+1), emit); err != nil {
-		return err
+	// Entries before from are skipped: a chunk made again starts at its
+	// first entry. The archive and the block store give the same bytes
+	// for a height, so what moved from one to the other since does not
+	// change a chunk.
+	var fromExt, fromHdr []byte
+	switch {
+	case from == nil:
+	case from.Bucket == snapExtensions:
+		fromExt = from.Key
+	case from.Bucket == snapHeaders:
+		fromExt, fromHdr = nil, from.Key
+	default:
+		return fmt.Errorf("snapshot: no receipt archive material %q", from.Bucket)
 	}
-	for y := archived + 1; y <= h; y++ {
-		blk, _ := bs.LoadBlock(y)
-		if blk == nil {
-			return fmt.Errorf("block %d is neither archived nor stored: %w", y, errArchiveLost)
+	skipExt := from != nil && from.Bucket == snapHeaders
+	send := func(bucket string, start, key, value []byte) error {
+		if start != nil && bytes.Compare(key, start) < 0 {
+			return nil
 		}
-		var votes []wire.CommitVote
-		for _, raw := range blk.Txs {
-			if wire.IsCommitTx(raw) {
-				ct, err := wire.UnmarshalCommitTx(raw)
-				if err != nil {
-					return fmt.Errorf("block %d's injected commit: %w", y, err)
+		return emit(bucket, key, value)
+	}
+	if !skipExt {
+		// Extensions: the archive's up to archived, then the blocks'.
+		if err := x.exportBucket(bucketExtensions, snapExtensions, fromExt, u64key(archived+1), emit); err != nil {
+			return err
+		}
+		first := archived + 1
+		if len(fromExt) >= 8 {
+			first = max(first, int64(binary.BigEndian.Uint64(fromExt)))
+		}
+		for y := first; y <= h; y++ {
+			blk, _ := bs.LoadBlock(y)
+			if blk == nil {
+				return fmt.Errorf("block %d is neither archived nor stored: %w", y, errArchiveLost)
+			}
+			var votes []wire.CommitVote
+			for _, raw := range blk.Txs {
+				if wire.IsCommitTx(raw) {
+					ct, err := wire.UnmarshalCommitTx(raw)
+					if err != nil {
+						return fmt.Errorf("block %d's injected commit: %w", y, err)
+					}
+					votes = ct.Votes
+					break
 				}
-				votes = ct.Votes
-				break
 			}
-		}
-		slices.SortFunc(votes, func(a, b wire.CommitVote) int { return bytes.Compare(a.Address, b.Address) })
-		for _, v := range votes {
-			if len(v.Extension) == 0 {
-				continue
-			}
-			if err := emit(snapExtensions, extKey(y, v.Address), v.Extension); err != nil {
-				return err
+			slices.SortFunc(votes, func(a, b wire.CommitVote) int { return bytes.Compare(a.Address, b.Address) })
+			for _, v := range votes {
+				if len(v.Extension) == 0 {
+					continue
+				}
+				if err := send(snapExtensions, fromExt, extKey(y, v.Address), v.Extension); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	// Headers: the archive's up to archived+1, then the blocks' up to h.
-	if err := x.exportBucket(bucketHeaders, snapHeaders, u64key(archived+2), emit); err != nil {
+	// Headers: the archive's up to archived+1 (at most h), then the
+	// blocks' up to h.
+	if err := x.exportBucket(bucketHeaders, snapHeaders, fromHdr, u64key(min(archived+1, h)+1), emit); err != nil {
 		return err
 	}
-	for y := archived + 1; y < h; y++ {
+	first := archived + 1
+	if len(fromHdr) == 8 {
+		first = max(first, int64(binary.BigEndian.Uint64(fromHdr))-1)
+	}
+	for y := first; y < h; y++ {
 		bi, err := n.app.Block(y)
 		if err != nil {
 			return err
@@ -258,7 +290,7 @@ func (x *snapshotExtra) ExportSnapshot(h int64, emit func(bucket string, key, va
 		if err != nil {
 			return err
 		}
-		if err := emit(snapHeaders, u64key(y+1), v); err != nil {
+		if err := send(snapHeaders, fromHdr, u64key(y+1), v); err != nil {
 			return err
 		}
 	}
@@ -286,11 +318,16 @@ func headerValue(bs blockReader, height int64) ([]byte, error) {
 	return append(append(v, hb...), cb...), nil
 }
 
-// exportBucket emits an archive bucket's checked values below to.
-func (x *snapshotExtra) exportBucket(bucket []byte, as string, to []byte, emit func(string, []byte, []byte) error) error {
+// exportBucket emits an archive bucket's checked values from from (nil:
+// the first) to below to.
+func (x *snapshotExtra) exportBucket(bucket []byte, as string, from, to []byte, emit func(string, []byte, []byte) error) error {
 	return x.ar.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
-		for k, _ := c.First(); k != nil && bytes.Compare(k, to) < 0; k, _ = c.Next() {
+		k, _ := c.First()
+		if from != nil {
+			k, _ = c.Seek(from)
+		}
+		for ; k != nil && bytes.Compare(k, to) < 0; k, _ = c.Next() {
 			v, err := x.ar.get(tx, bucket, k)
 			if err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"testing"
 	"time"
@@ -92,6 +93,34 @@ func TestNewNodeJoinsFromASnapshot(t *testing.T) {
 		}
 		return false
 	})
+
+	// A snapshot's files hold the app's state; the receipt archive's
+	// chunks, most of its bytes, are made again from receipts.db.
+	ls, err := v.App().ListSnapshots(context.Background(), &abci.ListSnapshotsRequest{})
+	if err != nil || len(ls.Snapshots) == 0 {
+		t.Fatalf("validator 0 lists no snapshot: %v", err)
+	}
+	var total int64
+	for i := uint32(0); i < ls.Snapshots[0].Chunks; i++ {
+		c, _ := v.App().LoadSnapshotChunk(context.Background(), &abci.LoadSnapshotChunkRequest{Height: ls.Snapshots[0].Height, Format: ls.Snapshots[0].Format, Chunk: i})
+		if len(c.Chunk) == 0 {
+			t.Fatalf("chunk %d of the snapshot of %d is not served", i, ls.Snapshots[0].Height)
+		}
+		total += int64(len(c.Chunk))
+	}
+	var onDisk int64
+	filepath.WalkDir(filepath.Join(v.home, "data", "app", "snapshots", fmt.Sprintf("%020d", ls.Snapshots[0].Height)), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				onDisk += fi.Size()
+			}
+		}
+		return nil
+	})
+	if onDisk*2 > total {
+		t.Fatalf("the snapshot of %d serves %d bytes and keeps %d on disk: the archive was copied", ls.Snapshots[0].Height, total, onDisk)
+	}
+	t.Logf("the snapshot of height %d: %d bytes served, %d on disk", ls.Snapshots[0].Height, total, onDisk)
 
 	// The follower trusts a recent header, read from validator 0.
 	th := v.Height() - 2
