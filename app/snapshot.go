@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -333,6 +334,15 @@ func (a *App) snapshotHeights() []int64 {
 // pruneSnapshots removes all but the newest Keep snapshots (and what an
 // interrupted write left).
 func (a *App) pruneSnapshots() {
+	// Only one snapshot is written at a time, and this runs after it: a
+	// temporary directory now is what a stopped write left.
+	if ents, err := os.ReadDir(a.snapshotRoot()); err == nil {
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".tmp-") {
+				os.RemoveAll(filepath.Join(a.snapshotRoot(), e.Name()))
+			}
+		}
+	}
 	for i, h := range a.snapshotHeights() {
 		if i >= a.cfg.Snapshots.keep() {
 			if err := os.RemoveAll(a.snapshotPath(h)); err != nil {
