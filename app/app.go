@@ -152,6 +152,10 @@ func New(cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: log, store: st, cache: newVerifyCache(verifyCacheSize), inflight: map[int64]map[wire.ChunkKey]tally.Claim{}}
 	a.last.Store(&committed{})
+	if err := a.discardUnfinishedRestore(); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("app: %w", err)
+	}
 	if err := a.load(); err != nil {
 		st.Close()
 		if errors.Is(err, ErrCorrupt) {

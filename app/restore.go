@@ -86,6 +86,12 @@ func (a *App) OfferSnapshot(_ context.Context, req *abci.OfferSnapshotRequest) (
 		a.log.Error("state sync: clearing the state file", "err", err)
 		return resp(abci.OFFER_SNAPSHOT_RESULT_ABORT)
 	}
+	mark := a.store.NewBatch()
+	mark.Put([]byte(bucketMeta), keyRestoring, u64(uint64(m.Height)))
+	if err := mark.Commit(); err != nil {
+		a.log.Error("state sync: marking the state file", "err", err)
+		return resp(abci.OFFER_SNAPSHOT_RESULT_ABORT)
+	}
 	if x := a.cfg.Snapshots.Extra; x != nil {
 		if err := x.BeginImport(m.Height); err != nil {
 			a.log.Error("state sync: starting the import of the node's material", "err", err)
@@ -262,6 +268,9 @@ func (a *App) finishRestore(r *restoreState) error {
 	b.Put([]byte(bucketMeta), keyHeight, u64(uint64(h)))
 	b.Put([]byte(bucketMeta), keyAppHash, bi.AppHash)
 	b.Put([]byte(bucketMeta), keyStateDigest, r.digest.Marshal())
+	if x := a.cfg.Snapshots.Extra; x == nil {
+		b.Delete([]byte(bucketMeta), keyRestoring)
+	}
 	if err := b.Commit(); err != nil {
 		return err
 	}
@@ -270,6 +279,13 @@ func (a *App) finishRestore(r *restoreState) error {
 	if x := a.cfg.Snapshots.Extra; x != nil {
 		if err := x.FinishImport(h); err != nil {
 			return refused("the node's material: %v", err)
+		}
+		// Only now is the restore whole: a stop before this leaves the
+		// mark, and the next start discards the state.
+		done := a.store.NewBatch()
+		done.Delete([]byte(bucketMeta), keyRestoring)
+		if err := done.Commit(); err != nil {
+			return err
 		}
 	}
 	a.log.Info("state sync: snapshot restored and verified", "height", h, "values", r.values, "blocks", rep.Blocks, "records", rep.Records)
@@ -292,4 +308,20 @@ func (a *App) CheckArchivedExtension(height int64, address, ext []byte) error {
 	}
 	_, err = a.checkExtension(c, val, height-1, ext)
 	return err
+}
+
+// discardUnfinishedRestore empties a state file that a snapshot restore
+// left unfinished (the node stopped mid-restore): it is neither the
+// chain's state nor verified. CometBFT, whose own state is written only
+// after a restore, then runs state sync again.
+func (a *App) discardUnfinishedRestore() error {
+	var mark []byte
+	if err := a.store.View(func(tx store.Tx) error { mark = tx.Get([]byte(bucketMeta), keyRestoring); return nil }); err != nil {
+		return err
+	}
+	if mark == nil {
+		return nil
+	}
+	a.log.Warn("the state file holds a state sync restore that never finished; discarding it (state sync starts again)", "file", a.store.Path())
+	return a.store.Reset()
 }

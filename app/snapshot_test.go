@@ -430,3 +430,48 @@ func FuzzUnmarshalExtraIndex(f *testing.F) {
 		}
 	})
 }
+
+// A restore stopped before its last chunk leaves no state: the next
+// start discards what it wrote, and a restore then goes through.
+func TestUnfinishedRestoreIsDiscarded(t *testing.T) {
+	n := snapNet(t)
+	src := n.vals[0].app
+	s := offered(t, src, 15)
+	chunks := chunksOf(t, src, s)
+	dir := t.TempDir()
+	r, err := New(Config{Dir: dir, Scheme: n.scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if or, _ := r.OfferSnapshot(ctx, &abci.OfferSnapshotRequest{Snapshot: s, AppHash: n.hashes[14]}); or.Result != abci.OFFER_SNAPSHOT_RESULT_ACCEPT {
+		t.Fatal(or.Result)
+	}
+	for i := 0; i < len(chunks)-1; i++ {
+		if res, _ := r.ApplySnapshotChunk(ctx, &abci.ApplySnapshotChunkRequest{Index: uint32(i), Chunk: chunks[i]}); res.Result != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+			t.Fatal(res.Result)
+		}
+	}
+	r.Close()
+	r, err = New(Config{Dir: dir, Scheme: n.scheme})
+	if err != nil {
+		t.Fatalf("reopening after an unfinished restore: %v", err)
+	}
+	defer r.Close()
+	if info, _ := r.Info(ctx, &abci.InfoRequest{}); info.LastBlockHeight != 0 {
+		t.Fatalf("an unfinished restore left height %d", info.LastBlockHeight)
+	}
+	if _, err := r.Genesis(); err == nil {
+		t.Fatal("an unfinished restore left a chain")
+	}
+	if res := apply(t, r, s, n.hashes[14], chunks); res != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+		t.Fatalf("the restore after an unfinished one: %v", res)
+	}
+	r.Close()
+	if r, err = New(Config{Dir: dir, Scheme: n.scheme}); err != nil {
+		t.Fatalf("reopening a restored state: %v", err)
+	}
+	if info, _ := r.Info(ctx, &abci.InfoRequest{}); info.LastBlockHeight != 15 {
+		t.Fatalf("a finished restore reopened at height %d", info.LastBlockHeight)
+	}
+	r.Close()
+}

@@ -18,13 +18,18 @@ import (
 // against the app hash of one light-client-verified header.
 var keyStateDigest = []byte("state_digest")
 
+// keyRestoring marks a state being restored from a snapshot: set when one
+// is accepted, deleted with the restore's last write. A file that still
+// has it was left by a restore that never finished, and New discards it.
+var keyRestoring = []byte("restoring")
+
 // hashedEntry reports whether a stored value is in the state digest.
 func hashedEntry(bucket string, key []byte) bool {
 	switch bucket {
 	case bucketBlocks:
 		return false
 	case bucketMeta:
-		return !bytes.Equal(key, keyHeight) && !bytes.Equal(key, keyAppHash) && !bytes.Equal(key, keyStateDigest)
+		return !bytes.Equal(key, keyHeight) && !bytes.Equal(key, keyAppHash) && !bytes.Equal(key, keyStateDigest) && !bytes.Equal(key, keyRestoring)
 	}
 	return true
 }

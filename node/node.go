@@ -134,6 +134,12 @@ func Open(home string, o Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if found, err := ar.discardUnfinishedImport(); err != nil {
+		ar.Close()
+		return nil, fmt.Errorf("node: the receipt archive %s: %w", ar.path, err)
+	} else if found {
+		logger.Warn("the receipt archive holds a state sync import that never finished; discarded it (state sync starts again)", "archive", ar.path)
+	}
 	// The node answers the retain height once it exists: the blocks
 	// CometBFT's handshake replays before that are archived afterwards.
 	var self atomic.Pointer[Node]

@@ -36,7 +36,10 @@ func (n *Node) retain(h int64) int64 {
 	}
 	bs := n.cmt.BlockStore()
 	if err := n.archive.archiveDue(bs, h); err != nil {
-		n.log.Error("the receipt archive cannot copy the header a state sync left due; CometBFT keeps every block from here on", "err", err)
+		if msg := err.Error(); msg != n.retainErr {
+			n.retainErr = msg
+			n.log.Error("the receipt archive cannot copy the header a state sync left due; CometBFT keeps every block from here on", "err", err)
+		}
 		return 0
 	}
 	archived, err := n.archive.step(bs, n.app, h, archiveStepMax)

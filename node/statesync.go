@@ -162,6 +162,37 @@ var (
 // the snapshot could not carry (it did not exist yet).
 var keyHeaderDue = []byte("header_due")
 
+// keyImporting marks an archive that a restore is filling: set by
+// BeginImport, deleted once FinishImport verified everything. An archive
+// opened with it holds unverified material and is emptied.
+var keyImporting = []byte("importing")
+
+// discardUnfinishedImport empties the archive if a restore stopped while
+// filling it; it reports whether it did.
+func (ar *archive) discardUnfinishedImport() (bool, error) {
+	var found bool
+	err := ar.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketArchMeta).Get(keyImporting) == nil {
+			return nil
+		}
+		found = true
+		return clearArchive(tx)
+	})
+	return found, err
+}
+
+func clearArchive(tx *bolt.Tx) error {
+	for _, b := range [][]byte{bucketHeaders, bucketExtensions, bucketArchMeta} {
+		if err := tx.DeleteBucket(b); err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucket(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // snapshotExtra moves the receipt archive with the app's snapshots.
 type snapshotExtra struct {
 	node func() *Node // nil until the node is built
@@ -346,15 +377,10 @@ func (x *snapshotExtra) BeginImport(h int64) error {
 	x.importing.Store(true)
 	x.height, x.buf, x.pending = h, nil, 0
 	return x.ar.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketHeaders, bucketExtensions, bucketArchMeta} {
-			if err := tx.DeleteBucket(b); err != nil {
-				return err
-			}
-			if _, err := tx.CreateBucket(b); err != nil {
-				return err
-			}
+		if err := clearArchive(tx); err != nil {
+			return err
 		}
-		return nil
+		return put(tx, bucketArchMeta, keyImporting, u64key(h))
 	})
 }
 
@@ -495,7 +521,10 @@ func (x *snapshotExtra) FinishImport(h int64) error {
 		if err := put(tx, bucketArchMeta, keyExtCommits, u64key(h+1)); err != nil {
 			return err
 		}
-		return put(tx, bucketArchMeta, keyHeaderDue, u64key(h+1))
+		if err := put(tx, bucketArchMeta, keyHeaderDue, u64key(h+1)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketArchMeta).Delete(keyImporting)
 	})
 	if err != nil {
 		return err

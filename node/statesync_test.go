@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -283,4 +284,49 @@ func TestNewNodeJoinsFromASnapshot(t *testing.T) {
 	}
 	verify(first[0].Index)
 	t.Logf("the follower joined from the snapshot of height %d (records 0–4 decided at %d–%d, %d records at its last three heights); head %d", snapHeight, first[0].Height, first[4].Height, edge, f.Height())
+}
+
+// An archive a restore was filling when the node stopped holds
+// unverified material: the next start empties it; one whose import
+// finished is kept.
+func TestUnfinishedArchiveImportIsDiscarded(t *testing.T) {
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ar, err := openArchive(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &snapshotExtra{node: func() *Node { return nil }, ar: ar}
+	if err := x.BeginImport(10); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.ImportEntry(snapExtensions, extKey(3, []byte("validator-address-20b")), []byte("extension")); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.flush(); err != nil {
+		t.Fatal(err)
+	}
+	ar.Close()
+	if ar, err = openArchive(home); err != nil {
+		t.Fatal(err)
+	}
+	defer ar.Close()
+	if _, ok, _ := ar.Extension(3, []byte("validator-address-20b")); !ok {
+		t.Fatal("the test's import did not reach the file")
+	}
+	found, err := ar.discardUnfinishedImport()
+	if err != nil || !found {
+		t.Fatalf("an unfinished import: found %v, %v", found, err)
+	}
+	if _, ok, _ := ar.Extension(3, []byte("validator-address-20b")); ok {
+		t.Fatal("unverified imported material was kept")
+	}
+	if found, err := ar.discardUnfinishedImport(); err != nil || found {
+		t.Fatalf("a clean archive: found %v, %v", found, err)
+	}
+	if err := x.ImportEntry(snapHeaders, u64key(11), nil); err == nil {
+		t.Fatal("a header above the snapshot's height was taken")
+	}
 }
