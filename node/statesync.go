@@ -311,6 +311,9 @@ func (x *snapshotExtra) ExportSnapshot(h int64, from *app.ExtraKey, emit func(bu
 	}
 	for y := first; y < h; y++ {
 		bi, err := n.app.Block(y)
+		if errors.Is(err, app.ErrNotFound) {
+			continue // below the chain's initial height
+		}
 		if err != nil {
 			return err
 		}
@@ -504,6 +507,9 @@ func (x *snapshotExtra) FinishImport(h int64) error {
 	}
 	for y := int64(1); y < h; y++ {
 		bi, err := n.app.Block(y)
+		if errors.Is(err, app.ErrNotFound) {
+			continue // below the chain's initial height (the app checked every block above it)
+		}
 		if err != nil {
 			return err
 		}
