@@ -52,7 +52,8 @@ func TestDevnetAcceptsRecordsAndStopsCleanly(t *testing.T) {
 		} `json:"streams"`
 	}
 	getJSON(t, "http://127.0.0.1:18480/v1/streams", &streams)
-	if len(streams.Streams) != 3 || streams.Streams[0].ID != "sensors" || streams.Streams[0].Accepted == 0 || streams.Streams[2].ID != "uploads" {
+	if len(streams.Streams) != 4 || streams.Streams[0].ID != "sensors" || streams.Streams[0].Accepted == 0 || streams.Streams[2].ID != "uploads" ||
+		streams.Streams[3].ID != "raw-ticks" || streams.Streams[3].Accepted == 0 {
 		t.Errorf("node0 /v1/streams: %+v", streams)
 	}
 	// The push stream takes a file from this machine without a token.
