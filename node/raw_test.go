@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -13,10 +14,12 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/ingest/digest"
 	"github.com/datadragon/datadragon/ingest/rawchunk"
+	"github.com/datadragon/datadragon/receipt"
 )
 
 // tickerFeed is a third-party ticker feed, written here and not taken
@@ -332,4 +335,44 @@ func TestRawFeedFourValidatorsAgree(t *testing.T) {
 		t.Logf("reconnected validator agreed again %d messages after its reconnection", f-reconnect)
 	}
 	t.Logf("%d chunks checked; dropped connection started at message %d, reconnected at %d; %d messages sent", agreedAfter, dropStart, reconnect, len(sent))
+
+	// A receipt of one raw record verifies offline, with the data as a
+	// subscriber captured it: its connection id and heartbeats included,
+	// one message per line. Other data is refused.
+	var pick refChunk
+	for _, rc := range ref {
+		if r, ok := recs[rc.ch.ID.String()]; ok && rc.first > latest && r.Settled {
+			pick = rc
+			break
+		}
+	}
+	rv := recs[pick.ch.ID.String()]
+	rcpt, err := net.nodes[1].Receipt(rv.Stream, rv.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var captured bytes.Buffer
+	for i := pick.first; i <= pick.last; i++ {
+		if i%7 == 0 {
+			fmt.Fprintf(&captured, "{\"type\":\"heartbeat\",\"conn\":9,\"sequence\":%d}\n", i)
+		}
+		captured.Write(feed.ticker(i, 9, (i*7919)%100000))
+		captured.WriteByte('\n')
+	}
+	cfg, err := LoadConfig(net.members[0].Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gdoc, err := cmttypes.GenesisDocFromFile(cfg.comet(net.members[0].Home).GenesisFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := receipt.Verify(rcpt, gdoc, captured.Bytes()); err != nil {
+		t.Fatalf("raw receipt with captured data: %v", err)
+	}
+	short := bytes.TrimSuffix(captured.Bytes(), []byte("\n"))
+	short = short[:bytes.LastIndexByte(short, '\n')+1]
+	if err := receipt.Verify(rcpt, gdoc, short); receipt.BrokenLink(err) != "data" {
+		t.Fatalf("a chunk missing its last message: %v", err)
+	}
 }
