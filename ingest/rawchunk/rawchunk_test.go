@@ -363,3 +363,16 @@ func FuzzChunker(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkChunker measures normalising, boundary-hashing and
+// content-hashing one ticker message (about 170 bytes, a heartbeat every
+// 10th message).
+func BenchmarkChunker(b *testing.B) {
+	msgs := feed(10000, 1)
+	c, _ := New("ticks", Policy{Mode: ByContent, Expected: 64}, norm)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Add(msgs[i%len(msgs)])
+	}
+}
