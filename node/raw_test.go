@@ -3,6 +3,8 @@ package node
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -14,12 +16,15 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/cometbft/cometbft/rpc/client/local"
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/ingest/digest"
 	"github.com/datadragon/datadragon/ingest/rawchunk"
 	"github.com/datadragon/datadragon/receipt"
+	"github.com/datadragon/datadragon/zk/ziggy"
 )
 
 // tickerFeed is a third-party ticker feed, written here and not taken
@@ -374,5 +379,74 @@ func TestRawFeedFourValidatorsAgree(t *testing.T) {
 	short = short[:bytes.LastIndexByte(short, '\n')+1]
 	if err := receipt.Verify(rcpt, gdoc, short); receipt.BrokenLink(err) != "data" {
 		t.Fatalf("a chunk missing its last message: %v", err)
+	}
+}
+
+// TestRegisteredRawStreamWithRules: a raw stream registered by its
+// owner's transaction, cut by windows of a field its messages carry, is
+// followed by every node, and its rules are the accepted verdict; its
+// feed and cutting cannot change by a later registration.
+func TestRegisteredRawStreamWithRules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 4-validator network")
+	}
+	spec := app.RawSpec{
+		Subscribe: []string{`{"type":"subscribe"}`},
+		TimeField: "trade_id", WindowMs: 20, // windows of 20 trade ids
+		Normalize: digest.Normalize{IgnoreField: "type", IgnoreValues: []string{"heartbeat"}, DropFields: []string{"conn"}},
+	}
+	feed := newTickerFeed(200, spec.Normalize, 1)
+	for range 8 {
+		feed.admit()
+	}
+	go feed.produce()
+	hs := httptest.NewServer(feed)
+	t.Cleanup(func() { feed.close(); hs.Close() })
+	net := startStreams(t, 4, 28300, nil, 5, nil)
+
+	stream := app.Stream{ID: "raw-rules", Mode: app.ModeRaw, Source: "ws" + strings.TrimPrefix(hs.URL, "http") + "/feed", Raw: &spec,
+		Rules: json.RawMessage(`{"fields":[{"path":"volume","required":true}]}`)}
+	_, owner, _ := ziggy.GenerateKey(rand.Reader)
+	register := func(s app.Stream, nonce uint64) []byte {
+		b, _ := json.Marshal(s)
+		sig, err := ziggy.Sign(owner, wire.RegisterSignBytes("dd-test", owner.Public().Bytes(), nonce, b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, _ := (&wire.RegisterTx{Spec: b, Owner: owner.Public().Bytes(), Nonce: nonce, Signature: sig}).Marshal()
+		return tx
+	}
+	gc := &gatewayChain{app: net.nodes[0].App(), rpc: local.New(net.nodes[0].cmt)}
+	net.waitFor("the registration in the mempool", func() bool {
+		code, _, err := gc.Submit(register(stream, 1))
+		if err == nil && code != app.CodeOK {
+			t.Fatalf("registration refused: code %d", code)
+		}
+		return err == nil
+	})
+	var got *app.RecordView
+	net.waitForIn("an accepted record of the registered raw stream", 3*time.Minute, func() bool {
+		recs, _, err := net.nodes[1].App().Records("raw-rules", 0, 100)
+		for _, r := range recs {
+			if err == nil && r.Status == "accepted" && r.Raw != nil {
+				got = r
+				return true
+			}
+		}
+		return false
+	})
+	if got.Verdict != wire.Violation(4).String() {
+		t.Fatalf("verdict %q, want %s (a required field missing)", got.Verdict, wire.Violation(4))
+	}
+	if got.Raw.Messages != 20 {
+		t.Fatalf("a window of 20 trade ids holds %d messages", got.Raw.Messages)
+	}
+	changed := stream
+	other := spec
+	other.WindowMs = 40
+	changed.Raw = &other
+	code, _, err := gc.Submit(register(changed, 2))
+	if err != nil || code != app.CodeBadSpec {
+		t.Fatalf("a re-registration changing the cutting: code %d (%v), want %d", code, err, app.CodeBadSpec)
 	}
 }
