@@ -278,6 +278,7 @@ func recordFromWire(w *wire.Record, names map[string]string) Record {
 	}
 	lh := w.LeafHash()
 	r.LeafHash = hex.EncodeToString(lh[:])
+	r.Raw = app.RawViewOf(w.Raw)
 	for _, a := range w.Attestations {
 		addr := hex.EncodeToString(a.Validator)
 		r.Attestations = append(r.Attestations, Attestation{Validator: addr, Name: names[addr], Power: a.Power,

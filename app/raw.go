@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -257,21 +258,21 @@ func placeRawRecords(b *store.Batch, modes *rawModes, recs []*wire.Record, dropp
 	for _, id := range streams {
 		rs := byStream[id]
 		var next uint64
-		var close wire.Digest
+		var last wire.Digest // close of the stream's last accepted raw chunk
 		if v, err := b.Get([]byte(bucketRawNext), []byte(id)); err != nil {
 			return err
 		} else if len(v) == 8+wire.DigestSize {
 			next = binary.BigEndian.Uint64(v)
-			copy(close[:], v[8:])
+			copy(last[:], v[8:])
 		}
 		slices.SortFunc(rs, func(x, y *wire.Record) int {
-			if x.TimeMs != y.TimeMs {
-				return int(x.TimeMs - y.TimeMs)
+			if c := cmp.Compare(x.TimeMs, y.TimeMs); c != 0 {
+				return c
 			}
 			return x.Key().Compare(y.Key())
 		})
 		for len(rs) > 0 {
-			i := slices.IndexFunc(rs, func(r *wire.Record) bool { return r.Raw.ID == close })
+			i := slices.IndexFunc(rs, func(r *wire.Record) bool { return r.Raw.ID == last })
 			if i < 0 {
 				i = 0
 			}
@@ -279,10 +280,10 @@ func placeRawRecords(b *store.Batch, modes *rawModes, recs []*wire.Record, dropp
 			rs = slices.Delete(rs, i, i+1)
 			r.Raw.Position = next
 			next++
-			close = r.Raw.Close
+			last = r.Raw.Close
 			b.Put([]byte(bucketRecords), r.Key().Bytes(), r.Marshal())
 		}
-		b.Put([]byte(bucketRawNext), []byte(id), append(u64(next), close[:]...))
+		b.Put([]byte(bucketRawNext), []byte(id), append(u64(next), last[:]...))
 	}
 	return nil
 }
@@ -296,7 +297,8 @@ type RawView struct {
 	Position uint64 `json:"position"` // the chain's index of the chunk in the stream
 }
 
-func rawView(r *wire.RawInfo) *RawView {
+// RawViewOf returns a raw record section as the API shows it (nil for nil).
+func RawViewOf(r *wire.RawInfo) *RawView {
 	if r == nil {
 		return nil
 	}

@@ -430,7 +430,7 @@ func (a *App) recordView(c *chain, tx store.Tx, k wire.ChunkKey) (*RecordView, e
 		}
 		lh := rec.LeafHash()
 		rv.LeafHash = lh[:]
-		rv.Raw = rawView(rec.Raw)
+		rv.Raw = RawViewOf(rec.Raw)
 	}
 	for v := range c.addrs {
 		gv := c.genesis.Validators[v]
