@@ -145,6 +145,9 @@ type Record struct {
 	// Push: for a pushed chunk, where it lies in the pushed data and the
 	// producer whose signature every validator verified.
 	Push *app.PushView `json:"push,omitempty"`
+	// Raw: for a raw stream's chunk, its id (the boundary hash of its
+	// first message), the next chunk's id and the chain's position.
+	Raw *app.RawView `json:"raw,omitempty"`
 	// Experts: registered experts' signed endorsements and disputes.
 	Experts []app.ExpertJudgement `json:"experts,omitempty"`
 }
@@ -249,7 +252,7 @@ func recordFromView(v *app.RecordView) Record {
 	r := Record{Stream: v.Stream, Index: v.Index, Status: v.Status, Digest: v.Digest, Verdict: v.Verdict,
 		Height: v.Height, FirstHeight: v.FirstHeight, Power: v.Power, TotalPower: v.TotalPower, Settled: v.Settled,
 		LeafHash: hex.EncodeToString(v.LeafHash), Attestations: make([]Attestation, 0, len(v.Attestations)),
-		Push: v.Push, Experts: v.Experts}
+		Push: v.Push, Raw: v.Raw, Experts: v.Experts}
 	if v.Status == wire.StatusAccepted.String() {
 		r.Timestamp, r.TimestampMs = timePtr(v.Timestamp), v.TimestampMs
 	}
@@ -275,6 +278,7 @@ func recordFromWire(w *wire.Record, names map[string]string) Record {
 	}
 	lh := w.LeafHash()
 	r.LeafHash = hex.EncodeToString(lh[:])
+	r.Raw = app.RawViewOf(w.Raw)
 	for _, a := range w.Attestations {
 		addr := hex.EncodeToString(a.Validator)
 		r.Attestations = append(r.Attestations, Attestation{Validator: addr, Name: names[addr], Power: a.Power,

@@ -154,6 +154,7 @@ func (a *App) finalize(c *chain, prevAppHash []byte, req *abci.FinalizeBlockRequ
 	res.txResults = a.applyBlockTxs(c, b, h, req.Txs, first, res)
 
 	me := a.self(c)
+	modes := &rawModes{c: c, get: batchGetter(b), mode: map[string]bool{}}
 	if c.extensionsExpected(h) && len(req.Txs) > 0 {
 		ct, err := wire.UnmarshalCommitTx(req.Txs[0])
 		if err != nil {
@@ -177,6 +178,9 @@ func (a *App) finalize(c *chain, prevAppHash []byte, req *abci.FinalizeBlockRequ
 			}
 			info.Extensions++
 			for li, at := range ext.Attestations {
+				if !modes.fits(&at) {
+					continue // a raw attestation for a framed stream, or the other way round
+				}
 				k := at.Key()
 				ch, err := load(k)
 				if err != nil {
@@ -187,6 +191,9 @@ func (a *App) finalize(c *chain, prevAppHash []byte, req *abci.FinalizeBlockRequ
 					chunks[k] = ch
 				}
 				eff := ch.Apply(tally.Vote{Validator: val, Attestation: at, Height: h, Vote: uint16(vi), Leaf: uint16(li)})
+				if err := noteRawLink(b, ch.Status == wire.StatusPending, &at); err != nil {
+					return nil, nil, err
+				}
 				info.Attestations++
 				if res.lastAtt == nil {
 					res.lastAtt = map[int]LastAttestation{}
@@ -295,6 +302,9 @@ func (a *App) finalize(c *chain, prevAppHash []byte, req *abci.FinalizeBlockRequ
 			info.Disputed = append(info.Disputed, ch.Key)
 			st.Disputed++
 		}
+	}
+	if err := placeRawRecords(b, modes, res.records, res.dropped); err != nil {
+		return nil, nil, err
 	}
 	for id, st := range stats {
 		b.Put([]byte(bucketStreams), []byte(id), st.marshal())

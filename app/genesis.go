@@ -153,6 +153,9 @@ type Stream struct {
 	// OpenLoopback lets a gateway take unsigned pushes from its own
 	// machine (loopback) without a token: the devnet's "uploads".
 	OpenLoopback bool `json:"open_loopback,omitempty"`
+	// Raw is how a raw stream ("mode": "raw") is read, cut and
+	// normalised (raw.go).
+	Raw *RawSpec `json:"raw,omitempty"`
 }
 
 // Stream modes.
@@ -179,13 +182,22 @@ func (s *Stream) Validate(scheme interface{ CheckPublicKey([]byte) error }) erro
 	}
 	c := s.Chunk
 	switch s.Mode {
-	case "", ModeObserve:
+	case "", ModeObserve, ModeRaw:
 		u, err := url.Parse(s.Source)
 		if err != nil {
 			return fmt.Errorf("source: %w", err)
 		}
 		if u.Scheme != "ws" && u.Scheme != "wss" || u.Host == "" {
 			return fmt.Errorf("source %q must be a ws:// or wss:// URL with a host", s.Source)
+		}
+		if s.IsRaw() {
+			if err := s.validateRaw(); err != nil {
+				return err
+			}
+			break
+		}
+		if s.Raw != nil {
+			return errors.New("\"raw\" is for raw streams (\"mode\": \"raw\")")
 		}
 		switch {
 		case c.Messages == 0 && c.WindowMs == 0:
@@ -207,7 +219,7 @@ func (s *Stream) Validate(scheme interface{ CheckPublicKey([]byte) error }) erro
 			return fmt.Errorf("a pushed chunk holds at most %d messages, the policy says %d", wire.MaxChunkMessages, c.Messages)
 		}
 	default:
-		return fmt.Errorf("mode %q: want \"observe\" or \"push\"", s.Mode)
+		return fmt.Errorf("mode %q: want \"observe\", \"raw\" or \"push\"", s.Mode)
 	}
 	switch {
 	case c.Messages > MaxChunkMessages:

@@ -114,6 +114,7 @@ type netOpts struct {
 	powers  []int64
 	window  int64
 	streams []string
+	extra   []Stream // further genesis streams, as given
 	num     uint64
 	den     uint64
 }
@@ -138,7 +139,7 @@ func newNet(t *testing.T, o netOpts) *testNet {
 		o.streams = []string{"sensors", "ticks"}
 	}
 	n := &testNet{t: t, scheme: fakesig.New(), offline: map[int]bool{}}
-	g := GenesisState{Threshold: Threshold{o.num, o.den}, DisputeWindow: o.window, Streams: streamsJSON(o.streams)}
+	g := GenesisState{Threshold: Threshold{o.num, o.den}, DisputeWindow: o.window, Streams: append(streamsJSON(o.streams), o.extra...)}
 	for i, p := range o.powers {
 		v := &testVal{name: fmt.Sprintf("node%d", i), power: p, att: newAttestor(), dir: t.TempDir()}
 		seed := sha256.Sum256([]byte(v.name))

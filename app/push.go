@@ -393,7 +393,7 @@ func (a *App) applyRegister(c *chain, get getter, put func(string, []byte, []byt
 		if old.Mode != s.Mode && !(old.Mode == "" && s.Mode == ModeObserve || old.Mode == ModeObserve && s.Mode == "") {
 			return txErr(CodeBadSpec, "stream %q cannot change mode", s.ID)
 		}
-		if !old.IsPush() && (old.Source != s.Source || old.Chunk != s.Chunk) {
+		if !old.IsPush() && (old.Source != s.Source || old.Chunk != s.Chunk || !sameRaw(old, &s)) {
 			return txErr(CodeBadSpec, "an observed stream's source and chunk policy are fixed once registered (nodes chunk it by them); register a new stream id")
 		}
 	} else if a.countRegistered(get) >= MaxStreams {

@@ -338,6 +338,8 @@ type RecordView struct {
 	Push *PushView `json:"push,omitempty"`
 	// Experts are the endorsements and disputes of registered experts.
 	Experts []ExpertJudgement `json:"experts,omitempty"`
+	// Raw is an accepted raw chunk's id, link and position (raw.go).
+	Raw *RawView `json:"raw,omitempty"`
 }
 
 // PushView is a pushed chunk's push section as the API shows it.
@@ -433,6 +435,7 @@ func (a *App) recordView(c *chain, tx store.Tx, k wire.ChunkKey) (*RecordView, e
 		}
 		lh := rec.LeafHash()
 		rv.LeafHash = lh[:]
+		rv.Raw = RawViewOf(rec.Raw)
 	}
 	for v := range c.addrs {
 		gv := c.genesis.Validators[v]

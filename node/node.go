@@ -337,6 +337,10 @@ func (n *Node) followStreams(ctx context.Context) {
 		n.wg.Add(1)
 		go func() {
 			defer n.wg.Done()
+			if s.IsRaw() {
+				n.followRaw(ctx, s)
+				return
+			}
 			n.follow(ctx, s)
 		}()
 	}

@@ -186,7 +186,7 @@ func Verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte) error {
 		if a.Proof.Leaf != int(ra.Leaf) {
 			return broken("attestations", "attestation %d: leaf %d, the record says %d", i, a.Proof.Leaf, ra.Leaf)
 		}
-		att := wire.Attestation{Stream: rec.Stream, Index: rec.Index, Digest: ra.Digest, TimeMs: ra.TimeMs, Verdict: ra.Verdict}
+		att := rec.AttestationOf(&ra)
 		eroot, err := hash32(a.Root)
 		if err != nil {
 			return broken("attestations", "attestation %d: root: %v", i, err)
@@ -224,7 +224,11 @@ func Verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte) error {
 
 	// 9. Data.
 	if data != nil {
-		if err := checkData(rec, data); err != nil {
+		check := checkData
+		if rec.Raw != nil {
+			check = func(rec *wire.Record, data []byte) error { return checkRawData(gs, rec, data) }
+		}
+		if err := check(rec, data); err != nil {
 			return err
 		}
 	}

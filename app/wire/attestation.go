@@ -37,7 +37,8 @@ const (
 	// MaxTimeMs is the latest observation time, 9999-12-31T23:59:59.999Z in
 	// Unix milliseconds.
 	MaxTimeMs = 253402300799999
-	// AttestationMaxBytes is the longest encoded attestation.
+	// AttestationMaxBytes is the longest encoded attestation (a raw one,
+	// RawAttestationMaxBytes, is longer).
 	AttestationMaxBytes = 1 + MaxStreamIDLen + 8 + DigestSize + 8 + 1 + 4
 	attestationMinBytes = 1 + 1 + 8 + DigestSize + 8 + 1 + 4
 )
@@ -205,6 +206,9 @@ type Attestation struct {
 	Digest  Digest
 	TimeMs  int64
 	Verdict Verdict
+	// Raw is set for a chunk of a raw stream (see raw.go): Index is then
+	// RawIndex(Raw.ID) and Digest follows from the link.
+	Raw *RawLink
 }
 
 // Key returns the attestation's chunk.
@@ -224,13 +228,21 @@ func (a *Attestation) Validate() error {
 	if a.Verdict.Kind == VerdictGap && !a.Digest.IsZero() {
 		return errors.New("a gap attestation must carry the zero digest")
 	}
+	if a.Raw != nil {
+		return a.validateRaw()
+	}
 	return nil
 }
 
 // AppendBinary appends the canonical encoding:
 //
 //	u8 len ‖ stream ‖ u64 index ‖ digest[32] ‖ i64 time_ms ‖ u8 kind ‖ u32 code
+//
+// A raw attestation (Raw set) is encoded as appendRaw says.
 func (a *Attestation) AppendBinary(b []byte) []byte {
+	if a.Raw != nil {
+		return a.appendRaw(b)
+	}
 	w := codec.Writer{B: b}
 	w.Bytes8([]byte(a.Stream))
 	w.U64(a.Index)
@@ -246,6 +258,15 @@ func (a *Attestation) Marshal() []byte { return a.AppendBinary(nil) }
 
 func readAttestation(r *codec.Reader) Attestation {
 	var a Attestation
+	if r.Remaining() > 0 {
+		var first [1]byte
+		peek := *r
+		peek.Fixed(first[:])
+		if first[0]&rawFlag != 0 {
+			*r = peek
+			return readRawAttestation(r, int(first[0]&^rawFlag))
+		}
+	}
 	a.Stream = string(r.Bytes8(MaxStreamIDLen, "stream id"))
 	a.Index = r.U64()
 	r.Fixed(a.Digest[:])

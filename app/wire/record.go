@@ -118,6 +118,8 @@ type Record struct {
 	// Push is set for chunks pushed through a gateway or by a producer:
 	// where the chunk lies in the pushed data and who signed it.
 	Push *PushInfo
+	// Raw is set for chunks of raw streams (record version 3, raw.go).
+	Raw *RawInfo
 }
 
 // PushInfo is what the chain learnt from a pushed chunk's transaction.
@@ -157,6 +159,10 @@ const recordAttestationMinBytes = 1 + 8 + DigestSize + 8 + 1 + 4 + 8 + 2 + 2 + 1
 //	  u8 verdict kind ‖ u32 code ‖ u64 height ‖ u16 vote ‖ u16 leaf ‖
 //	  u8 outcome)
 //
+// A raw chunk's record (version 3) continues with
+//
+//	id[32] ‖ close[32] ‖ content[32] ‖ u32 count ‖ u64 position
+//
 // A pushed chunk's record (version 2) continues with
 //
 //	origin[16] ‖ u64 first seq ‖ u64 offset ‖ u16 n ‖ n × u32 length ‖
@@ -165,6 +171,8 @@ func (r *Record) Marshal() []byte {
 	w := codec.Writer{B: make([]byte, 0, 128+len(r.Attestations)*(recordAttestationMinBytes+20))}
 	if r.Push != nil {
 		w.U8(RecordVersionPush)
+	} else if r.Raw != nil {
+		w.U8(RecordVersionRaw)
 	} else {
 		w.U8(RecordVersion)
 	}
@@ -205,6 +213,9 @@ func (r *Record) Marshal() []byte {
 		w.Raw(p.SignatureHash[:])
 		w.I64(p.TxHeight)
 	}
+	if r.Raw != nil && r.Push == nil {
+		r.Raw.append(&w)
+	}
 	return w.B
 }
 
@@ -215,8 +226,8 @@ func (r *Record) LeafHash() merkle.Hash { return merkle.LeafHash(r.Marshal()) }
 func UnmarshalRecord(b []byte) (*Record, error) {
 	rd := codec.NewReader(b)
 	version := rd.U8()
-	if rd.Err() == nil && version != RecordVersion && version != RecordVersionPush {
-		return nil, fmt.Errorf("record version %d, this node reads versions %d and %d", version, RecordVersion, RecordVersionPush)
+	if rd.Err() == nil && version != RecordVersion && version != RecordVersionPush && version != RecordVersionRaw {
+		return nil, fmt.Errorf("record version %d, this node reads versions %d, %d and %d", version, RecordVersion, RecordVersionPush, RecordVersionRaw)
 	}
 	r := &Record{}
 	r.Stream = string(rd.Bytes8(MaxStreamIDLen, "stream id"))
@@ -263,8 +274,16 @@ func UnmarshalRecord(b []byte) (*Record, error) {
 		p.TxHeight = rd.I64()
 		r.Push = p
 	}
+	if version == RecordVersionRaw && rd.Err() == nil {
+		r.Raw = readRawInfo(rd)
+	}
 	if err := rd.Done(); err != nil {
 		return nil, fmt.Errorf("record: %w", err)
+	}
+	if r.Raw != nil {
+		if err := r.checkRaw(); err != nil {
+			return nil, fmt.Errorf("record: %w", err)
+		}
 	}
 	if r.Status != StatusAccepted && r.Status != StatusDisputed {
 		return nil, fmt.Errorf("record: status %d is not accepted (1) or disputed (2)", r.Status)

@@ -22,6 +22,7 @@ Benchmarks of this machine. Targets:
   %-8s %s
   %-8s %s
   %-8s %s
+  %-8s %s
 
 Examples:
   datadragon bench zk --max-k 11
@@ -29,9 +30,10 @@ Examples:
   datadragon bench network --duration 60s
   datadragon bench push --mib 64
   datadragon bench soak --duration 30m
+  datadragon bench raw --rate 1000
 
 Run 'datadragon bench TARGET --help' for every flag with its default.
-`, "zk", benchZKCmd.summary, "sig", benchSigCmd.summary, "network", benchNetworkCmd.summary, "push", benchPushCmd.summary, "soak", benchSoakCmd.summary)
+`, "zk", benchZKCmd.summary, "sig", benchSigCmd.summary, "network", benchNetworkCmd.summary, "push", benchPushCmd.summary, "soak", benchSoakCmd.summary, "raw", benchRawCmd.summary)
 }
 
 func runBench(args []string, stdout, stderr io.Writer) int {
@@ -53,6 +55,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return runBenchPush(rest, stdout, stderr)
 	case "soak":
 		return runBenchSoak(rest, stdout, stderr)
+	case "raw":
+		return runBenchRaw(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "datadragon bench: unknown target %q\nRun 'datadragon bench --help' to see the targets.\n", target)
 		return exitUsage

@@ -46,7 +46,8 @@ Streams to observe are given as ID=URL,POLICY where POLICY is seq:M (a
 chunk every M messages) or time:D (source-time windows of D, e.g. 1s).
 Without --stream and --push-stream the genesis registers the two demo
 sources that 'datadragon source' serves by default (sensors on
-127.0.0.1:9001 and ticks on 127.0.0.1:9002) and the push stream uploads.
+127.0.0.1:9001 and ticks on 127.0.0.1:9002), the raw stream raw-ticks
+observing 'datadragon source --raw' on 127.0.0.1:9003, and the push stream uploads.
 --push-stream ID adds a push stream (chunks of 16 messages) open to pushes
 from each node's own machine; --push-token-sha256 adds a write token's hash
 to every push stream, so producers elsewhere can push with that token.
@@ -237,7 +238,7 @@ func runInit(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if len(streams) == 0 && len(pushStreams) == 0 {
-		streams = demoStreams(*host, 9001, 9002)
+		streams = append(demoStreams(*host, 9001, 9002), demoRawStream(*host, 9003))
 	}
 	for _, id := range pushStreams {
 		if err := wire.ValidateStreamID(id); err != nil {
@@ -518,6 +519,14 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}()
 		defer hs.Close()
 	}
+	rawPort := port + 52
+	if ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(rawPort))); err != nil {
+		return fail(stderr, c, fmt.Errorf("demo raw source: %v (choose another --http port)", err))
+	} else if hs, err := startDemoRawSource(srcCtx, ln, stderr); err != nil {
+		return fail(stderr, c, err)
+	} else {
+		defer hs.Close()
+	}
 
 	// The validators: created on the first run, reused afterwards.
 	genesis := filepath.Join(*dir, "genesis.json")
@@ -525,7 +534,7 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		_, err := node.InitHomes(node.InitOptions{
 			Dir: *dir, Validators: *n, ChainID: "datadragon-devnet", Host: host, BasePort: *p2p,
 			APIBasePort: port, Power: 10, CommitTimeout: 100 * time.Millisecond,
-			AppState: node.AppState(demoStreams(host, sensorPort, tickerPort), 0),
+			AppState: node.AppState(append(demoStreams(host, sensorPort, tickerPort), demoRawStream(host, rawPort)), 0),
 		})
 		if err != nil {
 			return fail(stderr, c, err)
@@ -576,7 +585,7 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	} else {
 		fmt.Fprintf(stdout, "  data:     %s (genesis: %s)\n", *dir, genesis)
 	}
-	fmt.Fprintf(stdout, "  sources:  ws://%s:%d/stream (sensors), ws://%s:%d/stream (ticks)\n", host, sensorPort, host, tickerPort)
+	fmt.Fprintf(stdout, "  sources:  ws://%s:%d/stream (sensors), ws://%s:%d/stream (ticks), ws://%s:%d/feed (raw-ticks, a plain JSON feed)\n", host, sensorPort, host, tickerPort, host, rawPort)
 	for i, nd := range nodes {
 		fmt.Fprintf(stdout, "  node%d:    http://%s/v1/status\n", i, nd.Config().API)
 	}

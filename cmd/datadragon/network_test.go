@@ -52,8 +52,24 @@ func TestDevnetAcceptsRecordsAndStopsCleanly(t *testing.T) {
 		} `json:"streams"`
 	}
 	getJSON(t, "http://127.0.0.1:18480/v1/streams", &streams)
-	if len(streams.Streams) != 3 || streams.Streams[0].ID != "sensors" || streams.Streams[0].Accepted == 0 || streams.Streams[2].ID != "uploads" {
+	if len(streams.Streams) != 4 || streams.Streams[0].ID != "sensors" || streams.Streams[0].Accepted == 0 || streams.Streams[2].ID != "uploads" ||
+		streams.Streams[3].ID != "raw-ticks" || streams.Streams[3].Accepted == 0 {
 		t.Errorf("node0 /v1/streams: %+v", streams)
+	}
+	// The raw stream's records carry their chunk ids and positions.
+	var raws struct {
+		Records []struct {
+			Status string `json:"status"`
+			Raw    *struct {
+				ChunkID  string `json:"chunk_id"`
+				Close    string `json:"close"`
+				Position uint64 `json:"position"`
+			} `json:"raw"`
+		} `json:"records"`
+	}
+	getJSON(t, "http://127.0.0.1:18480/v1/streams/raw-ticks/records", &raws)
+	if len(raws.Records) == 0 || raws.Records[0].Raw == nil || len(raws.Records[0].Raw.ChunkID) != 64 || len(raws.Records[0].Raw.Close) != 64 {
+		t.Errorf("raw-ticks records: %+v", raws)
 	}
 	// The push stream takes a file from this machine without a token.
 	resp, err := http.Post("http://127.0.0.1:18481/v1/push/uploads?upload=0123456789abcdef0123456789abcdef&end=1", "application/octet-stream",

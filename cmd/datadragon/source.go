@@ -25,7 +25,7 @@ import (
 
 var sourceCmd = &command{
 	path:     "source",
-	synopsis: "[--kind sensor|ticker|log|file] [--rate R] [--listen ADDR] [--seed S] [--file F] [--tls-cert F --tls-key F] [flags]",
+	synopsis: "[--kind sensor|ticker|log|file] [--rate R] [--listen ADDR] [--seed S] [--file F] [--tls-cert F --tls-key F] [flags] | --raw [flags]",
 	summary:  "serve a demo data stream over WebSocket for validators to observe",
 	about: `Serve a data stream over WebSocket in DataDragon framing, as the data
 sources of a DataDragon network do. Every subscriber gets the same frames:
@@ -76,6 +76,9 @@ func runSource(args []string, stdout, stderr io.Writer) int {
 
 // sourceMain runs the source until ctx is done.
 func sourceMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if hasRawFlag(args) {
+		return rawSourceMain(ctx, args, stdout, stderr)
+	}
 	c := sourceCmd
 	fs := newFlagSet(c)
 	kind := fs.String("kind", "sensor", "the `KIND` of stream: sensor, ticker, log or file")

@@ -34,7 +34,11 @@ pushed chunk, FILE is the whole pushed file (the record says where the
 chunk lies in it and how it splits into messages; only that part is read)
 or the chunk's bytes alone (GET /v1/data/DIGEST). For an observed chunk,
 FILE is its messages, a JSON list of {"seq": N, "data": "<base64>"} in seq
-order.
+order. For a chunk of a raw stream, FILE is its messages as captured from
+the feed, heartbeats and connection fields included: a JSON array (a string
+element is that text, any other element its JSON text) or one message per
+line, from the chunk's first message (its id) up to the next chunk's first;
+the stream's declared normalisation (from the genesis) is applied.
 
 The receipt file may also be a bundle: a JSON array of receipts (the
 explorer's "download all receipts"); each is checked, against the same
@@ -62,7 +66,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	c := verifyCmd
 	fs := newFlagSet(c)
 	genesis := fs.String("genesis", "", "the trusted genesis `FILE` (CometBFT genesis.json); required")
-	dataFile := fs.String("data", "", "the chunk's data: the whole pushed `FILE`, the chunk's bytes, or an observed chunk's messages as JSON [{\"seq\":N,\"data\":\"<base64>\"}, ...]")
+	dataFile := fs.String("data", "", "the chunk's data: the whole pushed `FILE`, the chunk's bytes, an observed chunk's messages as JSON [{\"seq\":N,\"data\":\"<base64>\"}, ...], or a raw chunk's messages as captured (a JSON array or one per line)")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK

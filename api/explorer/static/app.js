@@ -524,6 +524,7 @@
       : null;
     return [el("div", { class: "two" }, el("div", { class: "card" }, facts), analysis(r, th)), dl,
       r.push ? pushSection(r) : null,
+      r.raw ? rawSection(r) : null,
       r.push || (r.experts && r.experts.length) ? expertsSection(r) : null,
       el("h2", { id: "results-h" }, "Validation results"), attestationTable(r)];
   }
@@ -552,6 +553,24 @@
         el("dt", {}, "Submitted in block"), el("dd", {}, p.tx_height ? el("a", { href: "#/blocks/" + p.tx_height }, fmtInt(p.tx_height)) : "—"),
         el("dt", {}, "Chain's digest"), el("dd", { class: "mono break" }, p.digest || "—"),
         el("dt", {}, "Chain's verdict"), el("dd", { id: "push-verdict" }, verdictText(p.verdict))));
+  }
+
+  // rawSection: a raw stream's chunk — named by its content, linked to the
+  // next one, placed by the chain.
+  function rawSection(r) {
+    const x = r.raw;
+    const next = BigInt("0x" + x.close.slice(0, 16)).toString();
+    return el("section", { class: "card raw", "aria-labelledby": "raw-h" },
+      el("h2", { id: "raw-h" }, "Raw feed chunk"),
+      el("dl", { class: "kv", id: "raw" },
+        el("dt", {}, "Chunk id"), el("dd", { class: "mono break", id: "raw-id" }, x.chunk_id,
+          el("span", { class: "muted" }, " — the boundary hash of its first message")),
+        el("dt", {}, "Position"), el("dd", { id: "raw-position" }, fmtInt(x.position),
+          el("span", { class: "muted" }, " — the chain's index of this chunk in the stream")),
+        el("dt", {}, "Messages"), el("dd", { id: "raw-messages" }, fmtInt(x.messages), el("span", { class: "muted" }, " after normalisation")),
+        el("dt", {}, "Content hash"), el("dd", { class: "mono break" }, x.content),
+        el("dt", {}, "Next chunk"), el("dd", { class: "mono break" },
+          el("a", { href: "#/records/" + enc(r.stream) + "/" + next, id: "raw-next" }, x.close))));
   }
 
   // expertsSection: registered experts' signed endorsements and disputes.
