@@ -1,0 +1,199 @@
+package ddr_test
+
+import (
+	"bytes"
+	"os"
+	"testing"
+
+	cmttypes "github.com/cometbft/cometbft/types"
+
+	"github.com/datadragon/datadragon/receipt"
+	"github.com/datadragon/datadragon/receipt/ddr"
+)
+
+// fixture reads a receipt, its genesis and its data from dir (the
+// receipt package's fixtures: real receipts of 4-validator networks).
+func fixture(t testing.TB, dir, data string) (*receipt.Receipt, *cmttypes.GenesisDoc, []byte) {
+	t.Helper()
+	raw, err := os.ReadFile(dir + "/receipt.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := receipt.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := cmttypes.GenesisDocFromFile(dir + "/genesis.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := os.ReadFile(dir + "/" + data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, g, d
+}
+
+var half = ddr.Threshold{Numerator: 1, Denominator: 2}
+
+func encode(t testing.TB, r *receipt.Receipt) []byte {
+	t.Helper()
+	f, err := ddr.From([]*receipt.Receipt{r}, half)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ddr.Encode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func verify(b []byte, g *cmttypes.GenesisDoc, data []byte) (*ddr.Report, error) {
+	f, err := ddr.Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	if data == nil {
+		return ddr.Verify(f, g, nil, 0)
+	}
+	return ddr.Verify(f, g, bytes.NewReader(data), int64(len(data)))
+}
+
+// TestObservedRecord: an observed record's file receipt keeps 3 of the 4
+// attestations (more than half of the power), is much smaller than its
+// JSON receipt, round-trips, and verifies with and without its data.
+func TestObservedRecord(t *testing.T) {
+	r, g, data := fixture(t, "../testdata", "data.json")
+	b := encode(t, r)
+	f, err := ddr.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.Records[0].Attestations); n != 3 || len(f.Extensions) != 3 {
+		t.Errorf("%d attestations and %d extensions, want 3 of the 4 (more than half the power)", n, len(f.Extensions))
+	}
+	if len(b) > 80_000 {
+		t.Errorf("the receipt of one observed record is %d bytes, over 80 KB", len(b))
+	}
+	again, err := ddr.Encode(f)
+	if err != nil || !bytes.Equal(again, b) {
+		t.Fatalf("decode and encode do not round-trip: %v", err)
+	}
+	rep, err := verify(b, g, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rep.Records[0]
+	if c.Stream != r.Stream || c.Index != r.Index || !c.Data || c.Pushed || len(c.Attesters) != 3 || c.Verdict.String() != "ok" {
+		t.Errorf("report: %+v", c)
+	}
+	if _, err := verify(b, g, nil); err != nil {
+		t.Errorf("without data: %v", err)
+	}
+	s, _ := ddr.Measure(f)
+	t.Logf("observed record: %d bytes (JSON receipt %d): %+v", len(b), jsonSize(t, r), s)
+}
+
+func jsonSize(t testing.TB, r *receipt.Receipt) int {
+	j, err := r.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(j)
+}
+
+// TestPushedChunk: a producer-signed pushed chunk keeps its producer
+// signature and verifies against the file holding it.
+func TestPushedChunk(t *testing.T) {
+	r, g, data := fixture(t, "../testdata/push", "data.bin")
+	b := encode(t, r)
+	rep, err := verify(b, g, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := rep.Records[0]; !c.Pushed || len(c.Producer) == 0 || !rep.Whole || c.Bytes != uint64(len(data)) {
+		t.Errorf("report: %+v whole %v", c, rep.Whole)
+	}
+	// A longer file is not covered whole by the one chunk.
+	longer := append(bytes.Clone(data), 'x')
+	if rep, err := verify(b, g, longer); err != nil || rep.Whole {
+		t.Errorf("a longer file: whole %v, %v", rep != nil && rep.Whole, err)
+	}
+	bad := bytes.Clone(data)
+	bad[len(bad)/3] ^= 1
+	if _, err := verify(b, g, bad); receipt.BrokenLink(err) != "data" {
+		t.Errorf("one data byte changed: %v, want a broken data link", err)
+	}
+}
+
+// TestEveryByteMatters: changing any byte of a file receipt makes it fail
+// to decode or to verify, naming a link. Bytes are sampled (each check
+// verifies Ziggy signatures), with every byte of the head and of the
+// first block.
+func TestEveryByteMatters(t *testing.T) {
+	r, g, data := fixture(t, "../testdata/push", "data.bin")
+	b := encode(t, r)
+	step := 1
+	for i := 0; i < len(b); i += step {
+		if i > 1200 {
+			step = 211
+		}
+		c := bytes.Clone(b)
+		c[i] ^= 0x10
+		_, err := verify(c, g, data)
+		if err == nil {
+			t.Errorf("byte %d of %d changed: still verifies", i, len(b))
+			continue
+		}
+		if _, isLink := err.(*receipt.LinkError); !isLink && !bytes.Equal(c[:8], b[:8]) {
+			continue // the magic: not a receipt at all
+		} else if receipt.BrokenLink(err) == "" {
+			t.Errorf("byte %d: %v names no link", i, err)
+		}
+	}
+	// Truncations and trailing bytes.
+	for _, c := range [][]byte{b[:len(b)-1], b[:len(b)/2], b[:9], append(bytes.Clone(b), 0)} {
+		if _, err := verify(c, g, data); err == nil {
+			t.Errorf("%d bytes of %d verify", len(c), len(b))
+		}
+	}
+}
+
+// TestGenesisMismatch: a file receipt checked against another network's
+// genesis fails at the chain id.
+func TestGenesisMismatch(t *testing.T) {
+	r, _, data := fixture(t, "../testdata/push", "data.bin")
+	_, other, _ := fixture(t, "../testdata", "data.json")
+	if _, err := verify(encode(t, r), other, data); receipt.BrokenLink(err) != "chain_id" {
+		t.Errorf("another genesis: %v", err)
+	}
+}
+
+func TestDecodeRefusesOtherInput(t *testing.T) {
+	for _, in := range [][]byte{nil, []byte("{}"), []byte(ddr.Magic), []byte(ddr.Magic + "\x02")} {
+		if _, err := ddr.Decode(in); err == nil {
+			t.Errorf("%q decoded", in)
+		}
+	}
+}
+
+// FuzzDecode: any bytes decode without a panic, and what decodes
+// re-encodes to the same bytes; verifying it does not panic either.
+func FuzzDecode(f *testing.F) {
+	r, g, data := fixture(f, "../testdata/push", "data.bin")
+	b := encode(f, r)
+	f.Add(b, data)
+	f.Add([]byte(ddr.Magic+"\x01"), []byte{})
+	f.Fuzz(func(t *testing.T, in, d []byte) {
+		fl, err := ddr.Decode(in)
+		if err != nil {
+			return
+		}
+		out, err := ddr.Encode(fl)
+		if err != nil || !bytes.Equal(out, in) {
+			t.Fatalf("decoded but does not re-encode to the same bytes: %v", err)
+		}
+		ddr.Verify(fl, g, bytes.NewReader(d), int64(len(d)))
+	})
+}
