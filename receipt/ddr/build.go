@@ -43,7 +43,11 @@ func From(receipts []*receipt.Receipt, th Threshold) (*File, error) {
 		root   [32]byte
 	}
 	extIdx := map[extKey]int{}
-	type cand struct{ ext, leaf, leaves int; path [][32]byte; power int64 }
+	type cand struct {
+		ext, leaf, leaves int
+		path              [][32]byte
+		power             int64
+	}
 	cands := make([][]cand, len(receipts))
 	totals := make([]int64, len(receipts))
 	seen := map[wire.ChunkKey]bool{}

@@ -48,7 +48,7 @@ type File struct {
 	// History is reserved for validator-set changes between the genesis
 	// and the records' blocks; version 1 writes none and Verify refuses a
 	// file that has any, so adding them later does not change the format.
-	History [][]byte
+	History    [][]byte
 	Blocks     []Block
 	Extensions []Extension
 	Records    []Record
