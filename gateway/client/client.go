@@ -339,6 +339,12 @@ type Status struct {
 	Initialised bool   `json:"initialised"`
 	ChainID     string `json:"chain_id"`
 	Height      int64  `json:"height"`
+	// Threshold is the acceptance threshold: more than Numerator /
+	// Denominator of the voting power.
+	Threshold struct {
+		Numerator   uint64 `json:"numerator"`
+		Denominator uint64 `json:"denominator"`
+	} `json:"threshold"`
 }
 
 // Status returns the node's status.
