@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/receipt"
 )
@@ -233,7 +232,7 @@ func hash(b []byte) ([32]byte, error) {
 	return h, nil
 }
 
-func hashPath(p []app.HexBytes) ([][32]byte, error) {
+func hashPath(p []receipt.HexBytes) ([][32]byte, error) {
 	if len(p) > maxPath {
 		return nil, fmt.Errorf("%d hashes, at most %d", len(p), maxPath)
 	}
@@ -248,10 +247,10 @@ func hashPath(p []app.HexBytes) ([][32]byte, error) {
 	return out, nil
 }
 
-func hexPath(p [][32]byte) []app.HexBytes {
-	out := make([]app.HexBytes, len(p))
+func hexPath(p [][32]byte) []receipt.HexBytes {
+	out := make([]receipt.HexBytes, len(p))
 	for i := range p {
-		out[i] = app.HexBytes(bytes.Clone(p[i][:]))
+		out[i] = receipt.HexBytes(bytes.Clone(p[i][:]))
 	}
 	return out
 }
@@ -262,19 +261,19 @@ func hexPath(p [][32]byte) []app.HexBytes {
 func (f *File) Receipts() []*receipt.Receipt {
 	out := make([]*receipt.Receipt, len(f.Records))
 	for i, rc := range f.Records {
-		r := &receipt.Receipt{Version: receipt.Version, ChainID: f.ChainID, Record: app.HexBytes(rc.Record),
+		r := &receipt.Receipt{Version: receipt.Version, ChainID: f.ChainID, Record: receipt.HexBytes(rc.Record),
 			RecordProof: receipt.Proof{Leaf: rc.Leaf, Leaves: rc.Leaves, Path: hexPath(rc.Path)},
-			Validators:  f.Validators, ProducerSignature: app.HexBytes(rc.ProducerSignature)}
+			Validators:  f.Validators, ProducerSignature: receipt.HexBytes(rc.ProducerSignature)}
 		if rec, err := wire.UnmarshalRecord(rc.Record); err == nil {
 			r.Stream, r.Index = rec.Stream, rec.Index
 		}
 		if rc.Block < len(f.Blocks) {
 			bl := f.Blocks[rc.Block]
-			r.Block = receipt.Block{Height: bl.Height, PrevAppHash: app.HexBytes(bl.PrevAppHash),
-				RecordRoot: app.HexBytes(bytes.Clone(bl.RecordRoot[:])), ChangesetHash: app.HexBytes(bytes.Clone(bl.ChangesetHash[:]))}
+			r.Block = receipt.Block{Height: bl.Height, PrevAppHash: receipt.HexBytes(bl.PrevAppHash),
+				RecordRoot: receipt.HexBytes(bytes.Clone(bl.RecordRoot[:])), ChangesetHash: receipt.HexBytes(bytes.Clone(bl.ChangesetHash[:]))}
 			r.Header, r.Commit = bl.Header, bl.Commit
 			if bl.Header != nil {
-				r.Block.AppHash = app.HexBytes(bl.Header.AppHash) // the header's app hash must follow from the inputs
+				r.Block.AppHash = receipt.HexBytes(bl.Header.AppHash) // the header's app hash must follow from the inputs
 			}
 		}
 		for _, a := range rc.Attestations {
@@ -282,13 +281,13 @@ func (f *File) Receipts() []*receipt.Receipt {
 				continue
 			}
 			e := f.Extensions[a.Extension]
-			var addr app.HexBytes
+			var addr receipt.HexBytes
 			if e.Validator < len(f.Validators) {
 				addr = f.Validators[e.Validator].Address
 			}
 			r.Attestations = append(r.Attestations, receipt.Attestation{Validator: addr, ExtensionHeight: e.Height,
 				Proof: receipt.Proof{Leaf: a.Leaf, Leaves: a.Leaves, Path: hexPath(a.Path)},
-				Root:  app.HexBytes(bytes.Clone(e.Root[:])), Signature: app.HexBytes(e.Signature)})
+				Root:  receipt.HexBytes(bytes.Clone(e.Root[:])), Signature: receipt.HexBytes(e.Signature)})
 		}
 		out[i] = r
 	}

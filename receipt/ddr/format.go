@@ -10,7 +10,6 @@ import (
 	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/receipt"
 )
 
@@ -335,10 +334,10 @@ func Decode(b []byte) (*File, error) {
 	for i := range f.Validators {
 		v := &f.Validators[i]
 		v.Name = r.str(maxString)
-		v.Address = app.HexBytes(r.bytes(maxKey))
+		v.Address = receipt.HexBytes(r.bytes(maxKey))
 		v.PubKey.Type = r.str(maxString)
 		v.PubKey.Value = r.bytes(maxKey)
-		v.ZiggyPubKey = app.HexBytes(r.bytes(maxKey))
+		v.ZiggyPubKey = receipt.HexBytes(r.bytes(maxKey))
 		v.Power = int64(r.uvarint(maxPower))
 	}
 
