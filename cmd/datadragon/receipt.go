@@ -15,6 +15,7 @@ import (
 
 	"github.com/datadragon/datadragon/receipt"
 	"github.com/datadragon/datadragon/receipt/ddr"
+	"github.com/datadragon/datadragon/receipt/wasm"
 )
 
 var receiptShowCmd = &command{
@@ -30,11 +31,47 @@ what each part costs in the binary file. It does not verify anything:
 	examples: []string{"datadragon receipt show photo.jpg.ddr", "datadragon receipt show photo.jpg.ddr | jq .bytes"},
 }
 
+var receiptVerifierCmd = &command{
+	path:     "receipt verifier",
+	synopsis: "> verify.html",
+	summary:  "write the standalone browser verifier, one HTML file that works offline",
+	about: `Write to standard output one self-contained HTML page that verifies
+receipts in the browser: DataDragon's own verifier compiled to WebAssembly
+(about 9 MB of the page), with nothing loaded from anywhere. Open it from
+file:// with no network: choose the receipt (FILE.ddr or a chunk's JSON
+receipt), the network's genesis.json (pinned in the browser for next time,
+shown with its SHA-256) and optionally the file, which is hashed in the
+page. Give it to anyone who should check your receipts without installing
+anything or trusting any node.`,
+	examples: []string{"datadragon receipt verifier > verify.html"},
+}
+
+func runReceiptVerifier(args []string, stdout, stderr io.Writer) int {
+	c := receiptVerifierCmd
+	fs := newFlagSet(c)
+	pos, err := parse(fs, c, args, stdout)
+	if err == errHelp {
+		return exitOK
+	}
+	if err == nil && len(pos) > 0 {
+		err = unexpectedArg(pos[0])
+	}
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	if err := wasm.Page(stdout); err != nil {
+		return fail(stderr, c, err)
+	}
+	return exitOK
+}
+
 func runReceipt(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
 		case "show":
 			return runReceiptShow(args[1:], stdout, stderr)
+		case "verifier":
+			return runReceiptVerifier(args[1:], stdout, stderr)
 		}
 	}
 	fmt.Fprintf(stderr, "datadragon receipt: want 'receipt show FILE.ddr' or 'receipt verifier'\n")
