@@ -117,7 +117,11 @@ func Verify(f *File, genesis *cmttypes.GenesisDoc, data io.ReaderAt, size int64)
 		if err := receipt.VerifyCached(r, genesis, chunk, cache); err != nil {
 			var le *receipt.LinkError
 			if errors.As(err, &le) {
-				return rep, &receipt.LinkError{Link: le.Link, Err: fmt.Errorf("%s/%d: %w", rec.Stream, rec.Index, le.Err)}
+				where := ""
+				if rec.Push != nil {
+					where = fmt.Sprintf(" (bytes %d to %d of the file)", rec.Push.Offset, rec.Push.Offset+rec.Push.Bytes())
+				}
+				return rep, &receipt.LinkError{Link: le.Link, Err: fmt.Errorf("%s/%d%s: %w", rec.Stream, rec.Index, where, le.Err)}
 			}
 			return rep, err
 		}
