@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/datadragon/datadragon/gateway/client"
 	"github.com/datadragon/datadragon/receipt"
 	"github.com/datadragon/datadragon/receipt/ddr"
 	"github.com/datadragon/datadragon/receipt/wasm"
@@ -65,6 +67,62 @@ func runReceiptVerifier(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+var receiptUpdateCmd = &command{
+	path:     "receipt update",
+	synopsis: "[--node URL] FILE.ddr",
+	summary:  "add the experts' endorsements and disputes of its records to a file receipt",
+	about: `Ask a node for the experts' judgements of every record of FILE.ddr (an
+expert endorses or disputes a record after it was accepted, so they come
+later than the receipt) and add the new ones to the file, each with the
+expert's Ziggy signature, which 'datadragon verify' checks offline. The
+receipt's own proofs are unchanged; a node that serves nothing adds
+nothing.`,
+	examples: []string{"datadragon receipt update photo.jpg.ddr", "datadragon receipt update --node http://10.0.0.5:8080 photo.jpg.ddr"},
+}
+
+func runReceiptUpdate(args []string, stdout, stderr io.Writer) int {
+	c := receiptUpdateCmd
+	fs := newFlagSet(c)
+	node := fs.String("node", defaultNode, "the node's API `URL`")
+	pos, err := parse(fs, c, args, stdout)
+	if err == errHelp {
+		return exitOK
+	}
+	var base string
+	if err == nil {
+		if len(pos) != 1 {
+			err = usagef("want one FILE.ddr, got %d arguments", len(pos))
+		} else if base, err = client.ParseBase(*node); err != nil {
+			err = usagef("--node: %v", err)
+		}
+	}
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	raw, err := readLimited(pos[0])
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	f, err := decodeDDR(pos[0], raw)
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	n := addJudgements(ctx, &client.Client{Base: base}, f)
+	if n > 0 {
+		b, err := ddr.Encode(f)
+		if err != nil {
+			return fail(stderr, c, err)
+		}
+		if err := writeFileAtomic(pos[0], b); err != nil {
+			return fail(stderr, c, err)
+		}
+	}
+	fmt.Fprintf(stdout, "%s: %d new expert judgement(s), %d in all\n", pos[0], n, len(f.Judgements))
+	return exitOK
+}
+
 func runReceipt(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
@@ -72,9 +130,11 @@ func runReceipt(args []string, stdout, stderr io.Writer) int {
 			return runReceiptShow(args[1:], stdout, stderr)
 		case "verifier":
 			return runReceiptVerifier(args[1:], stdout, stderr)
+		case "update":
+			return runReceiptUpdate(args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "datadragon receipt: want 'receipt show FILE.ddr' or 'receipt verifier'\n")
+	fmt.Fprintf(stderr, "datadragon receipt: want 'receipt show FILE.ddr', 'receipt update FILE.ddr' or 'receipt verifier'\n")
 	return exitUsage
 }
 
@@ -253,6 +313,29 @@ func verifyDDR(path string, raw []byte, genesisPath string, g *cmttypes.GenesisD
 		}
 		fmt.Fprintf(stdout, "  %s/%d%s digest %s %s, observed %s, block %d, by %s\n", r.Stream, r.Index, where, r.Digest.String()[:16], ddr.Verdict(r.Verdict),
 			fmtMs(r.TimeMs), r.Height, strings.Join(r.Attesters, ", "))
+	}
+	disputes := 0
+	for _, r := range rs {
+		for _, j := range r.Judgements {
+			kind := "endorsed"
+			if j.Dispute {
+				kind = "DISPUTED"
+				disputes++
+			}
+			auth := "a key the genesis does not list as the stream's expert (the stream was registered later: only the key's signature is shown)"
+			if j.InGenesis {
+				auth = "one of the stream's experts in the genesis"
+			}
+			fmt.Fprintf(stdout, "expert:     %s/%d %s by %x, %s", r.Stream, r.Index, kind, j.Expert, auth)
+			if j.Note != "" {
+				fmt.Fprintf(stdout, ": %q", j.Note)
+			}
+			fmt.Fprintln(stdout)
+		}
+	}
+	if requireOK && disputes > 0 {
+		fmt.Fprintf(stderr, "datadragon verify: --require-ok: %d expert dispute(s)\n", disputes)
+		return exitFail
 	}
 	if requireOK && bad > 0 {
 		fmt.Fprintf(stderr, "datadragon verify: --require-ok: %d chunk(s) have a verdict other than ok\n", bad)

@@ -378,6 +378,7 @@ func saveFileReceipt(ctx context.Context, cl *client.Client, res *client.UploadR
 	if err != nil {
 		return nil, fmt.Errorf("file receipt: %w", err)
 	}
+	addJudgements(ctx, cl, f)
 	b, err := ddr.Encode(f)
 	if err != nil {
 		return nil, fmt.Errorf("file receipt: %w", err)
@@ -392,6 +393,37 @@ func saveFileReceipt(ctx context.Context, cl *client.Client, res *client.UploadR
 	fmt.Fprintf(stdout, "receipt: %s (%d bytes, %d chunks)\n", path, len(b), len(rs))
 	fmt.Fprintf(stdout, "check it offline: datadragon verify %s --genesis GENESIS.json (the network's genesis)\n", path)
 	return problems, nil
+}
+
+// addJudgements adds to f the experts' judgements the node serves for
+// its records that are not in it yet, and returns how many it added. A
+// record the node cannot serve is left as it is: judgements are extra
+// evidence, the receipt holds without them.
+func addJudgements(ctx context.Context, cl *client.Client, f *ddr.File) int {
+	have := map[string]bool{}
+	for _, j := range f.Judgements {
+		have[string(j.Signature)] = true
+	}
+	n := 0
+	for i, rc := range f.Records {
+		rec, err := wire.UnmarshalRecord(rc.Record)
+		if err != nil {
+			continue
+		}
+		rv, err := cl.Record(ctx, rec.Stream, rec.Index)
+		if err != nil {
+			continue
+		}
+		for _, j := range rv.Experts {
+			if len(j.Signature) == 0 || have[string(j.Signature)] || j.Digest != rec.Digest.String() {
+				continue
+			}
+			have[string(j.Signature)] = true
+			f.Judgements = append(f.Judgements, ddr.Judgement{Record: i, Dispute: j.Dispute, Note: j.Note, Expert: j.Expert, Signature: j.Signature})
+			n++
+		}
+	}
+	return n
 }
 
 // fetchReceipt waits for and checks the receipt of stream/index.

@@ -17,6 +17,7 @@ import (
 	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/gateway/client"
 	"github.com/datadragon/datadragon/gateway/client/clienttest"
+	"github.com/datadragon/datadragon/receipt"
 	"github.com/datadragon/datadragon/receipt/ddr"
 	"github.com/datadragon/datadragon/zk/ziggy"
 )
@@ -484,6 +485,34 @@ func TestExpertEndorseAndDispute(t *testing.T) {
 		if js := g.Judgements("lab", 12); len(js) != i+1 || js[i]["dispute"] != dispute || js[i]["note"] != "looked at it" {
 			t.Errorf("judgements %v", js)
 		}
+	}
+	// 'receipt update' adds both, signatures and all, to a file receipt
+	// of the record, once.
+	cl := &client.Client{Base: g.URL}
+	raw, err := cl.Receipt(context.Background(), "lab", 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := receipt.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ddr.From([]*receipt.Receipt{r}, ddr.Threshold{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := ddr.Encode(f)
+	ddrPath := filepath.Join(dir, "lab.ddr")
+	os.WriteFile(ddrPath, b, 0o644)
+	for _, want := range []string{"2 new expert judgement(s), 2 in all", "0 new expert judgement(s), 2 in all"} {
+		code, out, errOut := runCLI(t, "receipt", "update", "--node", g.URL, ddrPath)
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("receipt update: exit %d, want %q:\n%s%s", code, want, out, errOut)
+		}
+	}
+	b, _ = os.ReadFile(ddrPath)
+	if f, err := ddr.Decode(b); err != nil || len(f.Judgements) != 2 || !f.Judgements[1].Dispute || f.Judgements[1].Note != "looked at it" || len(f.Judgements[1].Signature) == 0 {
+		t.Errorf("judgements in the file receipt: %v", err)
 	}
 	for _, tc := range []struct {
 		stream, index, want string

@@ -472,6 +472,8 @@ type Judgement struct {
 	Note    string `json:"note"`
 	Digest  string `json:"digest"`
 	Height  int64  `json:"height"`
+	// Signature is the expert's Ziggy signature (wire.ExpertSignBytes).
+	Signature Hex `json:"signature"`
 }
 
 // Record returns a chunk's record (an *Error with Status 404 before any

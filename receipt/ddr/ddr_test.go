@@ -7,8 +7,10 @@ import (
 
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/receipt"
 	"github.com/datadragon/datadragon/receipt/ddr"
+	"github.com/datadragon/datadragon/zk/ziggy"
 )
 
 // fixture reads a receipt, its genesis and its data from dir (the
@@ -258,6 +260,54 @@ func BenchmarkVerifyFile(b *testing.B) {
 	for b.Loop() {
 		if _, err := verify(raw, g, data); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestJudgementsRideAlong: an expert's signed dispute of a record rides
+// in the file receipt, is checked offline, and any change to it breaks
+// the judgements link.
+func TestJudgementsRideAlong(t *testing.T) {
+	b, g, data := multiFixture(t)
+	f, err := ddr.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ziggy.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := wire.UnmarshalRecord(f.Records[2].Record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	note := "the third chunk's readings are out of calibration"
+	sig, err := ziggy.Sign(key, wire.ExpertSignBytes(f.ChainID, rec.Stream, rec.Index, rec.Digest, true, note))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Judgements = []ddr.Judgement{{Record: 2, Dispute: true, Note: note, Expert: key.Public().Bytes(), Signature: sig}}
+	withJ, err := ddr.Encode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := verify(withJ, g, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if js := rep.Records[2].Judgements; len(js) != 1 || !js[0].Dispute || js[0].Note != note || js[0].InGenesis {
+		t.Errorf("judgements of record 2: %+v", js)
+	}
+	for name, edit := range map[string]func(j *ddr.Judgement){
+		"note":    func(j *ddr.Judgement) { j.Note += "!" },
+		"dispute": func(j *ddr.Judgement) { j.Dispute = false },
+		"record":  func(j *ddr.Judgement) { j.Record = 3 },
+	} {
+		f2, _ := ddr.Decode(withJ)
+		edit(&f2.Judgements[0])
+		c, _ := ddr.Encode(f2)
+		if _, err := verify(c, g, data); receipt.BrokenLink(err) != "judgements" {
+			t.Errorf("%s changed: %v, want a broken judgements link", name, err)
 		}
 	}
 }

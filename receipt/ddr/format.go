@@ -38,6 +38,8 @@ const (
 	maxRecordBytes    = 1 << 20
 	maxPath           = 64
 	maxPower          = 1 << 62
+	maxNoteBytes      = 1024 // wire.MaxNoteBytes
+	maxJudgementBytes = 64 << 10
 )
 
 // File is a decoded file receipt.
@@ -51,9 +53,9 @@ type File struct {
 	Blocks     []Block
 	Extensions []Extension
 	Records    []Record
-	// Judgements is reserved for expert endorsements and disputes of the
-	// records, signed by the experts; version 1 writes none.
-	Judgements [][]byte
+	// Judgements are experts' signed endorsements and disputes of the
+	// records, each checked offline against the expert's signature.
+	Judgements []Judgement
 }
 
 // Block is one deciding block: its app-hash inputs and the header and
@@ -91,6 +93,17 @@ type Attestation struct {
 	Extension    int // index in Extensions
 	Leaf, Leaves int
 	Path         [][32]byte
+}
+
+// Judgement is an expert's endorsement (or dispute) of a record: the
+// Ziggy signature of Expert over wire.ExpertSignBytes of the record's
+// stream, index and digest, Dispute and Note.
+type Judgement struct {
+	Record    int // index in Records
+	Dispute   bool
+	Note      string
+	Expert    []byte
+	Signature []byte
 }
 
 // ---- encoding ----
@@ -204,7 +217,19 @@ func encode(f *File) ([]byte, Sizes, error) {
 	part(&s.Records)
 	w.int(len(f.Judgements))
 	for _, j := range f.Judgements {
-		w.bytes(j)
+		// Each judgement is length-prefixed, so that later versions can
+		// add fields a reader skips.
+		jw := &writer{}
+		jw.int(j.Record)
+		if j.Dispute {
+			jw.uvarint(1)
+		} else {
+			jw.uvarint(0)
+		}
+		jw.str(j.Note)
+		jw.bytes(j.Expert)
+		jw.bytes(j.Signature)
+		w.bytes(jw.b)
 	}
 	part(&s.Judgements)
 	s.Head += len(Magic)
@@ -413,7 +438,24 @@ func Decode(b []byte) (*File, error) {
 
 	r.at = "judgements"
 	for range r.count(1<<16, 1) {
-		f.Judgements = append(f.Judgements, r.bytes(MaxFileBytes))
+		jr := &reader{b: r.bytes(maxJudgementBytes), at: "judgement"}
+		if r.err != nil {
+			break
+		}
+		var j Judgement
+		j.Record = jr.index(len(f.Records), "record")
+		j.Dispute = jr.uvarint(1) == 1
+		j.Note = jr.str(maxNoteBytes)
+		j.Expert = jr.bytes(maxKey)
+		j.Signature = jr.bytes(maxSignatureBytes)
+		if jr.err == nil && len(jr.b) > 0 {
+			jr.fail("%d bytes after its end", len(jr.b))
+		}
+		if jr.err != nil {
+			r.err = jr.err
+			break
+		}
+		f.Judgements = append(f.Judgements, j)
 	}
 	if r.err != nil {
 		return nil, r.err

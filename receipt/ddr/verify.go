@@ -1,15 +1,19 @@
 package ddr
 
 import (
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/datadragon/datadragon/app/wire"
+	"github.com/datadragon/datadragon/app/ziggysig"
 	"github.com/datadragon/datadragon/receipt"
 )
 
@@ -39,6 +43,54 @@ type Checked struct {
 	Producer  []byte // a signed chunk's producer key
 	Attesters []string
 	Data      bool // the data was checked against the digest
+	// Judgements are the experts' verified endorsements and disputes.
+	Judgements []CheckedJudgement
+}
+
+// CheckedJudgement is an expert's judgement whose signature holds.
+type CheckedJudgement struct {
+	Expert  []byte
+	Dispute bool
+	Note    string
+	// InGenesis: the key is one of the stream's experts in the genesis.
+	// For a stream registered later the receipt cannot show that the key
+	// was one of its experts, only that the key signed.
+	InGenesis bool
+}
+
+func judgementKind(dispute bool) string {
+	if dispute {
+		return "dispute"
+	}
+	return "endorsement"
+}
+
+// genesisExperts reads the experts of the genesis's streams: stream id
+// → expert key → true. A genesis it cannot read has none.
+func genesisExperts(appState []byte) map[string]map[string]bool {
+	var st struct {
+		Streams []struct {
+			ID      string   `json:"id"`
+			Experts []string `json:"experts"`
+		} `json:"streams"`
+	}
+	out := map[string]map[string]bool{}
+	if json.Unmarshal(appState, &st) != nil {
+		return out
+	}
+	for _, s := range st.Streams {
+		for _, e := range s.Experts {
+			k, err := hex.DecodeString(strings.TrimPrefix(e, "0x"))
+			if err != nil {
+				continue
+			}
+			if out[s.ID] == nil {
+				out[s.ID] = map[string]bool{}
+			}
+			out[s.ID][string(k)] = true
+		}
+	}
+	return out
 }
 
 // Verify checks every record of f against the trusted genesis, as
@@ -51,9 +103,6 @@ type Checked struct {
 func Verify(f *File, genesis *cmttypes.GenesisDoc, data io.ReaderAt, size int64) (*Report, error) {
 	if len(f.History) > 0 {
 		return nil, &receipt.LinkError{Link: "validators", Err: fmt.Errorf("the receipt carries %d validator-set changes, which this verifier does not read yet: use a newer datadragon", len(f.History))}
-	}
-	if len(f.Judgements) > 0 {
-		return nil, &receipt.LinkError{Link: "judgements", Err: fmt.Errorf("the receipt carries %d expert judgements, which this verifier does not read yet: use a newer datadragon", len(f.Judgements))}
 	}
 	if len(f.Records) == 0 {
 		return nil, &receipt.LinkError{Link: "record", Err: errors.New("the file receipt holds no record")}
@@ -141,6 +190,19 @@ func Verify(f *File, genesis *cmttypes.GenesisDoc, data io.ReaderAt, size int64)
 	}
 	if data != nil {
 		rep.Whole = tiles(rep.Records, uint64(size))
+	}
+	experts := genesisExperts(genesis.AppState)
+	for _, j := range f.Judgements {
+		if j.Record < 0 || j.Record >= len(rep.Records) {
+			return rep, &receipt.LinkError{Link: "judgements", Err: fmt.Errorf("a judgement names record %d of %d", j.Record, len(rep.Records))}
+		}
+		c := &rep.Records[j.Record]
+		msg := wire.ExpertSignBytes(f.ChainID, c.Stream, c.Index, c.Digest, j.Dispute, j.Note)
+		if err := (ziggysig.Scheme{}).Verify(j.Expert, msg, j.Signature); err != nil {
+			return rep, &receipt.LinkError{Link: "judgements", Err: fmt.Errorf("%s/%d: the %s of expert %x does not verify against its key: it was forged or altered (%v)",
+				c.Stream, c.Index, judgementKind(j.Dispute), j.Expert, err)}
+		}
+		c.Judgements = append(c.Judgements, CheckedJudgement{Expert: j.Expert, Dispute: j.Dispute, Note: j.Note, InGenesis: experts[c.Stream][string(j.Expert)]})
 	}
 	return rep, nil
 }

@@ -22,8 +22,17 @@ type JSON struct {
 	Blocks     []JSONBlock         `json:"blocks"`
 	Extensions []JSONExtension     `json:"extensions"`
 	Records    []JSONRecord        `json:"records"`
-	Judgements int                 `json:"judgements"`
+	Judgements []JSONJudgement     `json:"judgements"`
 	Sizes      Sizes               `json:"bytes"`
+}
+
+// JSONJudgement is an expert's judgement of the view.
+type JSONJudgement struct {
+	Record    int    `json:"record"` // index in records
+	Dispute   bool   `json:"dispute"`
+	Note      string `json:"note,omitempty"`
+	Expert    string `json:"expert"`
+	Signature []byte `json:"signature"`
 }
 
 // JSONBlock is a block of the view.
@@ -67,7 +76,10 @@ type JSONRecord struct {
 func View(f *File) *JSON {
 	s, _ := Measure(f)
 	v := &JSON{Format: "datadragon file receipt (.ddr)", Version: Version, ChainID: f.ChainID, Validators: f.Validators,
-		History: len(f.History), Judgements: len(f.Judgements), Sizes: s}
+		History: len(f.History), Sizes: s}
+	for _, j := range f.Judgements {
+		v.Judgements = append(v.Judgements, JSONJudgement{Record: j.Record, Dispute: j.Dispute, Note: j.Note, Expert: hex.EncodeToString(j.Expert), Signature: j.Signature})
+	}
 	for _, b := range f.Blocks {
 		jb := JSONBlock{Height: b.Height, PrevAppHash: hex.EncodeToString(b.PrevAppHash), RecordRoot: hex.EncodeToString(b.RecordRoot[:]),
 			ChangesetHash: hex.EncodeToString(b.ChangesetHash[:])}

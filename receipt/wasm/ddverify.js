@@ -79,6 +79,12 @@
       box.append(h("p", {}, out.data_bytes < 0 ? "data: not checked (choose the file to check its bytes too; it is hashed in this page)"
         : out.whole ? "data: " + out.data_bytes + " bytes — every byte lies in exactly one chunk whose digest the chain accepted"
           : "data: " + out.data_bytes + " bytes — each chunk's bytes match its record, but the chunks do not cover the whole file"));
+      for (const r of rs) {
+        for (const j of r.judgements || []) {
+          box.append(h("p", { class: j.dispute ? "dd-verdict-bad" : "" }, "expert: " + r.stream + "/" + r.index + (j.dispute ? " DISPUTED" : " endorsed") + " by " + j.expert.slice(0, 16) + "…" +
+            (j.in_genesis ? " (one of the stream's experts in the genesis)" : " (a key the genesis does not list: only its signature is shown)") + (j.note ? ": “" + j.note + "”" : "")));
+        }
+      }
       if (rs.length) {
         const times = rs.map((r) => r.observed).sort();
         box.append(h("p", {}, "observed " + times[0] + (times.length > 1 ? " to " + times[times.length - 1] : "") + "; committed by " + rs[rs.length - 1].committed));

@@ -700,7 +700,7 @@ func (g *Gateway) tx(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rec.experts = append(rec.experts, map[string]any{"expert": hex.EncodeToString(t.Expert), "dispute": t.Dispute,
-			"note": t.Note, "digest": t.Digest.String(), "height": 9})
+			"note": t.Note, "digest": t.Digest.String(), "height": 9, "signature": hex.EncodeToString(t.Signature)})
 	default:
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "chunks go to /v1/push/{stream}/chunk"})
 		return

@@ -53,6 +53,16 @@ type Record struct {
 	Bytes     uint64   `json:"bytes"`
 	Attesters []string `json:"attested_by"`
 	Data      bool     `json:"data_checked"`
+	// Judgements are experts' endorsements and disputes whose signatures hold.
+	Judgements []Judgement `json:"judgements,omitempty"`
+}
+
+// Judgement is an expert's verified endorsement or dispute.
+type Judgement struct {
+	Expert    string `json:"expert"`
+	Dispute   bool   `json:"dispute"`
+	Note      string `json:"note,omitempty"`
+	InGenesis bool   `json:"in_genesis"`
 }
 
 // Check verifies a receipt — a file receipt (.ddr) or a chunk's JSON
@@ -103,6 +113,10 @@ func Check(rcpt, genesis, data []byte) (res Result) {
 			res.Records = append(res.Records, Record{Stream: c.Stream, Index: c.Index, Digest: c.Digest.String(), Verdict: ddr.Verdict(c.Verdict),
 				OK: c.Verdict == wire.OK, Observed: ms(c.TimeMs), Height: c.Height, Committed: c.BlockTime.UTC().Format(time.RFC3339),
 				Pushed: c.Pushed, Offset: c.Offset, Bytes: c.Bytes, Attesters: c.Attesters, Data: c.Data})
+			for _, j := range c.Judgements {
+				last := &res.Records[len(res.Records)-1]
+				last.Judgements = append(last.Judgements, Judgement{Expert: hex.EncodeToString(j.Expert), Dispute: j.Dispute, Note: j.Note, InGenesis: j.InGenesis})
+			}
 		}
 		res.Whole = rep.Whole
 	} else {
