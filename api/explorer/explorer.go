@@ -38,6 +38,7 @@ var contentTypes = map[string]string{
 	".css":  "text/css; charset=utf-8",
 	".js":   "text/javascript; charset=utf-8",
 	".svg":  "image/svg+xml",
+	".gz":   "application/gzip", // the compiled verifier, inflated by the page itself
 }
 
 // CSP is the Content-Security-Policy of every explorer response: the page
