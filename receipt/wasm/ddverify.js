@@ -40,6 +40,17 @@
     return out;
   }
 
+  // build assembles the file receipt (.ddr bytes) of a JSON array of
+  // chunks' receipts (Uint8Array), keeping the fewest signatures above the
+  // threshold num/den.
+  async function build(bundle, num, den) {
+    if (!ready) throw new Error("the verifier is not loaded");
+    await ready;
+    const out = window.datadragonBuild(bundle, num, den);
+    if (out && out.error) throw new Error(out.error);
+    return out;
+  }
+
   async function bytesOf(file) { return new Uint8Array(await file.arrayBuffer()); }
 
   async function sha256(bytes) {
@@ -103,5 +114,5 @@
     return box;
   }
 
-  window.DDVerify = { load, verify, bytesOf, sha256, pinned, pin, unpin, render };
+  window.DDVerify = { load, verify, build, bytesOf, sha256, pinned, pin, unpin, render };
 })();

@@ -856,6 +856,7 @@
     const summary = el("p", { id: "chunk-summary", role: "status" }, "Waiting for the first chunk…");
     const tbody = el("tbody");
     const allBtn = el("button", { type: "button", class: "btn", id: "download-all", disabled: true }, "Download all receipts");
+    const ddrBtn = el("button", { type: "button", class: "btn primary", id: "download-ddr", disabled: true }, "Download " + file.name + ".ddr");
     const allMsg = el("span", { class: "help", id: "download-all-msg", role: "status" });
     run.hidden = false;
     fill(run,
@@ -871,7 +872,7 @@
           el("th", { scope: "col" }, "Status"), el("th", { scope: "col", class: "num" }, "Index"),
           el("th", { scope: "col" }, "Receipt"), el("th", { scope: "col" }, "Check"))),
         tbody)),
-      el("p", { class: "row" }, allBtn, allMsg));
+      el("p", { class: "row" }, ddrBtn, allBtn, allMsg));
     run.querySelector("h2").scrollIntoView({ block: "nearest" });
 
     const t0 = performance.now();
@@ -884,9 +885,11 @@
     const onRetry = (e, n) => { retryText.textContent = "A part failed (" + e.message + "); resuming from what the gateway has acknowledged (attempt " + n + ")."; };
     const rows = watchChunks(v, stream, id, file, tbody, summary, () => {
       allBtn.disabled = ![...rows.values()].some((r) => r.ready);
+      ddrBtn.disabled = allBtn.disabled;
       fields.disabled = false;
     });
     allBtn.addEventListener("click", () => downloadAll(stream, id, rows, allBtn, allMsg));
+    ddrBtn.addEventListener("click", () => downloadDDR(stream, file, rows, ddrBtn, allMsg));
     try {
       const st = await pushFile(v, stream, file, id, token, onAck, onRetry);
       if (!v.alive) return;
@@ -1039,33 +1042,66 @@
     return rows;
   }
 
+  // collectReceipts fetches the receipts of every accepted chunk, in file
+  // order, as one JSON array of their own bytes (nothing is re-encoded).
+  async function collectReceipts(stream, rows, msg) {
+    const ready = [...rows.values()].filter((r) => r.ready).sort((a, b) => a.offset - b.offset);
+    const texts = [];
+    for (const r of ready) {
+      msg.textContent = "Fetching receipt " + (texts.length + 1) + " of " + ready.length + "…";
+      const res = await fetchPolite(receiptURL(stream, r.index), { cache: "no-store" });
+      if (!res.ok) throw new Error("receipt of index " + r.index + ": " + res.status);
+      texts.push((await res.text()).trim());
+    }
+    return { n: texts.length, json: "[\n" + texts.join(",\n") + "\n]\n" };
+  }
+
+  function saveBlob(blob, name) {
+    const href = URL.createObjectURL(blob);
+    const a = el("a", { href, download: name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(href), 60000);
+  }
+
   // downloadAll saves the receipts of every accepted chunk as one JSON
   // array, in file order.
   async function downloadAll(stream, id, rows, btn, msg) {
-    const ready = [...rows.values()].filter((r) => r.ready).sort((a, b) => a.offset - b.offset);
     btn.disabled = true;
-    const texts = [];
+    let got;
     try {
-      for (const r of ready) {
-        msg.textContent = "Fetching receipt " + (texts.length + 1) + " of " + ready.length + "…";
-        const res = await fetchPolite(receiptURL(stream, r.index), { cache: "no-store" });
-        if (!res.ok) throw new Error("receipt of index " + r.index + ": " + res.status);
-        texts.push((await res.text()).trim());
-      }
+      got = await collectReceipts(stream, rows, msg);
     } catch (e) {
       msg.textContent = "Could not collect the receipts: " + e.message;
       btn.disabled = false;
       return;
     }
-    // The receipts' own bytes, joined: nothing is re-encoded.
-    const blob = new Blob(["[\n" + texts.join(",\n") + "\n]\n"], { type: "application/json" });
-    const href = URL.createObjectURL(blob);
-    const a = el("a", { href, download: "receipts-" + stream + "-" + id + ".json", hidden: true });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(href), 60000);
-    msg.textContent = "Saved " + texts.length + " receipt" + (texts.length === 1 ? "" : "s") + " as one JSON array.";
+    saveBlob(new Blob([got.json], { type: "application/json" }), "receipts-" + stream + "-" + id + ".json");
+    msg.textContent = "Saved " + got.n + " receipt" + (got.n === 1 ? "" : "s") + " as one JSON array.";
+    btn.disabled = false;
+  }
+
+  // downloadDDR saves the file receipt, FILE.ddr, as 'datadragon stream'
+  // writes it: assembled in this page by the WebAssembly verifier from the
+  // chunks' receipts, with the fewest signatures above the threshold the
+  // node states (a wrong one only makes the receipt fail to verify).
+  async function downloadDDR(stream, file, rows, btn, msg) {
+    btn.disabled = true;
+    try {
+      const got = await collectReceipts(stream, rows, msg);
+      let th = { numerator: 0, denominator: 0 };
+      try {
+        const st = await (await fetchPolite("/v1/status", { cache: "no-store" })).json();
+        if (st && st.threshold) th = st.threshold;
+      } catch (e) { /* keep every signature */ }
+      await browserVerifier();
+      const b = await DDVerify.build(new TextEncoder().encode(got.json), th.numerator || 0, th.denominator || 0);
+      saveBlob(new Blob([b], { type: "application/octet-stream" }), file.name + ".ddr");
+      msg.textContent = "Saved " + file.name + ".ddr (" + fmtInt(b.length) + " bytes, " + got.n + " chunk" + (got.n === 1 ? "" : "s") + "): check it on the Verify page or with 'datadragon verify'.";
+    } catch (e) {
+      msg.textContent = "Could not make the file receipt: " + e.message;
+    }
     btn.disabled = false;
   }
 

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -186,3 +187,26 @@ func readGenesis(b []byte) (*cmttypes.GenesisDoc, error) {
 }
 
 func ms(t int64) string { return time.UnixMilli(t).UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// Build assembles the file receipt (.ddr bytes) of bundle, a JSON array
+// of chunks' receipts as the explorer's upload page collects them, keeping
+// the fewest signatures above the threshold num/den (0/0 keeps all).
+func Build(bundle []byte, num, den uint64) ([]byte, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(bundle, &items); err != nil {
+		return nil, fmt.Errorf("want a JSON array of receipts: %v", err)
+	}
+	var rs []*receipt.Receipt
+	for i, it := range items {
+		r, err := receipt.Parse(it)
+		if err != nil {
+			return nil, fmt.Errorf("receipt %d: %v", i, err)
+		}
+		rs = append(rs, r)
+	}
+	f, err := ddr.From(rs, ddr.Threshold{Numerator: num, Denominator: den})
+	if err != nil {
+		return nil, err
+	}
+	return ddr.Encode(f)
+}

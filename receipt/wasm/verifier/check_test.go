@@ -69,3 +69,21 @@ func FuzzCheck(f *testing.F) {
 		verifier.Check(rc, g, data)
 	})
 }
+
+// TestBuild: the page's file receipt of a bundle of JSON receipts
+// verifies; a bundle that is not one is refused in words.
+func TestBuild(t *testing.T) {
+	jr, jg := read(t, "../../testdata/push/receipt.json"), read(t, "../../testdata/push/genesis.json")
+	b, err := verifier.Build(append(append([]byte("[\n"), jr...), "\n]"...), 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := verifier.Check(b, jg, read(t, "../../testdata/push/data.bin")); !res.Valid || !res.Whole || res.Kind != "file receipt" {
+		t.Errorf("the built file receipt: %+v", res)
+	}
+	for _, bad := range []string{"{}", "[]", `[{"error":"no"}]`} {
+		if _, err := verifier.Build([]byte(bad), 1, 2); err == nil {
+			t.Errorf("%s built", bad)
+		}
+	}
+}
