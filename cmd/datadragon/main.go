@@ -90,7 +90,7 @@ Run 'datadragon <command> --help' for a command's flags and examples, e.g.
 
 // allCommands lists every leaf command, in help order.
 func allCommands() []*command {
-	return []*command{devnetCmd, initCmd, nodeCmd, sourceCmd, streamCmd, streamRegisterCmd, streamTokenCmd, expertEndorseCmd, expertDisputeCmd, verifyCmd, receiptShowCmd, receiptUpdateCmd, receiptVerifierCmd, rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd, keysGenCmd, keysPublicCmd, benchZKCmd, benchSigCmd, benchNetworkCmd, benchPushCmd, benchSoakCmd}
+	return []*command{devnetCmd, initCmd, nodeCmd, sourceCmd, streamCmd, streamRegisterCmd, streamTokenCmd, expertEndorseCmd, expertDisputeCmd, verifyCmd, receiptShowCmd, receiptPackCmd, receiptUpdateCmd, receiptVerifierCmd, rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd, keysGenCmd, keysPublicCmd, benchZKCmd, benchSigCmd, benchNetworkCmd, benchPushCmd, benchSoakCmd}
 }
 
 // runHelp prints the help of the command named by args, or the overview.

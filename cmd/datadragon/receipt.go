@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -123,6 +124,107 @@ func runReceiptUpdate(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+var receiptPackCmd = &command{
+	path:     "receipt pack",
+	synopsis: "--genesis GENESIS -o OUT.ddr RECEIPT.json|BUNDLE.json...",
+	summary:  "pack chunks' JSON receipts into one file receipt (.ddr)",
+	about: `Pack the JSON receipts of chunks (GET /v1/receipts/STREAM/INDEX, files
+saved by 'stream --receipts', or a bundle from the explorer's "download
+all receipts") into one file receipt: what they share stored once, and of
+each record's attestations only enough for more than the genesis
+threshold of power. Each receipt is verified against GENESIS first, and
+so is the result; nothing is written unless both hold.`,
+	examples: []string{
+		"curl -s localhost:8080/v1/receipts/sensors/12 > r.json",
+		"datadragon receipt pack --genesis genesis.json -o sensors-12.ddr r.json",
+		"datadragon receipt pack --genesis genesis.json -o photo.jpg.ddr receipts/uploads-*.json",
+	},
+}
+
+func runReceiptPack(args []string, stdout, stderr io.Writer) int {
+	c := receiptPackCmd
+	fs := newFlagSet(c)
+	genesis := fs.String("genesis", "", "the trusted genesis `FILE`; required")
+	out := fs.String("o", "", "write the file receipt to `OUT.ddr`; required")
+	pos, err := parse(fs, c, args, stdout)
+	if err == errHelp {
+		return exitOK
+	}
+	switch {
+	case err != nil:
+	case len(pos) == 0:
+		err = usagef("want one or more JSON receipts or bundles")
+	case *genesis == "":
+		err = usagef("--genesis is required: receipts are verified before they are packed")
+	case *out == "":
+		err = usagef("-o OUT.ddr is required")
+	}
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	g, err := loadGenesis(*genesis)
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	var rs []*receipt.Receipt
+	for _, p := range pos {
+		raw, err := readLimited(p)
+		if err != nil {
+			return fail(stderr, c, err)
+		}
+		items := []json.RawMessage{raw}
+		if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '[' {
+			if err := json.Unmarshal(t, &items); err != nil {
+				return fail(stderr, c, fmt.Errorf("%s: a bundle is a JSON array of receipts: %w", p, err))
+			}
+		}
+		for i, it := range items {
+			r, err := receipt.Parse(it)
+			if err != nil {
+				return fail(stderr, c, fmt.Errorf("%s: receipt %d: %w", p, i, err))
+			}
+			if err := receipt.Verify(r, g, nil); err != nil {
+				return fail(stderr, c, fmt.Errorf("%s: %s/%d does not verify, so it is not packed: %w", p, r.Stream, r.Index, err))
+			}
+			rs = append(rs, r)
+		}
+	}
+	gs, err := genesisThreshold(g)
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	f, err := ddr.From(rs, gs)
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	b, err := ddr.Encode(f)
+	if err != nil {
+		return fail(stderr, c, err)
+	}
+	if _, err := ddr.Verify(f, g, nil, 0); err != nil {
+		return fail(stderr, c, fmt.Errorf("the packed receipt does not verify: %w", err))
+	}
+	if err := writeFileAtomic(*out, b); err != nil {
+		return fail(stderr, c, err)
+	}
+	fmt.Fprintf(stdout, "%s: %d bytes, %d record(s), %d signature(s)\n", *out, len(b), len(f.Records), len(f.Extensions))
+	return exitOK
+}
+
+// genesisThreshold is the genesis acceptance threshold.
+func genesisThreshold(g *cmttypes.GenesisDoc) (ddr.Threshold, error) {
+	var st struct {
+		Threshold ddr.Threshold `json:"threshold"`
+	}
+	if err := json.Unmarshal(g.AppState, &st); err != nil {
+		return ddr.Threshold{}, fmt.Errorf("the genesis app_state: %w", err)
+	}
+	if st.Threshold.Denominator == 0 {
+		st.Threshold = ddr.Threshold{Numerator: 1, Denominator: 2} // the genesis default
+	}
+	return st.Threshold, nil
+}
+
 func runReceipt(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		switch args[0] {
@@ -132,9 +234,11 @@ func runReceipt(args []string, stdout, stderr io.Writer) int {
 			return runReceiptVerifier(args[1:], stdout, stderr)
 		case "update":
 			return runReceiptUpdate(args[1:], stdout, stderr)
+		case "pack":
+			return runReceiptPack(args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "datadragon receipt: want 'receipt show FILE.ddr', 'receipt update FILE.ddr' or 'receipt verifier'\n")
+	fmt.Fprintf(stderr, "datadragon receipt: want 'receipt show FILE.ddr', 'receipt pack', 'receipt update FILE.ddr' or 'receipt verifier'\n")
 	return exitUsage
 }
 

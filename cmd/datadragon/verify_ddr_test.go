@@ -109,3 +109,26 @@ func TestVerifyDDR(t *testing.T) {
 		}
 	}
 }
+
+// TestReceiptPack: an observed record's JSON receipt packs into a file
+// receipt under 80 KB that verifies; a receipt that does not verify is
+// not packed.
+func TestReceiptPack(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "r.ddr")
+	rc, gen := filepath.Join(fixtureDir, "receipt.json"), filepath.Join(fixtureDir, "genesis.json")
+	code, so, se := runCLI(t, "receipt", "pack", "--genesis", gen, "-o", out, rc)
+	if code != exitOK || !strings.Contains(so, "1 record(s), 3 signature(s)") {
+		t.Fatalf("pack: exit %d\n%s%s", code, so, se)
+	}
+	if st, err := os.Stat(out); err != nil || st.Size() > 80_000 {
+		t.Errorf("the packed observed record: %v, %d bytes", err, st.Size())
+	}
+	if code, so, se := runCLI(t, "verify", out, "--genesis", gen, "--data", filepath.Join(fixtureDir, "data.json")); code != exitOK || !strings.HasPrefix(so, "valid\n") {
+		t.Errorf("verify the packed receipt: exit %d\n%s%s", code, so, se)
+	}
+	other := filepath.Join(fixtureDir, "push", "genesis.json")
+	if code, _, se := runCLI(t, "receipt", "pack", "--genesis", other, "-o", filepath.Join(dir, "x.ddr"), rc); code == exitOK || !strings.Contains(se, "does not verify, so it is not packed") {
+		t.Errorf("packing against another genesis: exit %d\n%s", code, se)
+	}
+}

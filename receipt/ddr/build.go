@@ -13,7 +13,10 @@ import (
 // Threshold is the genesis acceptance threshold: a record needs signed
 // attestations of more than Numerator/Denominator of the total power. The
 // zero Threshold keeps every attestation.
-type Threshold struct{ Numerator, Denominator uint64 }
+type Threshold struct {
+	Numerator   uint64 `json:"numerator"`
+	Denominator uint64 `json:"denominator"`
+}
 
 func (t Threshold) holds(power, total int64) bool {
 	if t.Denominator == 0 {
