@@ -311,3 +311,18 @@ func TestJudgementsRideAlong(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeBoundsCounts: counts above the limits, or more items than
+// the bytes left could hold, are refused before anything is allocated.
+func TestDecodeBoundsCounts(t *testing.T) {
+	head := ddr.Magic + "\x01" + "\x00" + "\x00" + "\x00" // version, chain id, no validators, no history
+	for name, in := range map[string]string{
+		"blocks above the limit": head + "\x81\x80\x04",        // 65,537 blocks
+		"blocks beyond the bytes": head + "\x10" + "\x00\x00", // 16 blocks in 2 bytes
+	} {
+		_, err := ddr.Decode([]byte(in))
+		if receipt.BrokenLink(err) != "encoding" {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

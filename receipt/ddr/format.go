@@ -39,6 +39,14 @@ const (
 	maxPath           = 64
 	maxPower          = 1 << 62
 	maxNoteBytes      = 1024 // wire.MaxNoteBytes
+	// Item counts, so that no small hostile file makes the decoder hold
+	// much more than its own size: 65,536 chunks are 64 GiB in 1 MiB
+	// chunks, 1 TiB in 16 MiB ones.
+	maxBlocks       = 1 << 16
+	maxExtensions   = 1 << 18
+	maxRecords      = 1 << 16
+	maxAttestations = 1 << 20 // in all records together
+	maxJudgements   = 1 << 16
 	maxJudgementBytes = 64 << 10
 )
 
@@ -372,7 +380,7 @@ func Decode(b []byte) (*File, error) {
 	}
 
 	r.at = "blocks"
-	f.Blocks = make([]Block, r.count(1<<20, 68))
+	f.Blocks = make([]Block, r.count(maxBlocks, 68))
 	for i := range f.Blocks {
 		bl := &f.Blocks[i]
 		bl.Height = int64(r.uvarint(math.MaxInt64 - 1))
@@ -404,7 +412,7 @@ func Decode(b []byte) (*File, error) {
 	}
 
 	r.at = "extensions"
-	f.Extensions = make([]Extension, r.count(1<<20, 35))
+	f.Extensions = make([]Extension, r.count(maxExtensions, 35))
 	for i := range f.Extensions {
 		e := &f.Extensions[i]
 		e.Validator = r.index(len(f.Validators), "validator")
@@ -414,7 +422,8 @@ func Decode(b []byte) (*File, error) {
 	}
 
 	r.at = "records"
-	f.Records = make([]Record, r.count(1<<20, 7))
+	f.Records = make([]Record, r.count(maxRecords, 7))
+	attestations := 0
 	for i := range f.Records {
 		rc := &f.Records[i]
 		rc.Record = r.bytes(maxRecordBytes)
@@ -424,6 +433,10 @@ func Decode(b []byte) (*File, error) {
 		rc.Path = r.path()
 		rc.ProducerSignature = r.bytes(maxSignatureBytes)
 		n := r.count(maxValidators, 4)
+		if attestations += n; attestations > maxAttestations {
+			r.fail("more than %d attestations in all", maxAttestations)
+			break
+		}
 		if n > 0 {
 			rc.Attestations = make([]Attestation, n)
 		}
@@ -437,7 +450,7 @@ func Decode(b []byte) (*File, error) {
 	}
 
 	r.at = "judgements"
-	for range r.count(1<<16, 1) {
+	for range r.count(maxJudgements, 1) {
 		jr := &reader{b: r.bytes(maxJudgementBytes), at: "judgement"}
 		if r.err != nil {
 			break
