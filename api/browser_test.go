@@ -23,6 +23,7 @@ import (
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -324,6 +325,20 @@ func (b *browser) checkConsole(expected func(string) bool) {
 }
 
 // setFile sets the files of a file input, as choosing them would.
+// blockRequests makes every request of the page fail (on) or lets them
+// through again: the node might as well be stopped.
+func (b *browser) blockRequests(on bool) {
+	b.t.Helper()
+	_, err := chromedp.Call(b.ctx, network.Enable, network.EnableParams{})
+	b.step("enabling the network domain", err)
+	var ps []*network.BlockPattern
+	if on {
+		ps = []*network.BlockPattern{{URLPattern: "*://*:*/*", Block: true}}
+	}
+	_, err = chromedp.Call(b.ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: ps})
+	b.step(fmt.Sprintf("blocking requests: %v", on), err)
+}
+
 func (b *browser) setFile(sel string, paths ...string) {
 	b.t.Helper()
 	b.step("choosing "+strings.Join(paths, ", ")+" in "+sel, chromedp.Do(b.ctx, chromedp.SetUploadFiles(chromedp.CSS(sel), paths)))
@@ -567,30 +582,40 @@ func TestExplorerBrowserPush(t *testing.T) {
 	}
 	b.screenshot("upload")
 
-	// Verify page: the fixture with its data is valid.
+	// Verify page: checked in the page by the WebAssembly verifier against
+	// the genesis chosen, with every request to the node failing.
 	b.eval("following the Verify link", `document.querySelector('a[data-nav="verify"]').click()`)
 	b.waitFor("verify form", `location.hash === "#/verify" && !!document.getElementById("vf-text") && document.querySelector('a[data-nav="verify"]').getAttribute("aria-current") === "page"`)
-	if s := b.text("#vf-caveat"); !strings.Contains(s, "datadragon verify RECEIPT --genesis genesis.json [--data FILE]") {
+	if s := b.text("#vf-caveat"); !strings.Contains(s, "nothing is sent to the node") || !strings.Contains(s, "datadragon receipt verifier > verify.html") {
 		t.Errorf("caveat %q", s)
 	}
+	b.waitForIn("the verifier to load", `!!document.getElementById("vf-ready") && !document.getElementById("vf-go").disabled`, 60*time.Second)
+	b.blockRequests(true)
 	js, _ := json.Marshal(string(raw))
 	b.eval("pasting the receipt", `document.getElementById("vf-text").value = `+string(js))
+	absG, _ := filepath.Abs("../receipt/testdata/genesis.json")
+	b.setFile("#vf-genesis", absG)
 	abs, _ := filepath.Abs("../receipt/testdata/data.json")
 	b.setFile("#vf-data", abs)
 	b.eval("verify", `document.getElementById("vf-go").click()`)
-	b.waitFor("valid", `(document.getElementById("vf-verdict") || {textContent: ""}).textContent.startsWith("✓ valid") &&
-		document.getElementById("vf-checked").textContent.endsWith("attestations, data")`)
+	b.waitForIn("valid", `!!document.querySelector('#vf-verdict .dd-result[data-valid="true"]') &&
+		document.getElementById("vf-verdict").textContent.includes("trusting the genesis genesis.json of chain dd-test, SHA-256 ")`, 30*time.Second)
+	if s := b.text("#vf-genesis-help"); !strings.Contains(s, "Pinned in this browser: genesis.json") {
+		t.Errorf("the genesis is not shown pinned: %q", s)
+	}
 	b.screenshot("verify")
-	// A tampered receipt, without data: the broken link is named.
+	// A tampered receipt, without data, against the pinned genesis: the
+	// broken link is named.
 	bad := strings.Replace(string(raw), `"chain_id": "dd-test"`, `"chain_id": "dd-other"`, 1)
 	js, _ = json.Marshal(bad)
-	b.eval("pasting a tampered receipt", `document.getElementById("vf-text").value = `+string(js)+`; document.getElementById("vf-data").value = ""`)
+	b.eval("pasting a tampered receipt", `document.getElementById("vf-text").value = `+string(js)+`; document.getElementById("vf-data").value = ""; document.getElementById("vf-genesis").value = ""`)
 	b.eval("verify", `document.getElementById("vf-go").click()`)
-	b.waitFor("broken", `(document.getElementById("vf-verdict") || {textContent: ""}).textContent.startsWith("✗ broken link: chain_id")`)
-	// Garbage: the node's error, as an alert.
+	b.waitFor("broken", `!!document.querySelector('#vf-verdict .dd-result[data-link="chain_id"]')`)
+	// Garbage: in the user's words.
 	b.eval("pasting garbage", `document.getElementById("vf-text").value = "not a receipt"`)
 	b.eval("verify", `document.getElementById("vf-go").click()`)
-	b.waitFor("error", `(document.querySelector("#vf-result .err") || {textContent: ""}).textContent.startsWith("not a receipt")`)
+	b.waitFor("error", `(document.querySelector("#vf-verdict .dd-result") || {textContent: ""}).textContent.includes("this is not a receipt: the file is not JSON")`)
+	b.blockRequests(false)
 
 	// The verify page asks the node nothing by itself; opened first, its
 	// header still says whether the node answers.
@@ -640,6 +665,6 @@ func TestExplorerBrowserPush(t *testing.T) {
 	b.checkConsole(func(p string) bool {
 		// The injected failure of the second part, and the garbage receipt.
 		return strings.Contains(p, "status of 503") && strings.Contains(p, "/v1/push/uploads?upload=") ||
-			strings.Contains(p, "status of 400") && strings.Contains(p, "/v1/receipts/verify")
+			strings.Contains(p, "ERR_BLOCKED_BY_CLIENT") // while every request is blocked
 	})
 }

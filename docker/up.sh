@@ -27,6 +27,6 @@ DataDragon is starting (first blocks within a few seconds):
   records    http://$bind:${DD_NODE0_PORT:-8080}/v1/streams/sensors/records
   sources    ws://$bind:${DD_SENSORS_PORT:-9001}/stream (sensors), ws://$bind:${DD_TICKS_PORT:-9002}/stream (ticks)
   explorer   http://$bind:${DD_NODE0_PORT:-8080}/
-  push       datadragon stream --node http://$bind:${DD_NODE0_PORT:-8080} --stream uploads --token "\$(cat docker/.upload-token)" --receipts receipts/ FILE
+  push       datadragon stream --node http://$bind:${DD_NODE0_PORT:-8080} --stream uploads --token "\$(cat docker/.upload-token)" FILE   (writes FILE.ddr; check it: datadragon verify FILE.ddr --genesis genesis.json)
 Logs: $(compose_cmd) -f docker/docker-compose.yml logs -f node0     Stop: bash docker/down.sh
 MSG

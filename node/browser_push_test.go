@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/receipt"
+	"github.com/datadragon/datadragon/receipt/ddr"
 )
 
 // TestBrowserPushUpload uploads a file through the explorer's upload page
@@ -156,6 +158,32 @@ func TestBrowserPushUpload(t *testing.T) {
 	// The node verifies a chunk's receipt against the file.
 	eval("verifying the last chunk", `document.querySelector("#chunks tbody tr:nth-child(3) button.verify").click()`)
 	waitFor("valid", `document.querySelector("#chunks tbody tr:nth-child(3) .vres").textContent === "✓ valid"`, 30*time.Second)
+
+	// The page assembles FILE.ddr from the chunks' receipts, which
+	// verifies offline against the file.
+	dl := t.TempDir()
+	_, err = chromedp.CallBrowser(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+		Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dl})
+	step("allowing downloads", err)
+	eval("downloading the file receipt", `document.getElementById("download-ddr").click()`)
+	waitFor("the file receipt saved", `document.getElementById("download-all-msg").textContent.startsWith("Saved upload.bin.ddr")`, 60*time.Second)
+	var ddrBytes []byte
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if ddrBytes, err = os.ReadFile(filepath.Join(dl, "upload.bin.ddr")); err == nil && len(ddrBytes) > 0 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("upload.bin.ddr was not downloaded: %v", err)
+		}
+	}
+	gen, err := cmttypes.GenesisDocFromFile(net.members[0].Home + "/config/genesis.json")
+	step("reading the genesis", err)
+	fr, err := ddr.Decode(ddrBytes)
+	step("decoding the page's file receipt", err)
+	rep, err := ddr.Verify(fr, gen, bytes.NewReader(file), int64(len(file)))
+	if err != nil || !rep.Whole || len(rep.Records) != 3 {
+		t.Fatalf("the page's file receipt: %v (whole %v)", err, rep != nil && rep.Whole)
+	}
 
 	// Screenshot: not blank.
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 
-	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/ingest/digest"
 )
@@ -57,21 +56,16 @@ func ParseCaptured(data []byte) ([][]byte, error) {
 
 // checkRawData recomputes a raw record's digest from the captured
 // messages with the stream's declared normalisation (from the genesis).
-func checkRawData(gs *app.GenesisState, rec *wire.Record, data []byte) error {
-	var spec *app.RawSpec
-	for i := range gs.Streams {
-		if gs.Streams[i].ID == rec.Stream && gs.Streams[i].IsRaw() {
-			spec = gs.Streams[i].Raw
-		}
-	}
-	if spec == nil {
+func checkRawData(gs *genesisSet, rec *wire.Record, data []byte) error {
+	norm, ok := gs.Raw[rec.Stream]
+	if !ok {
 		return broken("data", "stream %s is not a raw stream of the genesis: its normalisation is not known here", rec.Stream)
 	}
 	msgs, err := ParseCaptured(data)
 	if err != nil {
 		return broken("data", "want the messages as a JSON array or one per line: %v", err)
 	}
-	d, err := digest.ComputeRaw(rec.Stream, spec.Normalize, digest.Digest(rec.Raw.ID), digest.Digest(rec.Raw.Close), msgs)
+	d, err := digest.ComputeRaw(rec.Stream, norm, digest.Digest(rec.Raw.ID), digest.Digest(rec.Raw.Close), msgs)
 	if err != nil {
 		return broken("data", "%v", err)
 	}

@@ -32,8 +32,6 @@ import (
 	"strings"
 
 	cmttypes "github.com/cometbft/cometbft/types"
-
-	"github.com/datadragon/datadragon/app"
 )
 
 // Version is the receipt format version.
@@ -48,7 +46,7 @@ type Receipt struct {
 	Index   uint64 `json:"index"`
 	// Record is the record's canonical encoding (wire.Record.Marshal),
 	// the leaf of the block's record root.
-	Record app.HexBytes `json:"record"`
+	Record HexBytes `json:"record"`
 	// RecordProof places the record in Block.RecordRoot.
 	RecordProof Proof `json:"record_proof"`
 	// Block is what the app hash of the deciding block is made of.
@@ -64,32 +62,32 @@ type Receipt struct {
 	Attestations []Attestation `json:"attestations"`
 	// ProducerSignature is a pushed chunk's producer signature, whose
 	// SHA-256 the record holds: the chunk's authenticity, checked offline.
-	ProducerSignature app.HexBytes `json:"producer_signature,omitempty"`
+	ProducerSignature HexBytes `json:"producer_signature,omitempty"`
 }
 
 // Proof is a Merkle inclusion proof: leaf Leaf of a tree of Leaves leaves.
 type Proof struct {
-	Leaf   int            `json:"leaf"`
-	Leaves int            `json:"leaves"`
-	Path   []app.HexBytes `json:"path"`
+	Leaf   int        `json:"leaf"`
+	Leaves int        `json:"leaves"`
+	Path   []HexBytes `json:"path"`
 }
 
 // Block is the deciding block's app-hash inputs (app.BlockInfo).
 type Block struct {
-	Height        int64        `json:"height"`
-	PrevAppHash   app.HexBytes `json:"prev_app_hash"`
-	RecordRoot    app.HexBytes `json:"record_root"`
-	ChangesetHash app.HexBytes `json:"changeset_hash"`
-	AppHash       app.HexBytes `json:"app_hash"`
+	Height        int64    `json:"height"`
+	PrevAppHash   HexBytes `json:"prev_app_hash"`
+	RecordRoot    HexBytes `json:"record_root"`
+	ChangesetHash HexBytes `json:"changeset_hash"`
+	AppHash       HexBytes `json:"app_hash"`
 }
 
 // Validator is one member of the validator set.
 type Validator struct {
-	Name        string       `json:"name,omitempty"`
-	Address     app.HexBytes `json:"address"`
-	PubKey      app.PubKey   `json:"pub_key"`
-	ZiggyPubKey app.HexBytes `json:"ziggy_pub_key"`
-	Power       int64        `json:"power"`
+	Name        string   `json:"name,omitempty"`
+	Address     HexBytes `json:"address"`
+	PubKey      PubKey   `json:"pub_key"`
+	ZiggyPubKey HexBytes `json:"ziggy_pub_key"`
+	Power       int64    `json:"power"`
 }
 
 // Attestation is one majority validator's signed vote extension, reduced
@@ -99,11 +97,11 @@ type Validator struct {
 // validator's Ziggy signature covers wire.SignBytes(chain id,
 // ExtensionHeight, validator address, Root).
 type Attestation struct {
-	Validator       app.HexBytes `json:"validator"` // CometBFT address
-	ExtensionHeight int64        `json:"extension_height"`
-	Proof           Proof        `json:"proof"`
-	Root            app.HexBytes `json:"root"`
-	Signature       app.HexBytes `json:"signature"` // Ziggy
+	Validator       HexBytes `json:"validator"` // CometBFT address
+	ExtensionHeight int64    `json:"extension_height"`
+	Proof           Proof    `json:"proof"`
+	Root            HexBytes `json:"root"`
+	Signature       HexBytes `json:"signature"` // Ziggy
 }
 
 // Marshal returns the receipt's indented JSON.

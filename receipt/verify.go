@@ -3,13 +3,13 @@ package receipt
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 
 	cryptoenc "github.com/cometbft/cometbft/crypto/encoding"
 	cmttypes "github.com/cometbft/cometbft/types"
 
-	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/merkle"
 	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/app/ziggysig"
@@ -29,6 +29,47 @@ type Message struct {
 // digest. It returns nil only if everything holds, else a *LinkError
 // naming the first broken link.
 func Verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte) error {
+	return VerifyCached(r, genesis, data, nil)
+}
+
+// Cache remembers the signatures and commits a verifier has checked, so
+// that the records of one file receipt, which share commits and vote
+// extensions, check each once. A nil *Cache remembers nothing. A Cache is
+// not safe for concurrent use.
+type Cache struct {
+	ok map[[32]byte]bool
+}
+
+// NewCache returns an empty Cache.
+func NewCache() *Cache { return &Cache{ok: map[[32]byte]bool{}} }
+
+// check runs f unless the same check (key parts, hashed) succeeded before.
+func (c *Cache) check(f func() error, parts ...[]byte) error {
+	if c == nil {
+		return f()
+	}
+	h := sha256.New()
+	for _, p := range parts {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(p)))
+		h.Write(n[:])
+		h.Write(p)
+	}
+	var k [32]byte
+	h.Sum(k[:0])
+	if c.ok[k] {
+		return nil
+	}
+	if err := f(); err != nil {
+		return err
+	}
+	c.ok[k] = true
+	return nil
+}
+
+// VerifyCached is Verify with a Cache shared by several receipts checked
+// against the same genesis.
+func VerifyCached(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte, cache *Cache) error {
 	if r == nil {
 		return broken("receipt", "no receipt")
 	}
@@ -38,7 +79,7 @@ func Verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte) error {
 	if genesis == nil {
 		return broken("genesis", "no genesis")
 	}
-	gs, err := app.ParseGenesisState(genesis.AppState)
+	gs, err := trustedGenesis(genesis.AppState)
 	if err != nil {
 		return broken("genesis", "app_state: %v", err)
 	}
@@ -64,7 +105,7 @@ func Verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte) error {
 			return broken("genesis", "validator %d: address does not match its key", i)
 		}
 		if !bytes.Equal(v.Address, pk.Address()) || v.PubKey.Type != g.PubKey.Type || !bytes.Equal(v.PubKey.Value, g.PubKey.Value) ||
-			!bytes.Equal(v.ZiggyPubKey, g.ZiggyPubKey) || v.Power != g.Power {
+			!bytes.Equal(v.ZiggyPubKey, g.ZiggyPubKey) || v.Power != g.Power || (v.Name != "" && v.Name != g.Name) {
 			return broken("validators", "validator %d (%s) differs from the genesis", i, v.Address)
 		}
 		cvals[i] = cmttypes.NewValidator(pk, g.Power)
@@ -112,7 +153,7 @@ func Verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte) error {
 	if err != nil {
 		return broken("block", "changeset_hash: %v", err)
 	}
-	if want := app.AppHash(r.Block.PrevAppHash, r.Block.Height, root, cs); !bytes.Equal(want, r.Block.AppHash) {
+	if want := appHash(r.Block.PrevAppHash, r.Block.Height, root, cs); !bytes.Equal(want, r.Block.AppHash) {
 		return broken("block", "app hash %x does not follow from prev_app_hash, height, record_root and changeset_hash (%x)", []byte(r.Block.AppHash), want)
 	}
 
@@ -148,7 +189,22 @@ func Verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte) error {
 	if hh := h.Hash(); !bytes.Equal(c.BlockID.Hash, hh) {
 		return broken("commit", "signs block %X, the header hashes to %X", []byte(c.BlockID.Hash), []byte(hh))
 	}
-	if err := valSet.VerifyCommit(chainID, c.BlockID, h.Height, c); err != nil {
+	// CometBFT checks each signature against the set's validator at its
+	// index and ignores the address beside it; a receipt's bytes must all
+	// mean something, so the address must be that validator's.
+	if len(c.Signatures) == len(valSet.Validators) {
+		for idx, cs := range c.Signatures {
+			if cs.BlockIDFlag != cmttypes.BlockIDFlagAbsent && !bytes.Equal(cs.ValidatorAddress, valSet.Validators[idx].Address) {
+				return broken("commit", "signature %d names validator %s, but the set's validator %d is %s", idx, cs.ValidatorAddress, idx, valSet.Validators[idx].Address)
+			}
+		}
+	}
+	cc, cb := cache, commitBytes(c)
+	if cb == nil {
+		cc = nil // not encodable: check it every time
+	}
+	if err := cc.check(func() error { return valSet.VerifyCommit(chainID, c.BlockID, h.Height, c) },
+		[]byte("commit"), []byte(chainID), valSet.Hash(), cb); err != nil {
 		return broken("commit", "%s", commitProblem(chainID, c, valSet, r.Validators, err))
 	}
 
@@ -199,7 +255,9 @@ func Verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte) error {
 			return broken("attestations", "attestation %d (%s): not in its extension's root", i, a.Validator)
 		}
 		msg := wire.SignBytes(chainID, a.ExtensionHeight, a.Validator, eroot)
-		if err := (ziggysig.Scheme{}).Verify(gs.Validators[vi].ZiggyPubKey, msg, a.Signature); err != nil {
+		zpk := gs.Validators[vi].ZiggyPubKey
+		if err := cache.check(func() error { return (ziggysig.Scheme{}).Verify(zpk, msg, a.Signature) },
+			[]byte("ziggy"), zpk, msg, a.Signature); err != nil {
 			return broken("attestations", "the Ziggy signature of %s over its vote extension at height %d does not verify against its genesis key: the attestation was forged or altered (%v)", who(r.Validators[vi]), a.ExtensionHeight, err)
 		}
 		power += ra.Power
@@ -276,6 +334,16 @@ func checkData(rec *wire.Record, data []byte) error {
 	return nil
 }
 
+// commitBytes is the commit's protobuf encoding: what a cached commit
+// check is keyed by.
+func commitBytes(c *cmttypes.Commit) []byte {
+	b, err := c.ToProto().Marshal()
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
 func hash32(b []byte) (merkle.Hash, error) {
 	var h merkle.Hash
 	if len(b) != len(h) {
@@ -285,7 +353,7 @@ func hash32(b []byte) (merkle.Hash, error) {
 	return h, nil
 }
 
-func hashes(bs []app.HexBytes) ([]merkle.Hash, error) {
+func hashes(bs []HexBytes) ([]merkle.Hash, error) {
 	out := make([]merkle.Hash, len(bs))
 	for i, b := range bs {
 		h, err := hash32(b)

@@ -21,6 +21,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/datadragon/datadragon/receipt/wasm"
 )
 
 //go:embed static
@@ -36,12 +38,13 @@ var contentTypes = map[string]string{
 	".css":  "text/css; charset=utf-8",
 	".js":   "text/javascript; charset=utf-8",
 	".svg":  "image/svg+xml",
+	".gz":   "application/gzip", // the compiled verifier, inflated by the page itself
 }
 
 // CSP is the Content-Security-Policy of every explorer response: the page
 // may load and connect to its own origin only, and runs no inline script
-// or style.
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+// or style; it may compile WebAssembly, the receipt verifier it runs.
+const CSP = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 type asset struct {
@@ -59,6 +62,9 @@ func Files() []string {
 		}
 		return nil
 	})
+	for p := range verifierFiles {
+		out = append(out, p)
+	}
 	return out
 }
 
@@ -74,6 +80,15 @@ func servedPath(p string) string {
 		return "/"
 	}
 	return Prefix + rel
+}
+
+// verifierFiles are the browser receipt verifier's files (package
+// receipt/wasm), which the verify and upload pages run: a receipt is
+// checked in the page, not by asking this node.
+var verifierFiles = map[string][]byte{
+	Prefix + "verifier.wasm.gz": wasm.VerifierGz,
+	Prefix + "wasm_exec.js":     wasm.ExecJS,
+	Prefix + "ddverify.js":      wasm.DDVerifyJS,
 }
 
 // loaded holds the embedded files by served path, with their types and
@@ -98,6 +113,14 @@ func load() map[string]asset {
 		m[servedPath(p)] = asset{data: b, ctype: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
 		return nil
 	})
+	for p, b := range verifierFiles {
+		sum := sha256.Sum256(b)
+		ct := contentTypes[path.Ext(p)]
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		m[p] = asset{data: b, ctype: ct, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+	}
 	return m
 }
 

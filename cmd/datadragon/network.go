@@ -594,9 +594,9 @@ func devnetMain(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	api0 := "http://" + nodes[0].Config().API
 	fmt.Fprintf(stdout, "  explorer: %s/\n", api0)
-	fmt.Fprintf(stdout, "Push a file and check its receipts offline:\n")
-	fmt.Fprintf(stdout, "  datadragon stream --node %s --stream uploads --receipts receipts FILE\n", api0)
-	fmt.Fprintf(stdout, "  datadragon verify receipts/uploads-0.json --genesis %s --data FILE\n", genesis)
+	fmt.Fprintf(stdout, "Push a file and check its receipt offline:\n")
+	fmt.Fprintf(stdout, "  datadragon stream --node %s --stream uploads FILE      (writes FILE.ddr beside FILE)\n", api0)
+	fmt.Fprintf(stdout, "  datadragon verify FILE.ddr --genesis %s\n", genesis)
 	if temporary {
 		fmt.Fprintf(stdout, "  (copy %s to check receipts after the devnet stops: its directory is removed then)\n", genesis)
 	}

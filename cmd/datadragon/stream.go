@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,6 +28,7 @@ import (
 	"github.com/datadragon/datadragon/app/ziggysig"
 	"github.com/datadragon/datadragon/gateway/client"
 	"github.com/datadragon/datadragon/receipt"
+	"github.com/datadragon/datadragon/receipt/ddr"
 	"github.com/datadragon/datadragon/zk/ziggy"
 )
 
@@ -49,12 +51,16 @@ var pushPoll time.Duration
 
 var streamCmd = &command{
 	path:     "stream",
-	synopsis: "--stream ID [--node URL] [--token T | --key FILE [--private]] [--piece N] [--receipts DIR] FILE|-",
+	synopsis: "--stream ID [--node URL] [--token T | --key FILE [--private]] [--piece N] [--ddr FILE.ddr] [--receipts DIR] FILE|-",
 	summary:  "push a file or standard input to a push stream and wait for its records",
 	about: `Push FILE (or standard input, '-') to a push stream through a node's
-gateway, wait until the chain has decided every chunk and, with --receipts,
-save a receipt per accepted chunk as DIR/<stream>-<index>.json, verifiable
-offline with 'datadragon verify'.
+gateway, wait until the chain has decided every chunk and write the file
+receipt FILE.ddr beside it: one small binary file holding every chunk's
+record and the evidence that the chain accepted it, verifiable offline
+with 'datadragon verify FILE.ddr --genesis GENESIS' (which finds FILE
+beside it). For standard input it is STREAM-FIRST-LAST.ddr in the current
+directory; --ddr names another path. With --receipts, a JSON receipt per
+accepted chunk is saved too, as DIR/<stream>-<index>.json.
 
 Without --key the gateway chunks: the bytes go up in parts of 4 MiB, cut
 into messages of --piece bytes; each part is acknowledged once it is
@@ -77,15 +83,18 @@ show it matches a receipt.
 Progress goes to standard error: bytes sent and acknowledged, chunks
 acknowledged and accepted (redrawn in place on a terminal, a line every
 few seconds otherwise). The summary goes to standard output. Exits 0 only
-if every chunk was accepted.
+if every chunk was accepted with the verdict ok: a chunk disputed,
+rejected, or accepted as breaking one of the stream's rules makes it exit
+1, with the verdict in words.
 
 Related: 'datadragon stream register' registers a stream, 'datadragon
 stream token' makes a write token.`,
 	examples: []string{
+		"datadragon stream --stream uploads data.csv      # writes data.csv.ddr",
+		"datadragon verify data.csv.ddr --genesis net/genesis.json",
 		"datadragon stream --stream uploads --receipts receipts/ data.csv",
 		"DATADRAGON_TOKEN=9f3c... datadragon stream --node http://10.0.0.5:8080 --stream logs --piece 4096 app.log",
 		"tar c reports/ | datadragon stream --stream lab --key keys/ziggy.key --private -",
-		"datadragon verify receipts/uploads-0.json --genesis net/genesis.json",
 	},
 }
 
@@ -152,6 +161,7 @@ func streamMain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	keyPath := fs.String("key", "", "chunk and sign with this producer's Ziggy private key `FILE`")
 	private := fs.Bool("private", false, "with --key: send digests and message lengths only, not the data")
 	piece := fs.Int("piece", client.DefaultPiece, "`BYTES` per message, 1 to 1048576")
+	ddrPath := fs.String("ddr", "", "write the file receipt to `FILE.ddr` (default: FILE.ddr beside FILE; for standard input STREAM-FIRST-LAST.ddr)")
 	receiptDir := fs.String("receipts", "", "save a receipt per accepted chunk in `DIR` as <stream>-<index>.json")
 	uploadID := fs.String("upload", "", "resume the unsigned upload with this `ID` (printed by an interrupted run); give the same input")
 	pos, err := parse(fs, c, args, stdout)
@@ -250,13 +260,21 @@ func streamMain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 			if name != "-" {
 				how = name
 			}
-			fmt.Fprintf(stderr, "The gateway keeps what it acknowledged. To resume:\n  datadragon stream --node %s --stream %s --upload %s %s\n", base, *streamID, res.Upload, how)
+			fmt.Fprintf(stderr, "The gateway keeps what it acknowledged. To resume:\n  %s\n", resumeCommand(fs, base, *streamID, res.Upload, how))
+			if *token != "" && os.Getenv(tokenEnv) != *token {
+				fmt.Fprintf(stderr, "(with the same write token: --token, or %s)\n", tokenEnv)
+			}
 		}
 		return code
 	}
 
 	printPushSummary(stdout, res)
 	var problems []string
+	if p, err := saveFileReceipt(ctx, cl, res, name, *ddrPath, stdout); err != nil {
+		problems = append(problems, err.Error())
+	} else if len(p) > 0 {
+		problems = append(problems, p...)
+	}
 	if *receiptDir != "" {
 		paths, err := saveReceipts(ctx, cl, res, *receiptDir)
 		if len(paths) > 0 {
@@ -295,6 +313,135 @@ func streamMain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return fail(stderr, c, errors.New(strings.Join(problems, "; ")))
 	}
 	return exitOK
+}
+
+// resumeCommand is the command line that resumes an interrupted upload:
+// every flag given that matters for the rest of the run (not the token,
+// which stays off the screen), and --upload.
+func resumeCommand(fs *flag.FlagSet, base, stream, upload, input string) string {
+	parts := []string{"datadragon stream", "--node", base, "--stream", stream}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "node", "stream", "token", "upload":
+			return
+		}
+		if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+			parts = append(parts, "--"+f.Name)
+			return
+		}
+		parts = append(parts, "--"+f.Name, shellQuote(f.Value.String()))
+	})
+	return strings.Join(append(parts, "--upload", upload, shellQuote(input)), " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// saveFileReceipt fetches the receipt of every accepted chunk, writes the
+// push's file receipt and says where. It returns the chunks whose verdict
+// is not ok, in words.
+func saveFileReceipt(ctx context.Context, cl *client.Client, res *client.UploadResult, name, path string, stdout io.Writer) ([]string, error) {
+	var rs []*receipt.Receipt
+	var idx []uint64
+	var problems []string
+	for _, ch := range res.Chunks {
+		if ch.Status != "accepted" || !ch.HasIndex {
+			continue
+		}
+		r, err := fetchReceipt(ctx, cl, res.Stream, ch.Index)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := wire.UnmarshalRecord(r.Record)
+		if err != nil {
+			return nil, fmt.Errorf("receipt of %s/%d: %w", res.Stream, ch.Index, err)
+		}
+		if rec.Verdict != wire.OK {
+			problems = append(problems, fmt.Sprintf("the chunk at byte %d (%s/%d) was accepted with the verdict %s: the chain agrees it broke the stream's rule", ch.Offset, res.Stream, ch.Index, ddr.Verdict(rec.Verdict)))
+		}
+		rs = append(rs, r)
+		idx = append(idx, ch.Index)
+	}
+	if len(rs) == 0 {
+		return problems, nil
+	}
+	var th ddr.Threshold
+	if st, err := cl.Status(ctx); err == nil {
+		th = ddr.Threshold{Numerator: st.Threshold.Numerator, Denominator: st.Threshold.Denominator}
+	}
+	f, err := ddr.From(rs, th)
+	if err != nil {
+		return nil, fmt.Errorf("file receipt: %w", err)
+	}
+	addJudgements(ctx, cl, f)
+	b, err := ddr.Encode(f)
+	if err != nil {
+		return nil, fmt.Errorf("file receipt: %w", err)
+	}
+	if path == "" {
+		slices.Sort(idx)
+		path = defaultDDRPath(name, res.Stream, idx[0], idx[len(idx)-1])
+	}
+	if err := writeFileAtomic(path, b); err != nil {
+		return nil, fmt.Errorf("file receipt: %w", err)
+	}
+	fmt.Fprintf(stdout, "receipt: %s (%d bytes, %d chunks)\n", path, len(b), len(rs))
+	fmt.Fprintf(stdout, "check it offline: datadragon verify %s --genesis GENESIS.json (the network's genesis)\n", path)
+	return problems, nil
+}
+
+// addJudgements adds to f the experts' judgements the node serves for
+// its records that are not in it yet, and returns how many it added. A
+// record the node cannot serve is left as it is: judgements are extra
+// evidence, the receipt holds without them.
+func addJudgements(ctx context.Context, cl *client.Client, f *ddr.File) int {
+	have := map[string]bool{}
+	for _, j := range f.Judgements {
+		have[string(j.Signature)] = true
+	}
+	n := 0
+	for i, rc := range f.Records {
+		rec, err := wire.UnmarshalRecord(rc.Record)
+		if err != nil {
+			continue
+		}
+		rv, err := cl.Record(ctx, rec.Stream, rec.Index)
+		if err != nil {
+			continue
+		}
+		for _, j := range rv.Experts {
+			if len(j.Signature) == 0 || have[string(j.Signature)] || j.Digest != rec.Digest.String() {
+				continue
+			}
+			have[string(j.Signature)] = true
+			f.Judgements = append(f.Judgements, ddr.Judgement{Record: i, Dispute: j.Dispute, Note: j.Note, Expert: j.Expert, Signature: j.Signature})
+			n++
+		}
+	}
+	return n
+}
+
+// fetchReceipt waits for and checks the receipt of stream/index.
+func fetchReceipt(ctx context.Context, cl *client.Client, stream string, index uint64) (*receipt.Receipt, error) {
+	rctx, cancel := context.WithTimeout(ctx, receiptWait)
+	raw, err := cl.WaitReceipt(rctx, stream, index)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("receipt of %s/%d: %w", stream, index, err)
+	}
+	r, err := receipt.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("receipt of %s/%d: %w", stream, index, err)
+	}
+	if r.Stream != stream || r.Index != index {
+		return nil, fmt.Errorf("the node answered the receipt of %s/%d with one of %s/%d", stream, index, r.Stream, r.Index)
+	}
+	return r, nil
 }
 
 // checkPushStream asks the node once for the stream before a push, so

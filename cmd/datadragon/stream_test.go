@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,12 +17,14 @@ import (
 	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/gateway/client"
 	"github.com/datadragon/datadragon/gateway/client/clienttest"
+	"github.com/datadragon/datadragon/receipt"
+	"github.com/datadragon/datadragon/receipt/ddr"
 	"github.com/datadragon/datadragon/zk/ziggy"
 )
 
 func TestStreamAndExpertHelp(t *testing.T) {
 	pages := map[string][]string{
-		"stream":          {"node", "stream", "token", "key", "private", "piece", "receipts", "upload"},
+		"stream":          {"node", "stream", "token", "key", "private", "piece", "ddr", "receipts", "upload"},
 		"stream register": {"node", "key", "spec", "nonce"},
 		"stream token":    nil,
 		"expert endorse":  {"node", "key", "stream", "index", "note"},
@@ -193,6 +196,25 @@ func TestStreamPushWritesReceipts(t *testing.T) {
 			t.Errorf("receipt %d: %s %v", i, b, err)
 		}
 	}
+	// The file receipt beside the file holds all 9 records, and
+	// 'receipt show' reads it.
+	if !strings.Contains(out, "receipt: "+file+".ddr") || !strings.Contains(out, "datadragon verify "+file+".ddr") {
+		t.Errorf("summary does not name the file receipt:\n%s", out)
+	}
+	raw, err := os.ReadFile(file + ".ddr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, err := ddr.Decode(raw)
+	if err != nil || len(fr.Records) != 9 || len(fr.Blocks) != 1 {
+		t.Fatalf("file receipt: %v", err)
+	}
+	code, out, errOut = runCLI(t, "receipt", "show", file+".ddr")
+	wantCode(t, []string{"receipt", "show"}, code, exitOK, out, errOut)
+	var view ddr.JSON
+	if err := json.Unmarshal([]byte(out), &view); err != nil || len(view.Records) != 9 || view.Records[8].Index != 11 || view.Records[0].Verdict != "ok" {
+		t.Errorf("receipt show: %v\n%s", err, out)
+	}
 	ids := g.Uploads()
 	if got, _ := g.Upload(ids[0]); len(ids) != 1 || !bytes.Equal(got, data) {
 		t.Errorf("the gateway holds %d bytes in %d uploads", len(got), len(ids))
@@ -211,7 +233,7 @@ func TestStreamPushWritesReceipts(t *testing.T) {
 	// resume, and resuming with --upload finishes the same upload.
 	ctx, cancel := context.WithCancel(context.Background())
 	g.Hold(true)
-	args = []string{"--node", g.URL, "--stream", "files", "--piece", "10000", file}
+	args = []string{"--node", g.URL, "--stream", "files", "--piece", "10000", "--receipts", receipts, file}
 	var out2, errOut2 bytes.Buffer
 	go func() {
 		for {
@@ -232,6 +254,10 @@ func TestStreamPushWritesReceipts(t *testing.T) {
 	m := regexp.MustCompile(`--upload ([0-9a-f]{32}) `).FindStringSubmatch(errOut2.String())
 	if m == nil || !strings.Contains(errOut2.String(), "interrupted") {
 		t.Fatalf("interrupted push:\n%s", errOut2.String())
+	}
+	// The hint repeats every flag that matters.
+	if want := "--piece 10000 --receipts " + receipts + " --upload " + m[1] + " " + file; !strings.Contains(errOut2.String(), want) {
+		t.Errorf("the resume hint lacks %q:\n%s", want, errOut2.String())
 	}
 	g.Hold(false)
 	args = []string{"--node", g.URL, "--stream", "files", "--piece", "10000", "--upload", m[1], file}
@@ -258,6 +284,28 @@ func atoi(t *testing.T, s string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestStreamVerdictNotOK: a chunk the chain accepted as breaking one of
+// the stream's rules makes the push fail, saying so in words; the file
+// receipt is still written.
+func TestStreamVerdictNotOK(t *testing.T) {
+	fastPolls(t)
+	g := clienttest.New(t, "test-chain", clienttest.Stream{ID: "files", Messages: 2, Token: "secret"})
+	g.SetVerdict(1, wire.Violation(3))
+	file := filepath.Join(t.TempDir(), "rows.csv")
+	if err := os.WriteFile(file, bytes.Repeat([]byte("a,b\n"), 1000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--node", g.URL, "--stream", "files", "--token", "secret", "--piece", "1000", "--ddr", file + ".receipt.ddr", file}
+	code, out, errOut := streamCLI(t, args...)
+	wantCode(t, args, code, exitFail, out, errOut)
+	if !strings.Contains(errOut, "(files/1) was accepted with the verdict rule violation (rule 3)") {
+		t.Errorf("the verdict is not in words:\n%s", errOut)
+	}
+	if _, err := os.Stat(file + ".receipt.ddr"); err != nil {
+		t.Errorf("no file receipt at --ddr: %v", err)
+	}
 }
 
 // TestStreamPushEmptyInput: an empty file or empty standard input is an
@@ -437,6 +485,34 @@ func TestExpertEndorseAndDispute(t *testing.T) {
 		if js := g.Judgements("lab", 12); len(js) != i+1 || js[i]["dispute"] != dispute || js[i]["note"] != "looked at it" {
 			t.Errorf("judgements %v", js)
 		}
+	}
+	// 'receipt update' adds both, signatures and all, to a file receipt
+	// of the record, once.
+	cl := &client.Client{Base: g.URL}
+	raw, err := cl.Receipt(context.Background(), "lab", 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := receipt.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := ddr.From([]*receipt.Receipt{r}, ddr.Threshold{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := ddr.Encode(f)
+	ddrPath := filepath.Join(dir, "lab.ddr")
+	os.WriteFile(ddrPath, b, 0o644)
+	for _, want := range []string{"2 new expert judgement(s), 2 in all", "0 new expert judgement(s), 2 in all"} {
+		code, out, errOut := runCLI(t, "receipt", "update", "--node", g.URL, ddrPath)
+		if code != exitOK || !strings.Contains(out, want) {
+			t.Errorf("receipt update: exit %d, want %q:\n%s%s", code, want, out, errOut)
+		}
+	}
+	b, _ = os.ReadFile(ddrPath)
+	if f, err := ddr.Decode(b); err != nil || len(f.Judgements) != 2 || !f.Judgements[1].Dispute || f.Judgements[1].Note != "looked at it" || len(f.Judgements[1].Signature) == 0 {
+		t.Errorf("judgements in the file receipt: %v", err)
 	}
 	for _, tc := range []struct {
 		stream, index, want string

@@ -12,6 +12,7 @@ import (
 
 	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/receipt"
+	"github.com/datadragon/datadragon/receipt/ddr"
 )
 
 // maxReceiptBytes bounds the receipt and data files verify reads.
@@ -19,9 +20,25 @@ const maxReceiptBytes = 64 << 20
 
 var verifyCmd = &command{
 	path:     "verify",
-	synopsis: "RECEIPT|BUNDLE --genesis GENESIS [--data FILE]",
-	summary:  "check a record's receipt offline against a trusted genesis",
-	about: `Check a receipt (GET /v1/receipts/STREAM/INDEX on any node) with no node
+	synopsis: "FILE.ddr|RECEIPT|BUNDLE --genesis GENESIS [--data FILE] [--require-ok]",
+	summary:  "check a file receipt or a record's receipt offline against a trusted genesis",
+	about: `Check a file receipt, FILE.ddr as 'datadragon stream FILE' writes it, or a
+chunk's receipt, with no node running. For FILE.ddr the file is looked
+for beside it (FILE) unless --data names it; the answer says in words what
+the receipt proves: the stream and indexes, that every byte of the file
+lies in a chunk whose digest the chain accepted, each chunk's verdict,
+the observation and commit times, and which validators attested.
+
+A chunk's receipt (GET /v1/receipts/STREAM/INDEX on any node) is checked
+the same way: the validator set against the trusted genesis (CometBFT's
+genesis.json with DataDragon's app_state), the record and its Merkle proof
+to the block's record root, the app hash, the next block's header and its
+commit by more than 2/3 of the voting power, and the majority's
+Ziggy-signed attestations, and for a producer-signed pushed chunk the
+producer's Ziggy signature.
+
+A verdict other than ok (a chunk that broke one of the stream's rules) is
+printed in words; with --require-ok it makes verify exit 1. (GET /v1/receipts/STREAM/INDEX on any node) with no node
 running: the validator set against the trusted genesis (CometBFT's
 genesis.json with DataDragon's app_state), the record and its Merkle proof
 to the block's record root, the app hash, the next block's header and its
@@ -54,6 +71,8 @@ at its start (DIR/genesis.json), the one 'datadragon init' writes, or
 config/genesis.json in any node's home. Take it from a source you trust,
 not from the node whose record you check.`,
 	examples: []string{
+		"datadragon verify photo.jpg.ddr --genesis genesis.json",
+		"datadragon verify photo.jpg.ddr --genesis genesis.json --data elsewhere/photo.jpg --require-ok",
 		"curl -s localhost:8080/v1/receipts/sensors/12 > r.json",
 		"datadragon verify r.json --genesis mynet/node0/config/genesis.json",
 		"datadragon verify r.json --genesis genesis.json --data chunk12.json",
@@ -66,6 +85,8 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	c := verifyCmd
 	fs := newFlagSet(c)
 	genesis := fs.String("genesis", "", "the trusted genesis `FILE` (CometBFT genesis.json); required")
+	requireOK := fs.Bool("require-ok", false, "exit 1 unless every chunk's verdict is ok")
+	noData := fs.Bool("no-data", false, "for FILE.ddr: do not look for FILE beside it")
 	dataFile := fs.String("data", "", "the chunk's data: the whole pushed `FILE`, the chunk's bytes, an observed chunk's messages as JSON [{\"seq\":N,\"data\":\"<base64>\"}, ...], or a raw chunk's messages as captured (a JSON array or one per line)")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
@@ -85,6 +106,13 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	raw, err := readLimited(pos[0])
 	if err != nil {
 		return fail(stderr, c, err)
+	}
+	if ddr.IsDDR(raw) || strings.HasSuffix(pos[0], ddr.Ext) {
+		g, err := loadGenesis(*genesis)
+		if err != nil {
+			return fail(stderr, c, err)
+		}
+		return verifyDDR(pos[0], raw, *genesis, g, *dataFile, *noData, *requireOK, stdout, stderr)
 	}
 	var receipts []*receipt.Receipt
 	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '[' {
@@ -109,14 +137,9 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		}
 		receipts = append(receipts, r)
 	}
-	g, err := cmttypes.GenesisDocFromFile(*genesis)
+	g, err := loadGenesis(*genesis)
 	if err != nil {
-		if b, rerr := readLimited(*genesis); rerr == nil {
-			if _, perr := receipt.Parse(b); perr == nil {
-				return fail(stderr, c, fmt.Errorf("--genesis %s is a receipt, not a genesis: give the network's genesis.json (the one 'datadragon devnet' or 'datadragon init' wrote, or config/genesis.json in a node's home)", *genesis))
-			}
-		}
-		return fail(stderr, c, fmt.Errorf("--genesis %s is not a genesis file CometBFT reads: %w", *genesis, err))
+		return fail(stderr, c, err)
 	}
 	var lines []string
 	for _, r := range receipts {
@@ -189,6 +212,24 @@ func readData(path string, r *receipt.Receipt) ([]byte, error) {
 		return nil, fmt.Errorf("%s: reading the chunk at offset %d: %w", path, off, err)
 	}
 	return buf, nil
+}
+
+// loadGenesis reads the trusted genesis, saying in words what a file
+// given as one is when it is not.
+func loadGenesis(path string) (*cmttypes.GenesisDoc, error) {
+	g, err := cmttypes.GenesisDocFromFile(path)
+	if err == nil {
+		return g, nil
+	}
+	if b, rerr := readLimited(path); rerr == nil {
+		if ddr.IsDDR(b) {
+			return nil, fmt.Errorf("--genesis %s is a file receipt, not a genesis: give the receipt first and the network's genesis.json with --genesis", path)
+		}
+		if _, perr := receipt.Parse(b); perr == nil {
+			return nil, fmt.Errorf("--genesis %s is a receipt, not a genesis: give the network's genesis.json (the one 'datadragon devnet' or 'datadragon init' wrote, or config/genesis.json in a node's home)", path)
+		}
+	}
+	return nil, fmt.Errorf("--genesis %s is not a genesis file CometBFT reads: %w", path, err)
 }
 
 func readLimited(path string) ([]byte, error) {

@@ -339,6 +339,12 @@ type Status struct {
 	Initialised bool   `json:"initialised"`
 	ChainID     string `json:"chain_id"`
 	Height      int64  `json:"height"`
+	// Threshold is the acceptance threshold: more than Numerator /
+	// Denominator of the voting power.
+	Threshold struct {
+		Numerator   uint64 `json:"numerator"`
+		Denominator uint64 `json:"denominator"`
+	} `json:"threshold"`
 }
 
 // Status returns the node's status.
@@ -466,6 +472,8 @@ type Judgement struct {
 	Note    string `json:"note"`
 	Digest  string `json:"digest"`
 	Height  int64  `json:"height"`
+	// Signature is the expert's Ziggy signature (wire.ExpertSignBytes).
+	Signature Hex `json:"signature"`
 }
 
 // Record returns a chunk's record (an *Error with Status 404 before any

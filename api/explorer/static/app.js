@@ -875,6 +875,7 @@
     const summary = el("p", { id: "chunk-summary", role: "status" }, "Waiting for the first chunk…");
     const tbody = el("tbody");
     const allBtn = el("button", { type: "button", class: "btn", id: "download-all", disabled: true }, "Download all receipts");
+    const ddrBtn = el("button", { type: "button", class: "btn primary", id: "download-ddr", disabled: true }, "Download " + file.name + ".ddr");
     const allMsg = el("span", { class: "help", id: "download-all-msg", role: "status" });
     run.hidden = false;
     fill(run,
@@ -890,7 +891,7 @@
           el("th", { scope: "col" }, "Status"), el("th", { scope: "col", class: "num" }, "Index"),
           el("th", { scope: "col" }, "Receipt"), el("th", { scope: "col" }, "Check"))),
         tbody)),
-      el("p", { class: "row" }, allBtn, allMsg));
+      el("p", { class: "row" }, ddrBtn, allBtn, allMsg));
     run.querySelector("h2").scrollIntoView({ block: "nearest" });
 
     const t0 = performance.now();
@@ -903,9 +904,11 @@
     const onRetry = (e, n) => { retryText.textContent = "A part failed (" + e.message + "); resuming from what the gateway has acknowledged (attempt " + n + ")."; };
     const rows = watchChunks(v, stream, id, file, tbody, summary, () => {
       allBtn.disabled = ![...rows.values()].some((r) => r.ready);
+      ddrBtn.disabled = allBtn.disabled;
       fields.disabled = false;
     });
     allBtn.addEventListener("click", () => downloadAll(stream, id, rows, allBtn, allMsg));
+    ddrBtn.addEventListener("click", () => downloadDDR(stream, file, rows, ddrBtn, allMsg));
     try {
       const st = await pushFile(v, stream, file, id, token, onAck, onRetry);
       if (!v.alive) return;
@@ -952,11 +955,24 @@
         if (!res.ok) throw new HTTPError(res.status, "the receipt is not available (" + res.status + ")");
         const text = await res.text();
         const whole = file.size <= WHOLE_FILE_MAX;
-        const out = await postVerify(text, whole ? file : file.slice(row.offset, row.offset + row.bytes), file.name);
+        const part = whole ? file : file.slice(row.offset, row.offset + row.bytes);
+        const pin = DDVerify.pinned();
+        if (pin) {
+          // In this page, against the pinned genesis: the node is not asked.
+          await browserVerifier();
+          const out = await DDVerify.verify(new TextEncoder().encode(text), new TextEncoder().encode(pin.text), await DDVerify.bytesOf(part));
+          if (!v.alive) return;
+          row.result.className = "vres " + (out.valid ? "ok" : "bad");
+          row.result.textContent = out.valid ? "✓ valid (in this page)" : "✗ broken link: " + out.link;
+          row.result.title = out.valid ? "checked in this page against the pinned genesis " + pin.name + " (SHA-256 " + pin.sha256 + ")" + (whole ? ", with the whole file" : ", with the chunk's bytes of the file") : out.error;
+          row.verifyBtn.disabled = false;
+          return;
+        }
+        const out = await postVerify(text, part, file.name);
         if (!v.alive) return;
         row.result.className = "vres " + (out.valid ? "ok" : "bad");
         row.result.textContent = out.valid ? "✓ valid" : "✗ broken link: " + out.link;
-        row.result.title = out.valid ? "checked " + out.checked.join(", ") + (whole ? " against the whole file" : " against the chunk's bytes of the file") : out.error;
+        row.result.title = out.valid ? "asked this node, which trusts its own genesis; pin a genesis on the Verify page to check in this page instead. Checked " + out.checked.join(", ") + (whole ? " against the whole file" : " against the chunk's bytes of the file") : out.error;
       } catch (e) {
         row.result.className = "vres bad";
         row.result.textContent = "✗ " + e.message;
@@ -1045,74 +1061,150 @@
     return rows;
   }
 
+  // collectReceipts fetches the receipts of every accepted chunk, in file
+  // order, as one JSON array of their own bytes (nothing is re-encoded).
+  async function collectReceipts(stream, rows, msg) {
+    const ready = [...rows.values()].filter((r) => r.ready).sort((a, b) => a.offset - b.offset);
+    const texts = [];
+    for (const r of ready) {
+      msg.textContent = "Fetching receipt " + (texts.length + 1) + " of " + ready.length + "…";
+      const res = await fetchPolite(receiptURL(stream, r.index), { cache: "no-store" });
+      if (!res.ok) throw new Error("receipt of index " + r.index + ": " + res.status);
+      texts.push((await res.text()).trim());
+    }
+    return { n: texts.length, json: "[\n" + texts.join(",\n") + "\n]\n" };
+  }
+
+  function saveBlob(blob, name) {
+    const href = URL.createObjectURL(blob);
+    const a = el("a", { href, download: name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(href), 60000);
+  }
+
   // downloadAll saves the receipts of every accepted chunk as one JSON
   // array, in file order.
   async function downloadAll(stream, id, rows, btn, msg) {
-    const ready = [...rows.values()].filter((r) => r.ready).sort((a, b) => a.offset - b.offset);
     btn.disabled = true;
-    const texts = [];
+    let got;
     try {
-      for (const r of ready) {
-        msg.textContent = "Fetching receipt " + (texts.length + 1) + " of " + ready.length + "…";
-        const res = await fetchPolite(receiptURL(stream, r.index), { cache: "no-store" });
-        if (!res.ok) throw new Error("receipt of index " + r.index + ": " + res.status);
-        texts.push((await res.text()).trim());
-      }
+      got = await collectReceipts(stream, rows, msg);
     } catch (e) {
       msg.textContent = "Could not collect the receipts: " + e.message;
       btn.disabled = false;
       return;
     }
-    // The receipts' own bytes, joined: nothing is re-encoded.
-    const blob = new Blob(["[\n" + texts.join(",\n") + "\n]\n"], { type: "application/json" });
-    const href = URL.createObjectURL(blob);
-    const a = el("a", { href, download: "receipts-" + stream + "-" + id + ".json", hidden: true });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(href), 60000);
-    msg.textContent = "Saved " + texts.length + " receipt" + (texts.length === 1 ? "" : "s") + " as one JSON array.";
+    saveBlob(new Blob([got.json], { type: "application/json" }), "receipts-" + stream + "-" + id + ".json");
+    msg.textContent = "Saved " + got.n + " receipt" + (got.n === 1 ? "" : "s") + " as one JSON array.";
+    btn.disabled = false;
+  }
+
+  // downloadDDR saves the file receipt, FILE.ddr, as 'datadragon stream'
+  // writes it: assembled in this page by the WebAssembly verifier from the
+  // chunks' receipts, with the fewest signatures above the threshold the
+  // node states (a wrong one only makes the receipt fail to verify).
+  async function downloadDDR(stream, file, rows, btn, msg) {
+    btn.disabled = true;
+    try {
+      const got = await collectReceipts(stream, rows, msg);
+      let th = { numerator: 0, denominator: 0 };
+      try {
+        const st = await (await fetchPolite("/v1/status", { cache: "no-store" })).json();
+        if (st && st.threshold) th = st.threshold;
+      } catch (e) { /* keep every signature */ }
+      await browserVerifier();
+      const b = await DDVerify.build(new TextEncoder().encode(got.json), th.numerator || 0, th.denominator || 0);
+      saveBlob(new Blob([b], { type: "application/octet-stream" }), file.name + ".ddr");
+      msg.textContent = "Saved " + file.name + ".ddr (" + fmtInt(b.length) + " bytes, " + got.n + " chunk" + (got.n === 1 ? "" : "s") + "): check it on the Verify page or with 'datadragon verify'.";
+    } catch (e) {
+      msg.textContent = "Could not make the file receipt: " + e.message;
+    }
     btn.disabled = false;
   }
 
   // --- verify view --------------------------------------------------------
 
+  // The receipt verifier runs in this page (DDVerify, ddverify.js: the
+  // project's Go verifier compiled to WebAssembly): checking a node's
+  // claim must not mean asking the node.
+  function browserVerifier() {
+    return DDVerify.load(async () => {
+      const res = await fetch("/explorer/verifier.wasm.gz", { cache: "force-cache" });
+      if (!res.ok) throw new HTTPError(res.status, "the verifier is not available (" + res.status + ")");
+      return new Uint8Array(await res.arrayBuffer());
+    });
+  }
+
   function verifyView(v) {
-    const text = el("textarea", { id: "vf-text", rows: 8, spellcheck: "false", autocomplete: "off", "aria-describedby": "vf-text-help" });
-    const rfile = el("input", { id: "vf-receipt", type: "file", accept: ".json,application/json" });
+    const text = el("textarea", { id: "vf-text", rows: 6, spellcheck: "false", autocomplete: "off", "aria-describedby": "vf-text-help" });
+    const rfile = el("input", { id: "vf-receipt", type: "file", accept: ".ddr,.json,application/json" });
+    const gfile = el("input", { id: "vf-genesis", type: "file", accept: ".json,application/json", "aria-describedby": "vf-genesis-help" });
+    const pinned = el("p", { class: "help", id: "vf-genesis-help" });
+    const unpin = el("button", { type: "button", class: "btn", id: "vf-unpin" }, "Forget the pinned genesis");
     const dfile = el("input", { id: "vf-data", type: "file", "aria-describedby": "vf-data-help" });
-    const btn = el("button", { type: "submit", class: "btn primary", id: "vf-go" }, "Verify");
+    const btn = el("button", { type: "submit", class: "btn primary", id: "vf-go", disabled: true }, "Verify");
     const result = el("div", { id: "vf-result", role: "status", "aria-live": "polite" });
+    const showPin = () => {
+      const p = DDVerify.pinned();
+      pinned.textContent = p ? "Pinned in this browser: " + p.name + " — chain " + p.chain_id + ", SHA-256 " + p.sha256 + ". Choose another file to replace it."
+        : "The network's genesis.json, from a source you trust (not this node): 'datadragon devnet' prints where it is. It is pinned in this browser for next time.";
+      unpin.hidden = !p;
+    };
+    unpin.addEventListener("click", () => { DDVerify.unpin(); showPin(); });
+    showPin();
+    fill(result, el("p", { class: "help" }, "Loading the verifier…"));
+    browserVerifier().then(() => {
+      if (!v.alive) return;
+      btn.disabled = false;
+      fill(result, el("p", { class: "help", id: "vf-ready" }, "Verifier loaded: the receipt, the genesis and the file stay in this page."));
+    }, (err) => { if (v.alive) fill(result, errorBox(err)); });
     const form = el("form", { class: "card form", id: "verify-form", onsubmit: async (e) => {
       e.preventDefault();
-      const rc = rfile.files[0] || text.value.trim();
-      if (!rc) {
-        fill(result, el("p", { class: "err" }, "Paste a receipt or choose its file."));
+      const rc = rfile.files[0] ? await DDVerify.bytesOf(rfile.files[0]) : new TextEncoder().encode(text.value.trim());
+      if (!rc.length) {
+        fill(result, el("p", { class: "err" }, "Paste a receipt or choose its file (FILE.ddr or a chunk's JSON receipt)."));
         text.focus();
+        return;
+      }
+      let genesis = null, gname = "";
+      const gf = gfile.files[0];
+      if (gf) { genesis = await DDVerify.bytesOf(gf); gname = gf.name; }
+      else if (DDVerify.pinned()) { const p = DDVerify.pinned(); genesis = new TextEncoder().encode(p.text); gname = p.name + " (pinned)"; }
+      else {
+        fill(result, el("p", { class: "err" }, "Choose the network's genesis.json: the receipt is checked against it, and against nothing this node says."));
+        gfile.focus();
         return;
       }
       const data = dfile.files[0];
       btn.disabled = true;
-      fill(result, el("p", { class: "muted" }, "Verifying…"));
+      fill(result, el("p", { class: "muted" }, "Verifying in this page…"));
       try {
-        const out = await postVerify(rc, data, data && data.name);
-        if (v.alive) fill(result, receiptVerdict(out, !!data));
+        const out = await DDVerify.verify(rc, genesis, data ? await DDVerify.bytesOf(data) : null);
+        if (gf && out.genesis_sha256) {
+          DDVerify.pin({ name: gf.name, text: new TextDecoder().decode(genesis), chain_id: out.chain_id, sha256: out.genesis_sha256 });
+          showPin();
+        }
+        if (v.alive) fill(result, el("div", { class: "card", id: "vf-verdict" }, DDVerify.render(out, gname)));
       } catch (err) {
         if (v.alive) fill(result, errorBox(err));
       }
       btn.disabled = false;
     } },
-      el("div", { class: "field" }, el("label", { for: "vf-text" }, "Receipt (paste its JSON)"), text,
-        el("p", { class: "help", id: "vf-text-help" }, "As GET /v1/receipts/STREAM/INDEX answers, or a file saved from a record or an upload.")),
-      el("div", { class: "field" }, el("label", { for: "vf-receipt" }, "…or choose the receipt file"), rfile),
-      el("div", { class: "field" }, el("label", { for: "vf-data" }, "Data (optional)"), dfile,
-        el("p", { class: "help", id: "vf-data-help" }, "The pushed file, the chunk's bytes, or an observed chunk's messages as a JSON list of {\"seq\", \"data\"}: its digest must be the record's.")),
+      el("div", { class: "field" }, el("label", { for: "vf-receipt" }, "Receipt file"), rfile,
+        el("p", { class: "help" }, "FILE.ddr as 'datadragon stream FILE' wrote it, or a chunk's JSON receipt.")),
+      el("div", { class: "field" }, el("label", { for: "vf-text" }, "…or paste a JSON receipt"), text,
+        el("p", { class: "help", id: "vf-text-help" }, "As GET /v1/receipts/STREAM/INDEX answers.")),
+      el("div", { class: "field" }, el("label", { for: "vf-genesis" }, "Trusted genesis"), gfile, pinned, unpin),
+      el("div", { class: "field" }, el("label", { for: "vf-data" }, "The file (optional)"), dfile,
+        el("p", { class: "help", id: "vf-data-help" }, "Hashed in this page: the pushed file, the chunk's bytes, or an observed chunk's messages as a JSON list of {\"seq\", \"data\"}.")),
       el("div", { class: "row" }, btn));
     page("Verify a receipt",
       el("p", { class: "crumbs" }, el("a", { href: "#/" }, "Network"), " › verify"),
-      el("p", { id: "vf-caveat", class: "note-box" }, "This asks this node, so it trusts the node's genesis and software. The authoritative check needs no node at all: ",
-        el("code", {}, "datadragon verify RECEIPT --genesis genesis.json [--data FILE]"),
-        " checks the receipt offline against the network's genesis file."),
+      el("p", { id: "vf-caveat", class: "note-box" }, "Checked in this page by DataDragon's own verifier, compiled to WebAssembly: nothing is sent to the node, and the answer trusts only the genesis you give. The same check on the command line: ",
+        el("code", {}, "datadragon verify FILE.ddr --genesis genesis.json"), "; for anyone without it, ",
+        el("code", {}, "datadragon receipt verifier > verify.html"), " writes this verifier as one file that works offline."),
       form, result);
   }
 

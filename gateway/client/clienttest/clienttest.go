@@ -66,6 +66,17 @@ type Gateway struct {
 	taken     map[uint64]bool // indexes another producer holds (409)
 	receipts  map[string]int
 	held      bool
+	verdicts  map[uint64]wire.Verdict
+}
+
+// SetVerdict makes the records at index carry verdict v (default ok).
+func (g *Gateway) SetVerdict(index uint64, v wire.Verdict) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.verdicts == nil {
+		g.verdicts = map[uint64]wire.Verdict{}
+	}
+	g.verdicts[index] = v
 }
 
 type stream struct {
@@ -328,8 +339,7 @@ func (g *Gateway) receipt(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "no receipt for %s yet", key)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"version": 1, "chain_id": g.ChainID, "stream": s.ID, "index": i,
-		"record": hex.EncodeToString(s.records[i].digest[:])})
+	writeJSON(w, http.StatusOK, fakeReceipt(g.ChainID, s.ID, i, s.records[i].digest, g.verdicts[i]))
 }
 
 func (g *Gateway) pushStatus(w http.ResponseWriter, r *http.Request) {
@@ -690,7 +700,7 @@ func (g *Gateway) tx(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rec.experts = append(rec.experts, map[string]any{"expert": hex.EncodeToString(t.Expert), "dispute": t.Dispute,
-			"note": t.Note, "digest": t.Digest.String(), "height": 9})
+			"note": t.Note, "digest": t.Digest.String(), "height": 9, "signature": hex.EncodeToString(t.Signature)})
 	default:
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "chunks go to /v1/push/{stream}/chunk"})
 		return
