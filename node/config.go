@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -75,6 +77,45 @@ type Config struct {
 	// own: the stored chunk bytes it may delete, by age and by total
 	// size. Absent: every object is kept (gateway.Retention says why).
 	GatewayRetention map[string]RetentionConfig `json:"gateway_retention,omitempty"`
+	// APIURL is the base URL at which the other validators reach this
+	// node's API ("https://node1.example:8443"). Chunks pushed through
+	// this node's gateway go on chain without their bytes, which every
+	// validator fetches from here or from a peer. Absent: derived from
+	// api_listen when that names a host (http, or https with TLS); with no
+	// URL (api_listen on all interfaces, or no API) every pushed chunk's
+	// transaction carries its bytes, at most 1 MiB a chunk.
+	APIURL string `json:"api_url,omitempty"`
+	// PeerAPIs are the other validators' API base URLs, where this node
+	// fetches a pushed chunk's bytes when the gateway that took them does
+	// not answer.
+	PeerAPIs []string `json:"peer_apis,omitempty"`
+	// FetchWindow is how long this validator tries to fetch a pushed
+	// chunk's bytes before it attests a gap (absent: DefaultFetchWindow).
+	FetchWindow Duration `json:"fetch_window,omitempty"`
+	// FetchBlocked are API URLs this node's fetcher never contacts: fault
+	// injection for tests and demos only (a validator cut off from a
+	// gateway).
+	FetchBlocked []string `json:"fetch_blocked,omitempty"`
+}
+
+// publicURL is the API URL this node's gateway names in its chunks, or ""
+// (the chunks then carry their bytes).
+func (c *Config) publicURL() string {
+	if c.APIURL != "" {
+		return strings.TrimRight(c.APIURL, "/")
+	}
+	host, port, err := net.SplitHostPort(c.API)
+	if c.API == "" || err != nil || host == "" || port == "" {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return ""
+	}
+	scheme := "http"
+	if c.TLSCertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // RetentionConfig is one stream's entry in node.json's
