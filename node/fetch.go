@@ -54,13 +54,16 @@ type Fetcher struct {
 	window time.Duration
 	peers  []string // base URLs of peers' APIs, besides a chunk's source
 	self   string   // this node's own API URL (never fetched over HTTP)
-	gw     *gateway.Gateway
+	gw     fetchStore
 	attest func(app.PushedChunk)
 	log    *slog.Logger
 	client *http.Client
 	// blocked refuses URLs: fault injection for tests (a validator that
 	// cannot reach the gateway).
 	blocked func(url string) bool
+	// reqBase is a request's time allowance besides its size's
+	// (fetchBaseTimeout; tests shorten it).
+	reqBase time.Duration
 
 	mu      sync.Mutex
 	queue   []*fetchJob
@@ -72,11 +75,20 @@ type Fetcher struct {
 	started bool
 }
 
-func newFetcher(window time.Duration, self string, peers []string, gw *gateway.Gateway, attest func(app.PushedChunk), log *slog.Logger) *Fetcher {
+// fetchStore is where fetched bytes are kept and first looked for: the
+// node's gateway.
+type fetchStore interface {
+	FetchBytes(wire.ContentID) ([]byte, error)
+	PutFetched(wire.ContentID, digest.Digest, []byte) error
+}
+
+var _ fetchStore = (*gateway.Gateway)(nil)
+
+func newFetcher(window time.Duration, self string, peers []string, gw fetchStore, attest func(app.PushedChunk), log *slog.Logger) *Fetcher {
 	if window <= 0 {
 		window = DefaultFetchWindow
 	}
-	f := &Fetcher{window: window, self: strings.TrimRight(self, "/"), gw: gw, attest: attest, log: log,
+	f := &Fetcher{window: window, reqBase: fetchBaseTimeout, self: strings.TrimRight(self, "/"), gw: gw, attest: attest, log: log,
 		client: &http.Client{Transport: &http.Transport{
 			MaxIdleConnsPerHost:   fetchPerPeer * 2,
 			ResponseHeaderTimeout: fetchBaseTimeout,
@@ -273,7 +285,7 @@ func (f *Fetcher) release(src string) {
 // wrong size before reading it, and never reading more than the chunk.
 func (f *Fetcher) get(ctx context.Context, src string, t *wire.FetchChunkTx) ([]byte, error) {
 	size := t.DataBytes() // ≤ wire.MaxFetchedChunkBytes (checked when decoded)
-	timeout := fetchBaseTimeout + time.Duration(size)*time.Second/fetchMinRate
+	timeout := f.reqBase + time.Duration(size)*time.Second/fetchMinRate
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src+"/v1/fetch/"+t.Content.String(), nil)
