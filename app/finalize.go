@@ -274,6 +274,7 @@ func (a *App) finalize(c *chain, prevAppHash []byte, req *abci.FinalizeBlockRequ
 		b.Put([]byte(bucketRecords), ch.Key.Bytes(), rec.Marshal())
 		if rec.Push != nil {
 			b.Delete([]byte(bucketPushPending), ch.Key.Bytes())
+			b.Delete([]byte(bucketPushFetch), ch.Key.Bytes())
 		}
 		res.records = append(res.records, rec)
 		res.decided = append(res.decided, Decision{Key: ch.Key, Status: rec.Status, Digest: rec.Digest, Verdict: rec.Verdict})

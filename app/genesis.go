@@ -171,8 +171,10 @@ func (s *Stream) IsPush() bool { return s.Mode == ModePush }
 const (
 	MaxStreamKeys = 64
 	// DefaultPushMessages is a push stream's chunk size in messages when
-	// its policy gives none.
-	DefaultPushMessages = 16
+	// its policy gives none: 256 uploaded pieces of 64 KiB make one chunk
+	// of 16 MiB (wire.MaxFetchedChunkBytes) when validators fetch the
+	// bytes; a chunk whose transaction carries its bytes closes at 1 MiB.
+	DefaultPushMessages = 256
 )
 
 // Validate checks the stream's fields and limits; errors name the field.

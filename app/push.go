@@ -85,10 +85,14 @@ func unmarshalPushed(b []byte) (*pushedChunk, error) {
 
 // PushedChunk tells the attestor what this node found in a pushed chunk:
 // it attests Digest and Verdict with its own time.
+//
+// A chunk whose bytes the chain does not carry has Fetch set instead: the
+// node fetches and hashes them, then attests.
 type PushedChunk struct {
 	Key     wire.ChunkKey
 	Digest  wire.Digest
 	Verdict wire.Verdict
+	Fetch   *FetchOrder
 }
 
 // TxOutcome is the result of one mempool transaction in a block, for the
@@ -221,6 +225,8 @@ func (a *App) applyTx(c *chain, get getter, put func(bucket string, key, value [
 	switch {
 	case tx.Chunk != nil:
 		return a.applyChunk(c, get, put, height, tx.Chunk)
+	case tx.Fetch != nil:
+		return a.applyFetchChunk(c, get, put, height, tx.Fetch)
 	case tx.Register != nil:
 		return nil, a.applyRegister(c, get, put, tx.Register)
 	case tx.Expert != nil:
@@ -514,6 +520,8 @@ func txKind(tx *wire.Tx) wire.TxKind {
 	switch {
 	case tx.Chunk != nil:
 		return wire.KindChunk
+	case tx.Fetch != nil:
+		return wire.KindFetchChunk
 	case tx.Register != nil:
 		return wire.KindRegister
 	}
@@ -581,5 +589,5 @@ func (a *App) pushedChunk(tx store.Tx, k wire.ChunkKey) (PushedChunk, bool) {
 	if err != nil {
 		return PushedChunk{}, false
 	}
-	return PushedChunk{Key: k, Digest: p.Digest, Verdict: p.Verdict}, true
+	return PushedChunk{Key: k, Digest: p.Digest, Verdict: p.Verdict, Fetch: fetchOrder(tx, k)}, true
 }

@@ -86,6 +86,12 @@ type Config struct {
 	// stricter on a large store catches up over several passes.
 	RetentionEvery time.Duration
 	RetentionBatch int
+	// PublicURL is the base URL (scheme, host, port) at which validators
+	// reach this node's API. Set, chunks of streams without producers go
+	// on chain without their bytes, which every validator fetches from
+	// here (GET /v1/fetch/{content}) or from a peer; empty, each chunk's
+	// transaction carries its bytes (at most 1 MiB a chunk).
+	PublicURL string
 
 	clock func() time.Time // tests move time; nil: time.Now
 }
@@ -115,6 +121,11 @@ type Gateway struct {
 	wsQueue int          // wsQueueBytes; tests lower it
 	wsPeak  atomic.Int64 // the most bytes one push WebSocket had queued
 
+	content  contentIndex
+	fetchSem chan struct{}
+	faultMu  sync.Mutex
+	faults   FetchFaults
+
 	mu      sync.Mutex
 	streams map[string]*pushStream
 	failed  map[string]error // streams whose log could not be opened, and why
@@ -135,6 +146,12 @@ func Open(cfg Config) (*Gateway, error) {
 	}
 	if cfg.FlushAfter <= 0 {
 		cfg.FlushAfter = time.Second
+	}
+	if cfg.PublicURL != "" {
+		t := wire.FetchChunkTx{Stream: "x", Origin: [wire.OriginSize]byte{1}, Lengths: []uint32{1}, Content: wire.ContentID{1}, Source: cfg.PublicURL}
+		if err := t.Validate(); err != nil {
+			return nil, fmt.Errorf("gateway: public URL: %w", err)
+		}
 	}
 	if cfg.ResubmitAfter <= 0 {
 		cfg.ResubmitAfter = 15 * time.Second
@@ -194,7 +211,7 @@ func Open(cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	g := &Gateway{cfg: cfg, log: log, streams: map[string]*pushStream{}, failed: map[string]error{}, stop: make(chan struct{}),
-		metrics: m, ws: wsConns{byClient: map[string]int{}}, wsQueue: wsQueueBytes,
+		metrics: m, ws: wsConns{byClient: map[string]int{}}, wsQueue: wsQueueBytes, fetchSem: make(chan struct{}, maxFetchServing),
 		objects: &objectStore{dir: filepath.Join(cfg.Dir, objectsDir), noSync: cfg.NoSync}}
 	ents, err := os.ReadDir(cfg.Dir)
 	if err != nil {

@@ -61,6 +61,7 @@ func writeErr(w http.ResponseWriter, err error) {
 //	GET  /v1/push/{stream}                                            the stream's gateway log
 //	POST /v1/tx                                                       a registration or expert transaction
 //	GET  /v1/data/{digest}                                            a pushed chunk's bytes, by its digest (410 once the retention policy released them)
+//	GET  /v1/fetch/{content}                                          a pushed chunk's bytes by content id, for validators (before and after its decision)
 func (g *Gateway) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/push/{stream}", g.handleUpload)
@@ -71,6 +72,7 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/push/{stream}", g.handleStatus)
 	mux.HandleFunc("POST /v1/tx", g.handleTx)
 	mux.HandleFunc("GET /v1/data/{digest}", g.handleData)
+	mux.HandleFunc("GET /v1/fetch/{content}", g.handleFetch)
 	return mux
 }
 

@@ -102,6 +102,9 @@ type pushStream struct {
 	id     string
 	origin [wire.OriginSize]byte
 	per    int // messages per chunk
+	// maxChunk bounds a chunk's bytes: a transaction's data limit, or a
+	// fetched chunk's in fetch mode.
+	maxChunk uint64
 	log    *wal.Log
 	sess   *sessionLog
 	signed *signedChunks
@@ -145,7 +148,10 @@ func openPushStream(g *Gateway, id, dir string, spec *app.StreamInfo) (_ *pushSt
 		return nil, err
 	}
 	ps := &pushStream{g: g, id: id, sessions: map[SessionID]*sessionState{}, byTx: map[[32]byte]*gwChunk{},
-		byIndex: map[uint64]*gwChunk{}, wake: make(chan struct{}, 1), relBySession: map[SessionID][]int{}}
+		byIndex: map[uint64]*gwChunk{}, wake: make(chan struct{}, 1), relBySession: map[SessionID][]int{}, maxChunk: wire.MaxChunkDataBytes}
+	if g.fetchMode() {
+		ps.maxChunk = wire.MaxFetchedChunkBytes
+	}
 	defer func() {
 		if err != nil {
 			ps.close()
@@ -429,7 +435,7 @@ func (ps *pushStream) noteBatch(b batch) {
 // or that comes from another session, and after a message marked End.
 func (ps *pushStream) chunkMessage(seq, offset, n uint64, end bool, sess SessionID, sessOffset uint64) {
 	o := &ps.open
-	if o.count > 0 && (o.count == uint64(ps.per) || o.bytes+n > wire.MaxChunkDataBytes || o.session != sess) {
+	if o.count > 0 && (o.count == uint64(ps.per) || o.bytes+n > ps.maxChunk || o.session != sess) {
 		ps.closeOpen()
 	}
 	if o.count == 0 {
@@ -679,6 +685,9 @@ func (ps *pushStream) chunkTx(c *gwChunk) ([]byte, error) {
 	msgs := make([][]byte, len(ents))
 	for i, e := range ents {
 		msgs[i] = e.Data
+	}
+	if ps.g.fetchMode() {
+		return ps.fetchTx(c, msgs)
 	}
 	t := &wire.ChunkTx{Stream: ps.id, Origin: ps.origin, FirstSeq: c.FirstSeq, Offset: c.SessionOffset, Messages: msgs}
 	return t.Marshal()

@@ -40,6 +40,9 @@ type Attestor struct {
 	// app dropped that the attestor no longer remembers (after a
 	// restart). Nil: none.
 	pushed func(wire.ChunkKey) (app.PushedChunk, bool)
+	// fetch takes a pushed chunk whose bytes this node must fetch before
+	// it can attest (it must not block). Nil: such chunks are ignored.
+	fetch func(app.PushedChunk)
 }
 
 // NewAttestor returns an attestor; faultRate (0 ≤ f ≤ 1) makes it lie
@@ -104,6 +107,12 @@ func (a *Attestor) AddPushed(ps []app.PushedChunk) {
 func (a *Attestor) addPushed(p app.PushedChunk, now int64) {
 	k := p.Key
 	if a.done[k] {
+		return
+	}
+	if p.Fetch != nil {
+		if a.fetch != nil {
+			a.fetch(p)
+		}
 		return
 	}
 	at := wire.Attestation{Stream: k.Stream, Index: k.Index, Digest: p.Digest, Verdict: p.Verdict, TimeMs: now + a.skewMs}

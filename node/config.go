@@ -8,8 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	cmtcfg "github.com/cometbft/cometbft/config"
@@ -84,6 +87,45 @@ type Config struct {
 	SnapshotInterval *int64           `json:"snapshot_interval,omitempty"`
 	SnapshotKeep     int              `json:"snapshot_keep,omitempty"`
 	StateSync        *StateSyncConfig `json:"state_sync,omitempty"`
+	// APIURL is the base URL at which the other validators reach this
+	// node's API ("https://node1.example:8443"). Chunks pushed through
+	// this node's gateway go on chain without their bytes, which every
+	// validator fetches from here or from a peer. Absent: derived from
+	// api_listen when that names a host (http, or https with TLS); with no
+	// URL (api_listen on all interfaces, or no API) every pushed chunk's
+	// transaction carries its bytes, at most 1 MiB a chunk.
+	APIURL string `json:"api_url,omitempty"`
+	// PeerAPIs are the other validators' API base URLs, where this node
+	// fetches a pushed chunk's bytes when the gateway that took them does
+	// not answer.
+	PeerAPIs []string `json:"peer_apis,omitempty"`
+	// FetchWindow is how long this validator tries to fetch a pushed
+	// chunk's bytes before it attests a gap (absent: DefaultFetchWindow).
+	FetchWindow Duration `json:"fetch_window,omitempty"`
+	// FetchBlocked are API URLs this node's fetcher never contacts: fault
+	// injection for tests and demos only (a validator cut off from a
+	// gateway).
+	FetchBlocked []string `json:"fetch_blocked,omitempty"`
+}
+
+// publicURL is the API URL this node's gateway names in its chunks, or ""
+// (the chunks then carry their bytes).
+func (c *Config) publicURL() string {
+	if c.APIURL != "" {
+		return strings.TrimRight(c.APIURL, "/")
+	}
+	host, port, err := net.SplitHostPort(c.API)
+	if c.API == "" || err != nil || host == "" || port == "" {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return ""
+	}
+	scheme := "http"
+	if c.TLSCertFile != "" {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // RetentionConfig is one stream's entry in node.json's
@@ -268,7 +310,43 @@ func (c *Config) validate() error {
 	if err := c.validateSnapshots(); err != nil {
 		return err
 	}
+	if err := c.validateFetch(); err != nil {
+		return err
+	}
 	return c.validateRetention()
+}
+
+// maxPeerAPIs bounds peer_apis: a fetch tries them in turn.
+const maxPeerAPIs = 64
+
+// validateFetch checks api_url, peer_apis and fetch_window, so that a
+// mistyped URL is an error at start, not a fetch that fails at every
+// pushed chunk.
+func (c *Config) validateFetch() error {
+	checkURL := func(field, u string) error {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.RawQuery != "" || p.Fragment != "" {
+			return fmt.Errorf("%s %q: want a base URL such as https://node1.example:8443", field, u)
+		}
+		return nil
+	}
+	if c.APIURL != "" {
+		if err := checkURL("api_url", c.APIURL); err != nil {
+			return err
+		}
+	}
+	if len(c.PeerAPIs) > maxPeerAPIs {
+		return fmt.Errorf("peer_apis lists %d URLs, at most %d", len(c.PeerAPIs), maxPeerAPIs)
+	}
+	for _, u := range c.PeerAPIs {
+		if err := checkURL("peer_apis entry", u); err != nil {
+			return err
+		}
+	}
+	if c.FetchWindow < 0 || c.FetchWindow > 0 && (time.Duration(c.FetchWindow) < time.Second || time.Duration(c.FetchWindow) > 10*time.Minute) {
+		return fmt.Errorf("fetch_window must lie between 1s and 10m (absent: %s)", DefaultFetchWindow)
+	}
+	return nil
 }
 
 // TLS says whether the API serves HTTPS (tls_cert_file and tls_key_file

@@ -122,6 +122,12 @@ func InitHomes(o InitOptions) ([]Member, error) {
 		}
 		if o.APIBasePort > 0 {
 			nc.API = net.JoinHostPort(listen, strconv.Itoa(o.APIBasePort+i))
+			// Where the others fetch chunks pushed through this node: the
+			// listen address says it unless the node listens on another
+			// host than the one it is reached at.
+			if listen != host {
+				nc.APIURL = "http://" + net.JoinHostPort(host, strconv.Itoa(o.APIBasePort+i))
+			}
 		}
 		cfg := nc.comet(home)
 		for _, d := range []string{"config", "data"} {
@@ -160,6 +166,13 @@ func InitHomes(o InitOptions) ([]Member, error) {
 			CometPub: cometPub, ZiggyPub: pub, Power: o.Power,
 		}
 		configs[i] = nc
+	}
+	for i, nc := range configs {
+		for j, oc := range configs {
+			if u := oc.publicURL(); j != i && u != "" {
+				nc.PeerAPIs = append(nc.PeerAPIs, u)
+			}
+		}
 	}
 	appState, err := o.AppState(members)
 	if err != nil {

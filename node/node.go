@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,7 @@ type Node struct {
 	app        *app.App
 	cmt        *cmtnode.Node
 	att        *Attestor
+	fetcher    *Fetcher
 	genesis    *app.GenesisState
 	feed       *api.Feed
 	gw         *gateway.Gateway
@@ -166,7 +168,6 @@ func Open(home string, o Options) (*Node, error) {
 	// Pushed chunks still without a record: attest them again (what the
 	// attestor held before a restart is gone).
 	att.pushed = a.PushedChunk
-	att.AddPushed(a.PendingPushed())
 	nodeKey, err := p2p.LoadNodeKey(ccfg.NodeKeyFile())
 	if err != nil {
 		a.Close()
@@ -208,13 +209,21 @@ func Open(home string, o Options) (*Node, error) {
 	}
 	reg := prometheus.NewRegistry() // the API serves it at /metrics
 	gw, err = gateway.Open(gateway.Config{Dir: filepath.Join(home, "data", "gateway"), Chain: &gatewayChain{app: a, rpc: local.New(cn)}, Logger: logger, Registry: reg,
-		Retention: cfg.gatewayRetention()})
+		Retention: cfg.gatewayRetention(), PublicURL: cfg.publicURL()})
 	if err != nil {
 		a.Close()
 		ar.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS,
+	fetcher := newFetcher(time.Duration(cfg.FetchWindow), cfg.publicURL(), cfg.PeerAPIs, gw,
+		func(p app.PushedChunk) { att.AddPushed([]app.PushedChunk{p}) }, logger)
+	if len(cfg.FetchBlocked) > 0 {
+		blocked := cfg.FetchBlocked
+		fetcher.blocked = func(u string) bool { return slices.Contains(blocked, u) }
+	}
+	att.fetch = fetcher.Add
+	att.AddPushed(a.PendingPushed())
+	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, fetcher: fetcher, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS,
 		archive: ar, blockDB: blockDB, stateDB: stateDB, snapExtra: extra}
 	if err := n.startArchive(); err != nil {
 		gw.Close()
@@ -271,6 +280,7 @@ func (n *Node) Start() error {
 		return fmt.Errorf("node: starting CometBFT: %w", err)
 	}
 	n.state = 1
+	n.fetcher.Start()
 	if n.api != nil {
 		go func() {
 			serve := n.api.Serve
@@ -459,6 +469,7 @@ func (n *Node) Stop() error {
 		}
 	}
 	n.feed.Close()
+	n.fetcher.Stop()
 	// The gateway's logs hold everything it acknowledged; it stops
 	// submitting before CometBFT goes.
 	if err := n.gw.Close(); err != nil {

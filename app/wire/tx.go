@@ -334,6 +334,7 @@ func (e *ExpertTx) Marshal() ([]byte, error) {
 // Tx is a decoded mempool transaction: exactly one field is set.
 type Tx struct {
 	Chunk    *ChunkTx
+	Fetch    *FetchChunkTx
 	Register *RegisterTx
 	Expert   *ExpertTx
 }
@@ -389,6 +390,9 @@ func UnmarshalTx(b []byte) (*Tx, error) {
 		c.Producer = r.Bytes8(MaxPublicKeyBytes, "producer key")
 		c.Signature = r.Bytes16(MaxSignatureBytes, "producer signature")
 		tx.Chunk, check = c, c.Validate
+	case KindFetchChunk:
+		c := readFetchChunk(r)
+		tx.Fetch, check = c, c.Validate
 	case KindRegister:
 		g := &RegisterTx{}
 		g.Spec = r.Bytes32(MaxSpecBytes, "stream spec")

@@ -13,8 +13,10 @@ func sampleTxs() [][]byte {
 		Producer: bytes.Repeat([]byte{5}, 32), Signature: []byte("sig")}
 	reg := &RegisterTx{Spec: []byte(`{"id":"lab","mode":"push"}`), Owner: bytes.Repeat([]byte{6}, 32), Nonce: 1, Signature: []byte("sig")}
 	exp := &ExpertTx{Stream: "lab", Index: 3, Digest: Digest{9}, Dispute: true, Note: "out of calibration", Expert: []byte("k"), Signature: []byte("s")}
+	fetch := &FetchChunkTx{Stream: "uploads", Origin: [OriginSize]byte{1, 2, 3}, FirstSeq: 7, Offset: 4096,
+		Lengths: []uint32{3, 0, 5}, Content: ContentID{7}, Source: "http://127.0.0.1:8080"}
 	var out [][]byte
-	for _, m := range []interface{ Marshal() ([]byte, error) }{pub, priv, reg, exp} {
+	for _, m := range []interface{ Marshal() ([]byte, error) }{pub, priv, reg, exp, fetch} {
 		b, err := m.Marshal()
 		if err != nil {
 			panic(err)
@@ -34,6 +36,8 @@ func TestTxRoundTrip(t *testing.T) {
 		switch {
 		case tx.Chunk != nil:
 			again, err = tx.Chunk.Marshal()
+		case tx.Fetch != nil:
+			again, err = tx.Fetch.Marshal()
 		case tx.Register != nil:
 			again, err = tx.Register.Marshal()
 		case tx.Expert != nil:
@@ -121,6 +125,8 @@ func FuzzUnmarshalTx(f *testing.F) {
 		switch {
 		case tx.Chunk != nil:
 			again, err = tx.Chunk.Marshal()
+		case tx.Fetch != nil:
+			again, err = tx.Fetch.Marshal()
 		case tx.Register != nil:
 			again, err = tx.Register.Marshal()
 		case tx.Expert != nil:
@@ -132,4 +138,38 @@ func FuzzUnmarshalTx(f *testing.F) {
 			t.Fatalf("accepted a non-canonical encoding: %v", err)
 		}
 	})
+}
+
+func TestFetchChunkLimits(t *testing.T) {
+	ok := FetchChunkTx{Stream: "s", Origin: [OriginSize]byte{1}, Lengths: []uint32{MaxFetchedChunkBytes}, Content: ContentID{1}, Source: "https://gw.example:443/api"}
+	if _, err := ok.Marshal(); err != nil {
+		t.Fatalf("a 16 MiB chunk is refused: %v", err)
+	}
+	for name, mod := range map[string]func(c *FetchChunkTx){
+		"oversize":    func(c *FetchChunkTx) { c.Lengths = []uint32{MaxFetchedChunkBytes, 1} },
+		"no origin":   func(c *FetchChunkTx) { c.Origin = [OriginSize]byte{} },
+		"no content":  func(c *FetchChunkTx) { c.Content = ContentID{} },
+		"no messages": func(c *FetchChunkTx) { c.Lengths = nil },
+		"bad scheme":  func(c *FetchChunkTx) { c.Source = "file:///etc/passwd" },
+		"query":       func(c *FetchChunkTx) { c.Source = "http://h/?x=1" },
+		"userinfo":    func(c *FetchChunkTx) { c.Source = "http://u:p@h/" },
+		"long source": func(c *FetchChunkTx) { c.Source = "http://h/" + strings.Repeat("a", MaxFetchSourceLen) },
+	} {
+		c := ok
+		mod(&c)
+		if _, err := c.Marshal(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// The content id binds every field and byte.
+	a := NewContentHasher("s", [OriginSize]byte{1}, 0)
+	a.Add([]byte("ab"))
+	b := NewContentHasher("s", [OriginSize]byte{1}, 0)
+	b.Add([]byte("a"))
+	b.Add([]byte("b"))
+	c := NewContentHasher("s", [OriginSize]byte{1}, 1)
+	c.Add([]byte("ab"))
+	if a.Sum() == b.Sum() || a.Sum() == c.Sum() {
+		t.Error("content id ignores message boundaries or the first seq")
+	}
 }

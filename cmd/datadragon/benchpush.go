@@ -15,8 +15,9 @@ var benchPushCmd = &command{
 to validator 0's gateway over HTTP in parts of --part-kib KiB, and wait
 until every chunk is accepted. Reports the gateway's ingest rate (every
 byte acknowledged, which means durable in its log) and the end-to-end rate
-(first byte sent to every chunk accepted: every validator has hashed every
-chunk, attested it with a Ziggy signature and the majority agreed).`,
+(first byte sent to every chunk accepted: every validator has fetched and
+hashed every chunk, attested it with a Ziggy signature and the majority
+agreed).`,
 	examples: []string{
 		"datadragon bench push",
 		"datadragon bench push --mib 16 --json",
@@ -30,7 +31,7 @@ func runBenchPush(args []string, stdout, stderr io.Writer) int {
 	size := fs.Int("mib", 64, "push a file of `M` MiB, 1 to 4096")
 	part := fs.Int("part-kib", 4096, "upload requests of `P` KiB, 64 to 65536")
 	piece := fs.Int("piece-kib", 64, "messages of `K` KiB, 1 to 1024")
-	per := fs.Uint64("chunk", 16, "messages per chunk (`M`; a chunk holds at most 1 MiB)")
+	per := fs.Uint64("chunk", 256, "messages per chunk (`M`; a chunk holds at most 16 MiB)")
 	p2p := fs.Int("p2p-port", 27656, "validator I listens for peers on `PORT`+10·I")
 	apiPort := fs.Int("api-port", 27600, "validator I serves its API on `PORT`+I")
 	commit := fs.Duration("commit-timeout", 100*time.Millisecond, "CometBFT's pause after each block (`D`)")

@@ -1,0 +1,207 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/datadragon/datadragon/app/wire"
+	"github.com/datadragon/datadragon/ingest/digest"
+)
+
+// Pushed chunks travel beside consensus (DESIGN §5, "push at wire
+// speed"): a gateway with a PublicURL submits each chunk of a stream
+// without producers as a wire.FetchChunkTx — lengths, content id and
+// this URL, not the bytes — and serves the bytes by content id at
+// GET /v1/fetch/{content} to every validator until they are decided and
+// beyond. Validators that fetched a chunk store it here too (PutFetched)
+// and serve it the same way, so a validator that cannot reach the gateway
+// fetches from a peer.
+
+// maxContentIndex bounds the content ids a gateway remembers the place of
+// (about 100 bytes each). Past it the oldest stored ones are forgotten:
+// by then every validator has long fetched them, and they stay readable
+// by chunk digest at /v1/data.
+const maxContentIndex = 1 << 16
+
+// maxFetchServing bounds the fetch requests a node answers at once (each
+// may hold one chunk, at most wire.MaxFetchedChunkBytes, in memory); more
+// are answered 503 and their client tries a peer or again later.
+const maxFetchServing = 8
+
+// contentLoc is where a content id's bytes are: a chunk of this node's own
+// log, or an object (by chunk digest) this node fetched.
+type contentLoc struct {
+	ps *pushStream
+	c  *gwChunk
+	d  digest.Digest
+}
+
+type contentIndex struct {
+	mu    sync.Mutex
+	m     map[wire.ContentID]contentLoc
+	order []wire.ContentID
+}
+
+func (x *contentIndex) put(id wire.ContentID, l contentLoc) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.m == nil {
+		x.m = map[wire.ContentID]contentLoc{}
+	}
+	if _, ok := x.m[id]; !ok {
+		x.order = append(x.order, id)
+	}
+	x.m[id] = l
+	for len(x.m) > maxContentIndex && len(x.order) > 0 {
+		delete(x.m, x.order[0])
+		x.order = x.order[1:]
+	}
+	if len(x.order) > 2*maxContentIndex {
+		x.order = append([]wire.ContentID(nil), x.order[len(x.order)-len(x.m):]...)
+	}
+}
+
+func (x *contentIndex) get(id wire.ContentID) (contentLoc, bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	l, ok := x.m[id]
+	return l, ok
+}
+
+// FetchFaults make a gateway misbehave: fault injection for tests and
+// demos only, never set in production.
+type FetchFaults struct {
+	// Withhold makes the gateway answer 404 to fetches of the chunk that
+	// starts at this seq of its log.
+	Withhold func(firstSeq uint64) bool
+	// WrongContent makes the gateway submit the chunk starting at this
+	// seq with a content id its bytes do not have (and serve the real
+	// bytes under it).
+	WrongContent func(firstSeq uint64) bool
+}
+
+// SetFetchFaults installs fault injection (tests and demos only).
+func (g *Gateway) SetFetchFaults(f FetchFaults) {
+	g.faultMu.Lock()
+	defer g.faultMu.Unlock()
+	g.faults = f
+}
+
+func (g *Gateway) fetchFaults() FetchFaults {
+	g.faultMu.Lock()
+	defer g.faultMu.Unlock()
+	return g.faults
+}
+
+// fetchMode says whether this gateway submits chunks without their bytes.
+func (g *Gateway) fetchMode() bool { return g.cfg.PublicURL != "" }
+
+// fetchTx builds a chunk's FetchChunkTx from its logged messages and
+// remembers where its bytes are.
+func (ps *pushStream) fetchTx(c *gwChunk, msgs [][]byte) ([]byte, error) {
+	h := wire.NewContentHasher(ps.id, ps.origin, c.FirstSeq)
+	lens := make([]uint32, len(msgs))
+	for i, m := range msgs {
+		h.Add(m)
+		lens[i] = uint32(len(m))
+	}
+	id := h.Sum()
+	if f := ps.g.fetchFaults().WrongContent; f != nil && f(c.FirstSeq) {
+		id[0] ^= 0xff
+	}
+	ps.g.content.put(id, contentLoc{ps: ps, c: c})
+	t := &wire.FetchChunkTx{Stream: ps.id, Origin: ps.origin, FirstSeq: c.FirstSeq, Offset: c.SessionOffset,
+		Lengths: lens, Content: id, Source: ps.g.cfg.PublicURL}
+	return t.Marshal()
+}
+
+// errNoContent: this node holds no bytes under a content id.
+var errNoContent = errors.New("this node holds no chunk with that content id")
+
+// FetchBytes returns the bytes a content id names, if this node holds
+// them: a chunk of its own log (decided or not) or one it fetched. The
+// node's own validator reads its gateway's chunks here, without HTTP.
+func (g *Gateway) FetchBytes(id wire.ContentID) ([]byte, error) {
+	l, ok := g.content.get(id)
+	if !ok {
+		return nil, errNoContent
+	}
+	if l.c != nil {
+		l.ps.mu.Lock()
+		stored, gone, d := l.c.Stored, l.c.ObjectGone, l.c.Digest
+		l.ps.mu.Unlock()
+		if !stored {
+			ents, err := l.ps.log.Read(l.c.FirstSeq, l.c.Count, int(l.c.Bytes)+1)
+			if err != nil {
+				return nil, fmt.Errorf("reading the chunk from the log: %w", err)
+			}
+			if len(ents) != l.c.Count {
+				return nil, fmt.Errorf("the log returned %d of %d messages", len(ents), l.c.Count)
+			}
+			out := make([]byte, 0, l.c.Bytes)
+			for _, e := range ents {
+				out = append(out, e.Data...)
+			}
+			return out, nil
+		}
+		if gone {
+			return nil, errNoContent
+		}
+		l.d = d
+	}
+	f, err := g.objects.open(l.d)
+	if err != nil {
+		return nil, errNoContent
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, wire.MaxFetchedChunkBytes+1))
+}
+
+// PutFetched stores bytes this node's validator fetched and checked, by
+// their chunk digest (so /v1/data serves them on this node too), and
+// remembers them under their content id for peers that fetch them here.
+func (g *Gateway) PutFetched(id wire.ContentID, d digest.Digest, data []byte) error {
+	if _, _, err := g.objects.put(d, data, g.cfg.clock()); err != nil {
+		return err
+	}
+	if _, ok := g.content.get(id); !ok {
+		g.content.put(id, contentLoc{d: d})
+	}
+	return nil
+}
+
+// handleFetch serves a chunk's bytes by content id to validators
+// (GET /v1/fetch/{content}). The answer's Content-Length is exact, so a
+// fetcher can refuse a wrong size before reading.
+func (g *Gateway) handleFetch(w http.ResponseWriter, r *http.Request) {
+	id, err := wire.ParseContentID(r.PathValue("content"))
+	if err != nil {
+		writeErr(w, errBad("%v", err))
+		return
+	}
+	select {
+	case g.fetchSem <- struct{}{}:
+		defer func() { <-g.fetchSem }()
+	default:
+		writeErr(w, &httpError{http.StatusServiceUnavailable, "this node is serving as many chunks as it will at once; try a peer or again in a moment"})
+		return
+	}
+	if l, ok := g.content.get(id); ok && l.c != nil {
+		if f := g.fetchFaults().Withhold; f != nil && f(l.c.FirstSeq) {
+			writeErr(w, &httpError{http.StatusNotFound, errNoContent.Error()})
+			return
+		}
+	}
+	b, err := g.FetchBytes(id)
+	if err != nil {
+		writeErr(w, &httpError{http.StatusNotFound, err.Error() + "; try another node"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+}
