@@ -132,3 +132,15 @@ func TestReceiptPack(t *testing.T) {
 		t.Errorf("packing against another genesis: exit %d\n%s", code, se)
 	}
 }
+
+// TestReceiptVerifierCommand: 'receipt verifier' writes the standalone
+// page, with the compiled verifier in it.
+func TestReceiptVerifierCommand(t *testing.T) {
+	code, out, errOut := runCLI(t, "receipt", "verifier")
+	if code != exitOK || !strings.HasPrefix(out, "<!doctype html>") || !strings.Contains(out, `id="verifier"`) || len(out) < 1<<20 {
+		t.Fatalf("exit %d, %d bytes: %s", code, len(out), errOut)
+	}
+	if code, _, errOut := runCLI(t, "receipt", "verifier", "extra"); code != exitUsage {
+		t.Errorf("an argument: exit %d %s", code, errOut)
+	}
+}
