@@ -102,6 +102,7 @@ func TestVerifyDDR(t *testing.T) {
 		{[]string{"verify", rcpt, "--genesis", rcpt}, "is a file receipt, not a genesis"},
 		{[]string{"verify", gen, "--genesis", rcpt}, "this is a genesis file; give the receipt first"},
 		{[]string{"receipt", "show", filepath.Join(fixtureDir, "receipt.json")}, "is a chunk's JSON receipt, not a file receipt"},
+		{[]string{"verify", file, "--genesis", gen}, "is the data, not a receipt: its receipt is " + rcpt},
 	} {
 		code, out, errOut := runCLI(t, tc.args...)
 		if code == exitOK || !strings.Contains(errOut, tc.want) {
