@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/receipt"
+	"github.com/datadragon/datadragon/receipt/ddr"
 	"github.com/datadragon/datadragon/app/wire"
 )
 
@@ -177,6 +179,30 @@ func (h *Handler) receipt(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		h.appError(w, r, err, msg)
+		return
+	}
+	if f := r.URL.Query().Get("format"); f == "ddr" {
+		// The same receipt as a file receipt: binary, signatures as bytes,
+		// only the attestations the threshold needs.
+		var th ddr.Threshold
+		if st, err := h.app.Status(); err == nil {
+			th = ddr.Threshold{Numerator: st.Threshold.Numerator, Denominator: st.Threshold.Denominator}
+		}
+		fr, err := ddr.From([]*receipt.Receipt{rc}, th)
+		var b []byte
+		if err == nil {
+			b, err = ddr.Encode(fr)
+		}
+		if err != nil {
+			writeError(w, http.StatusInternalServerError, "the receipt does not pack into a file receipt: "+err.Error())
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-%d.ddr"`, id, index))
+		w.Write(b)
+		return
+	} else if f != "" && f != "json" {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("format %q: want json (the default) or ddr", f))
 		return
 	}
 	writeJSON(w, http.StatusOK, rc)

@@ -103,6 +103,12 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(stderr, c, err)
 	}
+	// The file itself given instead of its receipt: say which to give.
+	if _, serr := os.Stat(pos[0] + ddr.Ext); serr == nil && !strings.HasSuffix(pos[0], ddr.Ext) {
+		if b, rerr := readLimited(pos[0]); rerr != nil || (!ddr.IsDDR(b) && receiptParses(b) != nil) {
+			return fail(stderr, c, fmt.Errorf("%s is the data, not a receipt: its receipt is %s ('datadragon verify %s --genesis %s')", pos[0], pos[0]+ddr.Ext, pos[0]+ddr.Ext, *genesis))
+		}
+	}
 	raw, err := readLimited(pos[0])
 	if err != nil {
 		return fail(stderr, c, err)
@@ -212,6 +218,17 @@ func readData(path string, r *receipt.Receipt) ([]byte, error) {
 		return nil, fmt.Errorf("%s: reading the chunk at offset %d: %w", path, off, err)
 	}
 	return buf, nil
+}
+
+// receiptParses reports why b is not a JSON receipt or bundle (nil if
+// it is one).
+func receiptParses(b []byte) error {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' {
+		var items []json.RawMessage
+		return json.Unmarshal(t, &items)
+	}
+	_, err := receipt.Parse(b)
+	return err
 }
 
 // loadGenesis reads the trusted genesis, saying in words what a file

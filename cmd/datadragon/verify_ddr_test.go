@@ -102,6 +102,7 @@ func TestVerifyDDR(t *testing.T) {
 		{[]string{"verify", rcpt, "--genesis", rcpt}, "is a file receipt, not a genesis"},
 		{[]string{"verify", gen, "--genesis", rcpt}, "this is a genesis file; give the receipt first"},
 		{[]string{"receipt", "show", filepath.Join(fixtureDir, "receipt.json")}, "is a chunk's JSON receipt, not a file receipt"},
+		{[]string{"verify", file, "--genesis", gen}, "is the data, not a receipt: its receipt is " + rcpt},
 	} {
 		code, out, errOut := runCLI(t, tc.args...)
 		if code == exitOK || !strings.Contains(errOut, tc.want) {
@@ -130,5 +131,17 @@ func TestReceiptPack(t *testing.T) {
 	other := filepath.Join(fixtureDir, "push", "genesis.json")
 	if code, _, se := runCLI(t, "receipt", "pack", "--genesis", other, "-o", filepath.Join(dir, "x.ddr"), rc); code == exitOK || !strings.Contains(se, "does not verify, so it is not packed") {
 		t.Errorf("packing against another genesis: exit %d\n%s", code, se)
+	}
+}
+
+// TestReceiptVerifierCommand: 'receipt verifier' writes the standalone
+// page, with the compiled verifier in it.
+func TestReceiptVerifierCommand(t *testing.T) {
+	code, out, errOut := runCLI(t, "receipt", "verifier")
+	if code != exitOK || !strings.HasPrefix(out, "<!doctype html>") || !strings.Contains(out, `id="verifier"`) || len(out) < 1<<20 {
+		t.Fatalf("exit %d, %d bytes: %s", code, len(out), errOut)
+	}
+	if code, _, errOut := runCLI(t, "receipt", "verifier", "extra"); code != exitUsage {
+		t.Errorf("an argument: exit %d %s", code, errOut)
 	}
 }
