@@ -30,7 +30,7 @@ func TestNewNodeJoinsFromASnapshot(t *testing.T) {
 		t.Skip("starts a 4-validator network and a follower")
 	}
 	const per, rate = 20, 400.0
-	const base = 33100
+	const base = 25100 // below the ephemeral port range, which outgoing connections draw from
 	_, url := startSource(t, rate)
 	// Peers keep ten snapshot intervals of blocks: a node that joins from
 	// a snapshot needs the blocks after it (snapshotWarning).
