@@ -475,3 +475,28 @@ func TestUnfinishedRestoreIsDiscarded(t *testing.T) {
 	}
 	r.Close()
 }
+
+// A state holding a value written around the state digest is not
+// offered as a snapshot: no node could restore it.
+func TestDriftedStateIsNotSnapshotted(t *testing.T) {
+	n := newNet(t, netOpts{streams: []string{"sensors"}})
+	a := n.vals[0].app
+	a.cfg.Snapshots = SnapshotConfig{Interval: 5, Keep: 2}
+	for h := 1; h <= 4; h++ {
+		n.observe("sensors", uint64(h-1))
+		n.step()
+	}
+	b := a.store.NewBatch()
+	b.Put([]byte(bucketStreams), []byte("stray"), []byte("written around the digest"))
+	if err := b.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	n.step() // height 5: due, and the digest no longer matches the values
+	a.snapWG.Wait()
+	if ls, _ := a.ListSnapshots(ctx, &abci.ListSnapshotsRequest{}); len(ls.Snapshots) != 0 {
+		t.Fatalf("a drifted state was offered as %d snapshots", len(ls.Snapshots))
+	}
+	// The test leaves a state the end-of-test scrub need not judge.
+	a.Close()
+	n.vals[0].app = nil
+}

@@ -106,6 +106,9 @@ func Open(home string, o Options) (*Node, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("node", cfg.Moniker)
+	if w := cfg.snapshotWarning(); w != "" {
+		logger.Warn(w)
+	}
 	priv, err := ziggy.LoadPrivateKey(filepath.Join(home, ZiggyKeyFile))
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)

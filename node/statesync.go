@@ -38,11 +38,13 @@ import (
 // against the restored state before it is kept.
 
 // DefaultSnapshotInterval is how often a node takes a snapshot unless
-// node.json says otherwise: every 7200 heights, about 20 minutes at the
-// demo's 6 blocks a second — the default retain_blocks window, so a
-// node that joins from the newest snapshot finds the blocks after it at
-// its peers.
-const DefaultSnapshotInterval = 7200
+// node.json says otherwise: every 3600 heights, about 10 minutes at the
+// demo's 6 blocks a second — half the default retain_blocks window. A
+// node that joins from the newest snapshot must find the blocks after it
+// at its peers: the snapshot is up to an interval old, and finding and
+// fetching it takes a while more, so peers must keep at least two
+// intervals of blocks (the node warns at start when it does not).
+const DefaultSnapshotInterval = 3600
 
 // DefaultSnapshotKeep is how many snapshots a node keeps unless
 // node.json says otherwise.
@@ -109,6 +111,16 @@ func (c *Config) validateSnapshots() error {
 		return errors.New("state_sync.discovery_time must be at least 5s (absent: 15s)")
 	}
 	return nil
+}
+
+// snapshotWarning says why this node's snapshots may be of no use to a
+// joining node, or "" when they are.
+func (c *Config) snapshotWarning() string {
+	iv, keep := c.snapshotInterval(), c.retainBlocks()
+	if iv > 0 && keep > 0 && iv > keep/2 {
+		return fmt.Sprintf("snapshot_interval %d is more than half of retain_blocks %d: a node joining from this node's newest snapshot may find the blocks after it pruned at every peer; set snapshot_interval to at most %d or raise retain_blocks", iv, keep, keep/2)
+	}
+	return ""
 }
 
 // snapshotInterval is SnapshotInterval with the default applied.

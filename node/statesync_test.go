@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -18,7 +19,7 @@ import (
 )
 
 // A 4-validator network that prunes its blocks (none of them holds block
-// 1 any more) and takes a snapshot every 20 heights: a new node, which is
+// 1 any more) and takes a snapshot every 10 heights: a new node, which is
 // no validator, joins it by state sync from a snapshot — its block store
 // starts after the snapshot's height, not at 1 — reaches the head with
 // the validators' app hashes, and serves the records and the receipts,
@@ -29,9 +30,11 @@ func TestNewNodeJoinsFromASnapshot(t *testing.T) {
 		t.Skip("starts a 4-validator network and a follower")
 	}
 	const per, rate = 20, 400.0
-	const base = 33100
+	const base = 25100 // below the ephemeral port range, which outgoing connections draw from
 	_, url := startSource(t, rate)
-	keep, interval := int64(60), int64(20)
+	// Peers keep ten snapshot intervals of blocks: a node that joins from
+	// a snapshot needs the blocks after it (snapshotWarning).
+	keep, interval := int64(100), int64(10)
 	net := startStreamsWith(t, 4, base, []app.Stream{{ID: "sensors", Source: url, Chunk: app.ChunkPolicy{Messages: per}}}, 5,
 		func(i int, c *Config) {
 			c.RetainBlocks, c.SnapshotInterval, c.SnapshotKeep = &keep, &interval, 2
@@ -283,6 +286,73 @@ func TestNewNodeJoinsFromASnapshot(t *testing.T) {
 		t.Fatalf("the restarted follower's block store starts at %d, before the restart at %d", b, fbase)
 	}
 	verify(first[0].Index)
+
+	// A validator wiped — all of data/ but its sign state, so it never
+	// signs a height twice — joins again by state sync: it converges to
+	// the others' app hash and serves the same receipts, byte for byte.
+	net.stop(3)
+	home3 := net.members[3].Home
+	pvs := filepath.Join(home3, "data", "priv_validator_state.json")
+	signState, err := os.ReadFile(pvs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(home3, "data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(home3, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pvs, signState, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg3, err := LoadConfig(home3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	th = v.Height() - 2
+	meta = v.cmt.BlockStore().LoadBlockMeta(th)
+	cfg3.StateSync = &StateSyncConfig{
+		RPCServers:    []string{fmt.Sprintf("127.0.0.1:%d", base+1), fmt.Sprintf("127.0.0.1:%d", base+11)},
+		TrustHeight:   th,
+		TrustHash:     hex.EncodeToString(meta.BlockID.Hash),
+		DiscoveryTime: Duration(5 * time.Second),
+	}
+	if err := cfg3.Save(home3); err != nil {
+		t.Fatal(err)
+	}
+	net.start(3)
+	w := net.nodes[3]
+	again = v.Height() + 10
+	net.waitForIn("the wiped validator to join again by state sync", 3*time.Minute, func() bool {
+		st, err := w.App().Status()
+		return err == nil && st.Height >= again && w.Height() >= again
+	})
+	if b := w.cmt.BlockStore().Base(); b <= first[4].Height+1 {
+		t.Fatalf("the wiped validator's block store starts at %d: it did not join from a snapshot", b)
+	}
+	wb, err := w.App().Block(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vb, err := v.App().Block(again); err != nil || wb.AppHash.String() != vb.AppHash.String() {
+		t.Fatalf("height %d: the rejoined validator's app hash %s, validator 0's %v (%v)", again, wb.AppHash, vb, err)
+	}
+	for _, rec := range first {
+		rw, err := w.Receipt("sensors", rec.Index)
+		if err != nil {
+			t.Fatalf("the rejoined validator's receipt of sensors/%d: %v", rec.Index, err)
+		}
+		rv, err := v.Receipt("sensors", rec.Index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bw, _ := rw.Marshal()
+		bv, _ := rv.Marshal()
+		if !bytes.Equal(bw, bv) {
+			t.Fatalf("the rejoined validator's receipt of sensors/%d differs from validator 0's", rec.Index)
+		}
+	}
 	t.Logf("the follower joined from the snapshot of height %d (records 0–4 decided at %d–%d, %d records at its last three heights); head %d", snapHeight, first[0].Height, first[4].Height, edge, f.Height())
 }
 
