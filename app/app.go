@@ -67,6 +67,11 @@ type Config struct {
 	// node keeps what receipts need of the pruned blocks elsewhere
 	// before it answers. It runs on the consensus goroutine.
 	RetainHeight func(height int64) int64
+	// Prefetch, if set, is called (and must not block) for each fetched
+	// chunk a new mempool transaction names, once it passes admission:
+	// the node can fetch the bytes while the transaction waits for its
+	// block, since they do not depend on the index the block gives.
+	Prefetch func(*wire.FetchChunkTx)
 }
 
 // CommitSummary is what OnCommit receives.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 
@@ -128,6 +130,9 @@ var errNoContent = errors.New("this node holds no chunk with that content id")
 func (g *Gateway) FetchBytes(id wire.ContentID) ([]byte, error) {
 	l, ok := g.content.get(id)
 	if !ok {
+		if b, ok := g.readPrefetched(id); ok {
+			return b, nil
+		}
 		return nil, errNoContent
 	}
 	if l.c != nil {
@@ -171,6 +176,7 @@ func (g *Gateway) PutFetched(id wire.ContentID, d digest.Digest, data []byte) er
 	if _, ok := g.content.get(id); !ok {
 		g.content.put(id, contentLoc{d: d})
 	}
+	g.dropPrefetched(id)
 	return nil
 }
 
@@ -204,4 +210,51 @@ func (g *Gateway) handleFetch(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)
+}
+
+// maxPrefetched bounds the chunks held fetched ahead of their block: a
+// transaction the mempool admitted that never reaches a block leaves its
+// file until the node restarts, so this is also what such leftovers cost
+// at most (64 × 16 MiB of disk).
+const maxPrefetched = 64
+
+func (g *Gateway) prefetchPath(id wire.ContentID) string {
+	return filepath.Join(g.cfg.Dir, objectsDir, prefetchDir, id.String())
+}
+
+const prefetchDir = "prefetch"
+
+// PutPrefetched keeps bytes a validator fetched (and checked against
+// their content id) before their chunk had an index, until PutFetched
+// stores them by digest. It reports false if the bound is reached. The
+// files are a cache: not synced, and deleted when the gateway opens.
+func (g *Gateway) PutPrefetched(id wire.ContentID, b []byte) bool {
+	if g.prefetched.Add(1) > maxPrefetched {
+		g.prefetched.Add(-1)
+		return false
+	}
+	p := g.prefetchPath(id)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err == nil {
+		if err = os.WriteFile(p+".tmp", b, 0o600); err == nil && os.Rename(p+".tmp", p) == nil {
+			return true
+		}
+	}
+	g.prefetched.Add(-1)
+	return false
+}
+
+func (g *Gateway) readPrefetched(id wire.ContentID) ([]byte, bool) {
+	f, err := os.Open(g.prefetchPath(id))
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, wire.MaxFetchedChunkBytes+1))
+	return b, err == nil
+}
+
+func (g *Gateway) dropPrefetched(id wire.ContentID) {
+	if os.Remove(g.prefetchPath(id)) == nil {
+		g.prefetched.Add(-1)
+	}
 }

@@ -105,9 +105,9 @@ type pushStream struct {
 	// maxChunk bounds a chunk's bytes: a transaction's data limit, or a
 	// fetched chunk's in fetch mode.
 	maxChunk uint64
-	log    *wal.Log
-	sess   *sessionLog
-	signed *signedChunks
+	log      *wal.Log
+	sess     *sessionLog
+	signed   *signedChunks
 
 	mu         sync.Mutex
 	batches    []batch
