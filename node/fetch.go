@@ -29,7 +29,7 @@ import (
 // Defaults of the fetcher.
 const (
 	DefaultFetchWindow = 30 * time.Second
-	fetchWorkers       = 3 // chunks fetched at once (each holds ≤ 16 MiB)
+	fetchWorkers       = 2 // chunks fetched at once (each holds ≤ 16 MiB)
 	fetchPerPeer       = 2 // requests to one peer at once
 	fetchRetry         = 300 * time.Millisecond
 	// A fetch request may take 5 s plus the time the chunk takes at
@@ -68,17 +68,17 @@ type Fetcher struct {
 	// (fetchBaseTimeout; tests shorten it).
 	reqBase time.Duration
 
-	mu      sync.Mutex
-	queue   []*fetchJob
-	queued  map[wire.ChunkKey]bool
+	mu     sync.Mutex
+	queue  []*fetchJob
+	queued map[wire.ChunkKey]bool
 	// prefetching holds the content ids being fetched ahead of their
 	// block; a chunk's own fetch waits for it rather than fetch twice.
 	prefetching map[wire.ContentID]bool
-	perPeer map[string]int
-	wake    chan struct{}
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	started bool
+	perPeer     map[string]int
+	wake        chan struct{}
+	stop        chan struct{}
+	wg          sync.WaitGroup
+	started     bool
 }
 
 // fetchStore is where fetched bytes are kept and first looked for: the
