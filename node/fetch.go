@@ -49,6 +49,7 @@ type fetchJob struct {
 	// prefetch: the transaction is only in the mempool; fetch the bytes
 	// and keep them, attest nothing (the index is not known yet).
 	prefetch *wire.FetchChunkTx
+	data     []byte // the checked bytes, until stored
 }
 
 // Fetcher fetches pushed chunks' bytes and hands the attestor what it
@@ -238,6 +239,7 @@ func (f *Fetcher) worker() {
 		case err == nil:
 			f.done(j)
 			f.attest(p)
+			f.store(j, p.Digest)
 		case time.Now().After(j.deadline):
 			f.log.Warn("fetch: no matching bytes for a pushed chunk within the fetch window; attesting a gap",
 				"chunk", j.key.String(), "content", j.order.Tx.Content.String(), "source", j.order.Tx.Source, "err", err)
@@ -444,11 +446,21 @@ func (f *Fetcher) check(j *fetchJob, b []byte) (app.PushedChunk, error) {
 	if err != nil {
 		return app.PushedChunk{}, fmt.Errorf("stream rules: %w", err)
 	}
-	p := app.PushedChunk{Key: j.key, Digest: wire.Digest(d), Verdict: rs.Check(msgs)}
-	if err := f.gw.PutFetched(t.Content, d, b); err != nil {
-		// The attestation stands on the hash; a node that could not
-		// keep the bytes says so and serves them from elsewhere.
+	j.data = b
+	return app.PushedChunk{Key: j.key, Digest: wire.Digest(d), Verdict: rs.Check(msgs)}, nil
+}
+
+// store keeps a fetched chunk's bytes by digest and content id. It runs
+// after the attestation, which stands on the hash alone, so the disk's
+// fsync is not in the chunk's way to its decision; a node that could not
+// keep the bytes says so, and the chunk is served by the others.
+func (f *Fetcher) store(j *fetchJob, d wire.Digest) {
+	b := j.data
+	j.data = nil
+	if b == nil {
+		return
+	}
+	if err := f.gw.PutFetched(j.order.Tx.Content, digest.Digest(d), b); err != nil {
 		f.log.Error("fetch: storing a fetched chunk", "chunk", j.key.String(), "err", err)
 	}
-	return p, nil
 }
