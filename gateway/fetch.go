@@ -117,9 +117,44 @@ func (ps *pushStream) fetchTx(c *gwChunk, msgs [][]byte) ([]byte, error) {
 		id[0] ^= 0xff
 	}
 	ps.g.content.put(id, contentLoc{ps: ps, c: c})
+	ps.mu.Lock()
+	c.HasContent = true
+	ps.mu.Unlock()
 	t := &wire.FetchChunkTx{Stream: ps.id, Origin: ps.origin, FirstSeq: c.FirstSeq, Offset: c.SessionOffset,
 		Lengths: lens, Content: id, Source: ps.g.cfg.PublicURL}
 	return t.Marshal()
+}
+
+// indexContent puts in the content index the chunks this run did not
+// submit itself — those recovery found already on chain — so that its
+// validator and the others can still fetch them after a restart.
+func (ps *pushStream) indexContent() {
+	if !ps.g.fetchMode() {
+		return
+	}
+	ps.mu.Lock()
+	var todo []*gwChunk
+	for _, c := range ps.chunks {
+		if c.State >= StateOnChain && c.State != StateRejected && !c.HasContent && !c.ObjectGone {
+			todo = append(todo, c)
+		}
+	}
+	ps.mu.Unlock()
+	for _, c := range todo {
+		ents, err := ps.log.Read(c.FirstSeq, c.Count, int(c.Bytes)+1)
+		if err != nil || len(ents) != c.Count {
+			ps.g.log.Error("gateway: reading a chunk to index its content", "stream", ps.id, "first_seq", c.FirstSeq, "err", err)
+			return
+		}
+		h := wire.NewContentHasher(ps.id, ps.origin, c.FirstSeq)
+		for _, e := range ents {
+			h.Add(e.Data)
+		}
+		ps.g.content.put(h.Sum(), contentLoc{ps: ps, c: c})
+		ps.mu.Lock()
+		c.HasContent = true
+		ps.mu.Unlock()
+	}
 }
 
 // errNoContent: this node holds no bytes under a content id.
