@@ -69,6 +69,11 @@ type Config struct {
 	RetainHeight func(height int64) int64
 	// Snapshots configures the state sync snapshots the app takes.
 	Snapshots SnapshotConfig
+	// Prefetch, if set, is called (and must not block) for each fetched
+	// chunk a new mempool transaction names, once it passes admission:
+	// the node can fetch the bytes while the transaction waits for its
+	// block, since they do not depend on the index the block gives.
+	Prefetch func(*wire.FetchChunkTx)
 }
 
 // CommitSummary is what OnCommit receives.

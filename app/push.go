@@ -215,6 +215,9 @@ func (a *App) CheckTx(_ context.Context, req *abci.CheckTxRequest) (*abci.CheckT
 	if terr != nil {
 		return &abci.CheckTxResponse{Code: terr.code, Log: terr.msg}, nil
 	}
+	if tx.Fetch != nil && req.Type == abci.CHECK_TX_TYPE_CHECK && a.cfg.Prefetch != nil {
+		a.cfg.Prefetch(tx.Fetch)
+	}
 	return &abci.CheckTxResponse{Code: CodeOK}, nil
 }
 

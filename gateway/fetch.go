@@ -1,10 +1,13 @@
 package gateway
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 
@@ -114,51 +117,127 @@ func (ps *pushStream) fetchTx(c *gwChunk, msgs [][]byte) ([]byte, error) {
 		id[0] ^= 0xff
 	}
 	ps.g.content.put(id, contentLoc{ps: ps, c: c})
+	ps.mu.Lock()
+	c.HasContent = true
+	ps.mu.Unlock()
 	t := &wire.FetchChunkTx{Stream: ps.id, Origin: ps.origin, FirstSeq: c.FirstSeq, Offset: c.SessionOffset,
 		Lengths: lens, Content: id, Source: ps.g.cfg.PublicURL}
 	return t.Marshal()
+}
+
+// indexContent puts in the content index the chunks this run did not
+// submit itself — those recovery found already on chain — so that its
+// validator and the others can still fetch them after a restart.
+func (ps *pushStream) indexContent() {
+	if !ps.g.fetchMode() {
+		return
+	}
+	ps.mu.Lock()
+	var todo []*gwChunk
+	for _, c := range ps.chunks {
+		if c.State >= StateOnChain && c.State != StateRejected && !c.HasContent && !c.ObjectGone {
+			todo = append(todo, c)
+		}
+	}
+	ps.mu.Unlock()
+	for _, c := range todo {
+		ents, err := ps.log.Read(c.FirstSeq, c.Count, int(c.Bytes)+1)
+		if err != nil || len(ents) != c.Count {
+			ps.g.log.Error("gateway: reading a chunk to index its content", "stream", ps.id, "first_seq", c.FirstSeq, "err", err)
+			return
+		}
+		h := wire.NewContentHasher(ps.id, ps.origin, c.FirstSeq)
+		for _, e := range ents {
+			h.Add(e.Data)
+		}
+		ps.g.content.put(h.Sum(), contentLoc{ps: ps, c: c})
+		ps.mu.Lock()
+		c.HasContent = true
+		ps.mu.Unlock()
+	}
 }
 
 // errNoContent: this node holds no bytes under a content id.
 var errNoContent = errors.New("this node holds no chunk with that content id")
 
 // FetchBytes returns the bytes a content id names, if this node holds
-// them: a chunk of its own log (decided or not) or one it fetched. The
-// node's own validator reads its gateway's chunks here, without HTTP.
+// them: a chunk of its own log (decided or not), one it fetched, or one
+// fetched ahead of its block. The node's own validator reads its
+// gateway's chunks here, without HTTP.
 func (g *Gateway) FetchBytes(id wire.ContentID) ([]byte, error) {
-	l, ok := g.content.get(id)
-	if !ok {
-		return nil, errNoContent
+	size, write, err := g.openFetch(id)
+	if err != nil {
+		return nil, err
 	}
-	if l.c != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	if err := write(buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// fetchBatch is how many logged messages a fetch answer reads at once, so
+// that serving a 16 MiB chunk holds about 1 MiB at a time.
+const fetchBatch = 16
+
+// openFetch finds a content id's bytes and returns their size and a
+// function that writes them (once).
+func (g *Gateway) openFetch(id wire.ContentID) (int64, func(io.Writer) error, error) {
+	l, ok := g.content.get(id)
+	path := g.prefetchPath(id)
+	if ok && l.c != nil {
 		l.ps.mu.Lock()
 		stored, gone, d := l.c.Stored, l.c.ObjectGone, l.c.Digest
 		l.ps.mu.Unlock()
 		if !stored {
-			ents, err := l.ps.log.Read(l.c.FirstSeq, l.c.Count, int(l.c.Bytes)+1)
-			if err != nil {
-				return nil, fmt.Errorf("reading the chunk from the log: %w", err)
-			}
-			if len(ents) != l.c.Count {
-				return nil, fmt.Errorf("the log returned %d of %d messages", len(ents), l.c.Count)
-			}
-			out := make([]byte, 0, l.c.Bytes)
-			for _, e := range ents {
-				out = append(out, e.Data...)
-			}
-			return out, nil
+			c, ps := l.c, l.ps
+			return int64(c.Bytes), func(w io.Writer) error {
+				var n uint64
+				for seq, left := c.FirstSeq, c.Count; left > 0; {
+					k := min(left, fetchBatch)
+					ents, err := ps.log.Read(seq, k, int(c.Bytes-n)+1)
+					if err != nil {
+						return fmt.Errorf("reading the chunk from the log: %w", err)
+					}
+					if len(ents) != k {
+						return fmt.Errorf("the log returned %d of %d messages", len(ents), k)
+					}
+					for _, e := range ents {
+						if _, err := w.Write(e.Data); err != nil {
+							return err
+						}
+						n += uint64(len(e.Data))
+					}
+					seq, left = seq+uint64(k), left-k
+				}
+				if n != c.Bytes {
+					return fmt.Errorf("the log holds %d bytes of the chunk's %d", n, c.Bytes)
+				}
+				return nil
+			}, nil
 		}
 		if gone {
-			return nil, errNoContent
+			return 0, nil, errNoContent
 		}
 		l.d = d
 	}
-	f, err := g.objects.open(l.d)
-	if err != nil {
-		return nil, errNoContent
+	if ok {
+		path = g.objects.path(l.d)
 	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, wire.MaxFetchedChunkBytes+1))
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, nil, errNoContent
+	}
+	st, err := f.Stat()
+	if err != nil || st.Size() > wire.MaxFetchedChunkBytes {
+		f.Close()
+		return 0, nil, errNoContent
+	}
+	return st.Size(), func(w io.Writer) error {
+		defer f.Close()
+		_, err := io.CopyN(w, f, st.Size())
+		return err
+	}, nil
 }
 
 // PutFetched stores bytes this node's validator fetched and checked, by
@@ -171,6 +250,7 @@ func (g *Gateway) PutFetched(id wire.ContentID, d digest.Digest, data []byte) er
 	if _, ok := g.content.get(id); !ok {
 		g.content.put(id, contentLoc{d: d})
 	}
+	g.dropPrefetched(id)
 	return nil
 }
 
@@ -196,12 +276,52 @@ func (g *Gateway) handleFetch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	b, err := g.FetchBytes(id)
+	size, write, err := g.openFetch(id)
 	if err != nil {
 		writeErr(w, &httpError{http.StatusNotFound, err.Error() + "; try another node"})
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.Write(b)
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	if err := write(w); err != nil {
+		// The length is promised: a short answer tells the client.
+		g.log.Warn("gateway: serving a chunk by content id", "content", id.String(), "err", err)
+	}
+}
+
+// maxPrefetched bounds the chunks held fetched ahead of their block: a
+// transaction the mempool admitted that never reaches a block leaves its
+// file until the node restarts, so this is also what such leftovers cost
+// at most (64 × 16 MiB of disk).
+const maxPrefetched = 64
+
+func (g *Gateway) prefetchPath(id wire.ContentID) string {
+	return filepath.Join(g.cfg.Dir, objectsDir, prefetchDir, id.String())
+}
+
+const prefetchDir = "prefetch"
+
+// PutPrefetched keeps bytes a validator fetched (and checked against
+// their content id) before their chunk had an index, until PutFetched
+// stores them by digest. It reports false if the bound is reached. The
+// files are a cache: not synced, and deleted when the gateway opens.
+func (g *Gateway) PutPrefetched(id wire.ContentID, b []byte) bool {
+	if g.prefetched.Add(1) > maxPrefetched {
+		g.prefetched.Add(-1)
+		return false
+	}
+	p := g.prefetchPath(id)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err == nil {
+		if err = os.WriteFile(p+".tmp", b, 0o600); err == nil && os.Rename(p+".tmp", p) == nil {
+			return true
+		}
+	}
+	g.prefetched.Add(-1)
+	return false
+}
+
+func (g *Gateway) dropPrefetched(id wire.ContentID) {
+	if os.Remove(g.prefetchPath(id)) == nil {
+		g.prefetched.Add(-1)
+	}
 }

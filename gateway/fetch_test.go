@@ -81,3 +81,57 @@ func TestFetchServesChunksByContent(t *testing.T) {
 		<-g.fetchSem
 	}
 }
+
+// TestFetchContentAfterRestart: a chunk already on chain when the gateway
+// restarts (so it is not submitted again) is still served by content id.
+func TestFetchContentAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	c := newFakeChain(uploadsStream())
+	open := func() *Gateway {
+		g, err := Open(Config{Dir: dir, Chain: c, FlushAfter: time.Hour, PublicURL: "http://127.0.0.1:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	g := open()
+	file := make([]byte, 4*64<<10)
+	rand.Read(file)
+	if w, _ := do(t, g.Handler(), "POST", "/v1/push/uploads?upload="+newSession(t)+"&offset=0&end=1", file, ""); w.Code != 200 {
+		t.Fatalf("upload: %d", w.Code)
+	}
+	var tx *wire.FetchChunkTx
+	waitFor(t, func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.submitted) == 0 {
+			return false
+		}
+		d, err := wire.UnmarshalTx(c.submitted[0])
+		if err != nil || d.Fetch == nil {
+			t.Fatalf("submitted %v", err)
+		}
+		tx = d.Fetch
+		c.onChain[fmt.Sprintf("%x/%d", tx.Origin, tx.FirstSeq)] = wire.ChunkKey{Stream: "uploads", Index: 0}
+		c.submitted = nil
+		return true
+	})
+	g.Close()
+	g = open()
+	defer g.Close()
+	var got []byte
+	waitFor(t, func() bool {
+		b, err := g.FetchBytes(tx.Content)
+		got = b
+		return err == nil
+	})
+	if !bytes.Equal(got, file) {
+		t.Fatalf("served %d bytes that are not the chunk", len(got))
+	}
+	c.mu.Lock()
+	n := len(c.submitted)
+	c.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("resubmitted %d chunks the chain holds", n)
+	}
+}

@@ -125,6 +125,8 @@ type Gateway struct {
 	fetchSem chan struct{}
 	faultMu  sync.Mutex
 	faults   FetchFaults
+	// prefetched counts the files in objects/prefetch.
+	prefetched atomic.Int64
 
 	mu      sync.Mutex
 	streams map[string]*pushStream
@@ -213,6 +215,8 @@ func Open(cfg Config) (*Gateway, error) {
 	g := &Gateway{cfg: cfg, log: log, streams: map[string]*pushStream{}, failed: map[string]error{}, stop: make(chan struct{}),
 		metrics: m, ws: wsConns{byClient: map[string]int{}}, wsQueue: wsQueueBytes, fetchSem: make(chan struct{}, maxFetchServing),
 		objects: &objectStore{dir: filepath.Join(cfg.Dir, objectsDir), noSync: cfg.NoSync}}
+	// Chunks fetched ahead of their block are a cache of one run.
+	os.RemoveAll(filepath.Join(cfg.Dir, objectsDir, prefetchDir))
 	ents, err := os.ReadDir(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)

@@ -63,6 +63,7 @@ type gwChunk struct {
 	StoredAt        time.Time     // when it was stored, once Stored
 	ObjectGone      bool          // the retention policy had released the object before this run stored it
 	RejectedInBlock bool          // the chain refused it in a block (not only the mempool's admission check)
+	HasContent      bool          // fetch mode: its content id is in the gateway's content index
 }
 
 // releasable says whether the log no longer needs a chunk's messages: the
@@ -589,6 +590,7 @@ func (ps *pushStream) run(stop <-chan struct{}) {
 		ps.flushIdle()
 		ps.submitDue()
 		ps.signed.submitDue()
+		ps.indexContent()
 		ps.storeObjects()
 		ps.releaseDue()
 		ps.retainDue(ps.g.cfg.clock())

@@ -306,6 +306,19 @@ func (c *Config) validate() error {
 		return errors.New("tls_cert_file is set but tls_key_file is not: give both to serve HTTPS, or neither")
 	case c.TLSKeyFile != "" && c.TLSCertFile == "":
 		return errors.New("tls_key_file is set but tls_cert_file is not: give both to serve HTTPS, or neither")
+	case c.FetchWindow < 0 || c.FetchWindow > 0 && time.Duration(c.FetchWindow) < time.Second || time.Duration(c.FetchWindow) > time.Hour:
+		return errors.New("fetch_window must lie between 1s and 1h (absent: 30s)")
+	case len(c.PeerAPIs) > 64:
+		return errors.New("peer_apis lists more than 64 URLs: list the validators only")
+	}
+	for _, u := range append([]string{c.APIURL}, c.PeerAPIs...) {
+		if u == "" {
+			continue
+		}
+		t := wire.FetchChunkTx{Stream: "x", Origin: [wire.OriginSize]byte{1}, Lengths: []uint32{1}, Content: wire.ContentID{1}, Source: u}
+		if err := t.Validate(); err != nil {
+			return fmt.Errorf("api_url or peer_apis: %v; write a base URL such as \"https://node1.example:8443\"", err)
+		}
 	}
 	if err := c.validateSnapshots(); err != nil {
 		return err

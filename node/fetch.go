@@ -29,7 +29,7 @@ import (
 // Defaults of the fetcher.
 const (
 	DefaultFetchWindow = 30 * time.Second
-	fetchWorkers       = 3 // chunks fetched at once (each holds ≤ 16 MiB)
+	fetchWorkers       = 2 // chunks fetched at once (each holds ≤ 16 MiB)
 	fetchPerPeer       = 2 // requests to one peer at once
 	fetchRetry         = 300 * time.Millisecond
 	// A fetch request may take 5 s plus the time the chunk takes at
@@ -46,6 +46,10 @@ type fetchJob struct {
 	deadline time.Time
 	next     time.Time // not before
 	tries    int
+	// prefetch: the transaction is only in the mempool; fetch the bytes
+	// and keep them, attest nothing (the index is not known yet).
+	prefetch *wire.FetchChunkTx
+	data     []byte // the checked bytes, until stored
 }
 
 // Fetcher fetches pushed chunks' bytes and hands the attestor what it
@@ -65,14 +69,17 @@ type Fetcher struct {
 	// (fetchBaseTimeout; tests shorten it).
 	reqBase time.Duration
 
-	mu      sync.Mutex
-	queue   []*fetchJob
-	queued  map[wire.ChunkKey]bool
-	perPeer map[string]int
-	wake    chan struct{}
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	started bool
+	mu     sync.Mutex
+	queue  []*fetchJob
+	queued map[wire.ChunkKey]bool
+	// prefetching holds the content ids being fetched ahead of their
+	// block; a chunk's own fetch waits for it rather than fetch twice.
+	prefetching map[wire.ContentID]bool
+	perPeer     map[string]int
+	wake        chan struct{}
+	stop        chan struct{}
+	wg          sync.WaitGroup
+	started     bool
 }
 
 // fetchStore is where fetched bytes are kept and first looked for: the
@@ -80,6 +87,7 @@ type Fetcher struct {
 type fetchStore interface {
 	FetchBytes(wire.ContentID) ([]byte, error)
 	PutFetched(wire.ContentID, digest.Digest, []byte) error
+	PutPrefetched(wire.ContentID, []byte) bool
 }
 
 var _ fetchStore = (*gateway.Gateway)(nil)
@@ -94,7 +102,7 @@ func newFetcher(window time.Duration, self string, peers []string, gw fetchStore
 			ResponseHeaderTimeout: fetchBaseTimeout,
 			IdleConnTimeout:       time.Minute,
 		}},
-		queued: map[wire.ChunkKey]bool{}, perPeer: map[string]int{}, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+		queued: map[wire.ChunkKey]bool{}, prefetching: map[wire.ContentID]bool{}, perPeer: map[string]int{}, wake: make(chan struct{}, 1), stop: make(chan struct{})}
 	for _, p := range peers {
 		p = strings.TrimRight(p, "/")
 		if p != "" && p != f.self {
@@ -121,6 +129,28 @@ func (f *Fetcher) Add(p app.PushedChunk) {
 	f.mu.Unlock()
 	f.poke()
 }
+
+// Prefetch queues the bytes of a chunk whose transaction this node's
+// mempool admitted, so that they are here when its block gives it an
+// index. It never blocks.
+func (f *Fetcher) Prefetch(t *wire.FetchChunkTx) {
+	if _, err := f.gw.FetchBytes(t.Content); err == nil {
+		return // this node's own push, or already here
+	}
+	f.mu.Lock()
+	if f.prefetching[t.Content] || len(f.queue) >= maxFetchQueue {
+		f.mu.Unlock()
+		return
+	}
+	f.prefetching[t.Content] = true
+	now := time.Now()
+	f.queue = append(f.queue, &fetchJob{prefetch: t, deadline: now.Add(f.window), next: now})
+	f.mu.Unlock()
+	f.poke()
+}
+
+// errPrefetching: the bytes are on their way already.
+var errPrefetching = errors.New("being fetched ahead of the block")
 
 func (f *Fetcher) poke() {
 	select {
@@ -194,14 +224,22 @@ func (f *Fetcher) worker() {
 			t.Stop()
 			continue
 		}
+		if j.prefetch != nil {
+			f.runPrefetch(ctx, j)
+			continue
+		}
 		p, err := f.fetch(ctx, j)
 		if ctx.Err() != nil {
 			return
 		}
 		switch {
+		case errors.Is(err, errPrefetching):
+			j.next = time.Now().Add(20 * time.Millisecond)
+			f.requeue(j)
 		case err == nil:
 			f.done(j)
 			f.attest(p)
+			f.store(j, p.Digest)
 		case time.Now().After(j.deadline):
 			f.log.Warn("fetch: no matching bytes for a pushed chunk within the fetch window; attesting a gap",
 				"chunk", j.key.String(), "content", j.order.Tx.Content.String(), "source", j.order.Tx.Source, "err", err)
@@ -210,12 +248,54 @@ func (f *Fetcher) worker() {
 		default:
 			j.tries++
 			j.next = time.Now().Add(fetchRetry)
-			f.mu.Lock()
-			f.queue = append(f.queue, j)
-			f.mu.Unlock()
-			f.poke()
+			f.requeue(j)
 		}
 	}
+}
+
+func (f *Fetcher) requeue(j *fetchJob) {
+	f.mu.Lock()
+	f.queue = append(f.queue, j)
+	f.mu.Unlock()
+	f.poke()
+}
+
+// runPrefetch makes one try at a prefetch; it gives up quietly at its
+// deadline (the chunk's own fetch then starts from scratch).
+func (f *Fetcher) runPrefetch(ctx context.Context, j *fetchJob) {
+	t := j.prefetch
+	b, err := f.download(ctx, t, j.tries)
+	if err == nil {
+		if id := contentID(t, b); id == t.Content {
+			f.gw.PutPrefetched(t.Content, b)
+		} else {
+			err = fmt.Errorf("the bytes have content id %s", id)
+		}
+	}
+	if err == nil || ctx.Err() != nil || time.Now().After(j.deadline) {
+		f.mu.Lock()
+		delete(f.prefetching, t.Content)
+		f.mu.Unlock()
+		return
+	}
+	j.tries++
+	j.next = time.Now().Add(fetchRetry)
+	f.requeue(j)
+}
+
+// contentID is the content id of b cut by t's lengths (len(b) must be
+// t.DataBytes()).
+func contentID(t *wire.FetchChunkTx, b []byte) wire.ContentID {
+	if uint64(len(b)) != t.DataBytes() {
+		return wire.ContentID{}
+	}
+	h := wire.NewContentHasher(t.Stream, t.Origin, t.FirstSeq)
+	off := 0
+	for _, l := range t.Lengths {
+		h.Add(b[off : off+int(l)])
+		off += int(l)
+	}
+	return h.Sum()
 }
 
 func (f *Fetcher) done(j *fetchJob) {
@@ -233,10 +313,26 @@ func (f *Fetcher) fetch(ctx context.Context, j *fetchJob) (app.PushedChunk, erro
 			return p, nil
 		}
 	}
+	f.mu.Lock()
+	busy := f.prefetching[t.Content]
+	f.mu.Unlock()
+	if busy {
+		return app.PushedChunk{}, errPrefetching
+	}
+	b, err := f.download(ctx, t, j.tries)
+	if err != nil {
+		return app.PushedChunk{}, err
+	}
+	return f.check(j, b)
+}
+
+// download gets a chunk's bytes of the right size and content id from the
+// chunk's source or a peer, starting at a different one each try.
+func (f *Fetcher) download(ctx context.Context, t *wire.FetchChunkTx, try int) ([]byte, error) {
 	srcs := append([]string{strings.TrimRight(t.Source, "/")}, f.peers...)
 	var errs []error
 	for i := range srcs {
-		src := srcs[(i+j.tries)%len(srcs)]
+		src := srcs[(i+try)%len(srcs)]
 		if src == f.self || (f.blocked != nil && f.blocked(src)) {
 			continue
 		}
@@ -247,9 +343,10 @@ func (f *Fetcher) fetch(ctx context.Context, j *fetchJob) (app.PushedChunk, erro
 		b, err := f.get(ctx, src, t)
 		f.release(src)
 		if err == nil {
-			var p app.PushedChunk
-			if p, err = f.check(j, b); err == nil {
-				return p, nil
+			if id := contentID(t, b); id == t.Content {
+				return b, nil
+			} else {
+				err = fmt.Errorf("the bytes have content id %s, the chain names %s", id, t.Content)
 			}
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", src, err))
@@ -258,9 +355,9 @@ func (f *Fetcher) fetch(ctx context.Context, j *fetchJob) (app.PushedChunk, erro
 		}
 	}
 	if len(errs) == 0 {
-		return app.PushedChunk{}, errors.New("no source to fetch from")
+		return nil, errors.New("no source to fetch from")
 	}
-	return app.PushedChunk{}, errors.Join(errs...)
+	return nil, errors.Join(errs...)
 }
 
 func (f *Fetcher) acquire(src string) bool {
@@ -349,11 +446,21 @@ func (f *Fetcher) check(j *fetchJob, b []byte) (app.PushedChunk, error) {
 	if err != nil {
 		return app.PushedChunk{}, fmt.Errorf("stream rules: %w", err)
 	}
-	p := app.PushedChunk{Key: j.key, Digest: wire.Digest(d), Verdict: rs.Check(msgs)}
-	if err := f.gw.PutFetched(t.Content, d, b); err != nil {
-		// The attestation stands on the hash; a node that could not
-		// keep the bytes says so and serves them from elsewhere.
+	j.data = b
+	return app.PushedChunk{Key: j.key, Digest: wire.Digest(d), Verdict: rs.Check(msgs)}, nil
+}
+
+// store keeps a fetched chunk's bytes by digest and content id. It runs
+// after the attestation, which stands on the hash alone, so the disk's
+// fsync is not in the chunk's way to its decision; a node that could not
+// keep the bytes says so, and the chunk is served by the others.
+func (f *Fetcher) store(j *fetchJob, d wire.Digest) {
+	b := j.data
+	j.data = nil
+	if b == nil {
+		return
+	}
+	if err := f.gw.PutFetched(j.order.Tx.Content, digest.Digest(d), b); err != nil {
 		f.log.Error("fetch: storing a fetched chunk", "chunk", j.key.String(), "err", err)
 	}
-	return p, nil
 }

@@ -32,6 +32,13 @@ func (s *memStore) FetchBytes(id wire.ContentID) ([]byte, error) {
 	return nil, errors.New("none")
 }
 
+func (s *memStore) PutPrefetched(id wire.ContentID, b []byte) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m[id] = b
+	return true
+}
+
 func (s *memStore) PutFetched(id wire.ContentID, _ digest.Digest, b []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -149,7 +149,13 @@ func Open(home string, o Options) (*Node, error) {
 	// CometBFT's handshake replays before that are archived afterwards.
 	var self atomic.Pointer[Node]
 	extra := &snapshotExtra{node: self.Load, ar: ar}
+	var fetcher *Fetcher // set below, before CometBFT starts
 	a, err := app.New(app.Config{
+		Prefetch: func(t *wire.FetchChunkTx) {
+			if fetcher != nil {
+				fetcher.Prefetch(t)
+			}
+		},
 		Dir:      filepath.Join(home, "data", "app"),
 		Scheme:   ziggysig.Scheme{},
 		Signer:   ziggysig.NewSigner(priv),
@@ -218,7 +224,7 @@ func Open(home string, o Options) (*Node, error) {
 		ar.Close()
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	fetcher := newFetcher(time.Duration(cfg.FetchWindow), cfg.publicURL(), cfg.PeerAPIs, gw,
+	fetcher = newFetcher(time.Duration(cfg.FetchWindow), cfg.publicURL(), cfg.PeerAPIs, gw,
 		func(p app.PushedChunk) { att.AddPushed([]app.PushedChunk{p}) }, logger)
 	if len(cfg.FetchBlocked) > 0 {
 		blocked := cfg.FetchBlocked

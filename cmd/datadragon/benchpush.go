@@ -2,6 +2,8 @@ package main
 
 import (
 	"io"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/datadragon/datadragon/internal/bench"
@@ -36,6 +38,7 @@ func runBenchPush(args []string, stdout, stderr io.Writer) int {
 	apiPort := fs.Int("api-port", 27600, "validator I serves its API on `PORT`+I")
 	commit := fs.Duration("commit-timeout", 100*time.Millisecond, "CometBFT's pause after each block (`D`)")
 	asJSON := fs.Bool("json", false, "print one JSON document instead of a table")
+	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the whole run to `FILE` (go tool pprof reads it)")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
@@ -57,6 +60,17 @@ func runBenchPush(args []string, stdout, stderr io.Writer) int {
 	}
 	if err != nil {
 		return fail(stderr, c, err)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fail(stderr, c, err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(stderr, c, err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := bench.Push(bench.PushOptions{
 		Validators: *n, Bytes: *size << 20, Part: *part << 10, Piece: *piece << 10, PerChunk: *per,

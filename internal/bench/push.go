@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"time"
@@ -102,8 +103,12 @@ func Push(o PushOptions) (PushResult, error) {
 	}
 	progress("%d validators up; pushing %s in parts of %s", len(nodes), mib(uint64(o.Bytes)), mib(uint64(o.Part)))
 
-	file := make([]byte, o.Bytes)
-	rand.Read(file)
+	// The file is made part by part from a seeded generator, so a 1 GiB
+	// push measures the network's memory, not the file's.
+	var seed [32]byte
+	rand.Read(seed[:])
+	gen := mrand.NewChaCha8(seed)
+	buf := make([]byte, o.Part)
 	var idb [16]byte
 	rand.Read(idb[:])
 	id := hex.EncodeToString(idb[:])
@@ -111,13 +116,15 @@ func Push(o PushOptions) (PushResult, error) {
 	client := &http.Client{Timeout: time.Minute}
 	h0 := nodes[0].Height()
 	start := time.Now()
-	for off := 0; off < len(file); off += o.Part {
-		end := min(off+o.Part, len(file))
+	for off := 0; off < o.Bytes; off += o.Part {
+		end := min(off+o.Part, o.Bytes)
 		last := 0
-		if end == len(file) {
+		if end == o.Bytes {
 			last = 1
 		}
-		r, err := client.Post(fmt.Sprintf("%s?upload=%s&offset=%d&end=%d&piece=%d", base, id, off, last, o.Piece), "application/octet-stream", bytes.NewReader(file[off:end]))
+		part := buf[:end-off]
+		gen.Read(part)
+		r, err := client.Post(fmt.Sprintf("%s?upload=%s&offset=%d&end=%d&piece=%d", base, id, off, last, o.Piece), "application/octet-stream", bytes.NewReader(part))
 		if err != nil {
 			return res, err
 		}
