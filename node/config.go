@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -323,43 +322,7 @@ func (c *Config) validate() error {
 	if err := c.validateSnapshots(); err != nil {
 		return err
 	}
-	if err := c.validateFetch(); err != nil {
-		return err
-	}
 	return c.validateRetention()
-}
-
-// maxPeerAPIs bounds peer_apis: a fetch tries them in turn.
-const maxPeerAPIs = 64
-
-// validateFetch checks api_url, peer_apis and fetch_window, so that a
-// mistyped URL is an error at start, not a fetch that fails at every
-// pushed chunk.
-func (c *Config) validateFetch() error {
-	checkURL := func(field, u string) error {
-		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.RawQuery != "" || p.Fragment != "" {
-			return fmt.Errorf("%s %q: want a base URL such as https://node1.example:8443", field, u)
-		}
-		return nil
-	}
-	if c.APIURL != "" {
-		if err := checkURL("api_url", c.APIURL); err != nil {
-			return err
-		}
-	}
-	if len(c.PeerAPIs) > maxPeerAPIs {
-		return fmt.Errorf("peer_apis lists %d URLs, at most %d", len(c.PeerAPIs), maxPeerAPIs)
-	}
-	for _, u := range c.PeerAPIs {
-		if err := checkURL("peer_apis entry", u); err != nil {
-			return err
-		}
-	}
-	if c.FetchWindow < 0 || c.FetchWindow > 0 && (time.Duration(c.FetchWindow) < time.Second || time.Duration(c.FetchWindow) > 10*time.Minute) {
-		return fmt.Errorf("fetch_window must lie between 1s and 10m (absent: %s)", DefaultFetchWindow)
-	}
-	return nil
 }
 
 // TLS says whether the API serves HTTPS (tls_cert_file and tls_key_file
