@@ -102,7 +102,7 @@ type Stream struct {
 	Accepted     uint64   `json:"accepted"`
 	Disputed     uint64   `json:"disputed"`
 	LastIndex    *uint64  `json:"last_index"`           // highest accepted index; null before the first
-	NextIndex    *uint64  `json:"next_index,omitempty"` // push streams: the next chunk index on chain
+	NextIndex    *uint64  `json:"next_index,omitempty"` // push streams: the next chunk index on chain; raw streams: the next position
 	// SourceStatus: why this node's observer of the stream is not
 	// delivering, when it is not (its source is unreachable, or restarted
 	// and is behind the seq the node waits for).
