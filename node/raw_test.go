@@ -441,6 +441,67 @@ func TestRegisteredRawStreamWithRules(t *testing.T) {
 	if got.Raw.Messages != 20 {
 		t.Fatalf("a window of 20 trade ids holds %d messages", got.Raw.Messages)
 	}
+
+	// Its receipt verifies offline with the messages as the feed sent them
+	// and the spec its owner registered (the genesis does not hold the
+	// normalisation); without the spec, or with a wrong one, it does not.
+	var rcpt *receipt.Receipt
+	net.waitFor("the raw record's receipt", func() bool {
+		var err error
+		rcpt, err = net.nodes[1].Receipt(got.Stream, got.Index)
+		return err == nil
+	})
+	feed.mu.Lock()
+	sent := append([][]byte(nil), feed.log...)
+	feed.mu.Unlock()
+	cut, err := rawchunk.New("raw-rules", spec.Policy(), spec.Normalize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstOf := map[string]int{} // chunk id → the position in sent of its first message
+	for i, m := range sent {
+		for _, ch := range cut.Add(m) {
+			firstOf[ch.Close.String()] = i
+		}
+	}
+	from, ok1 := firstOf[got.Raw.ChunkID]
+	to, ok2 := firstOf[got.Raw.Close]
+	if !ok1 || !ok2 {
+		t.Fatalf("chunk %s (or its close) not found in what the feed sent", got.Raw.ChunkID)
+	}
+	captured := bytes.Join(sent[from:to], []byte("\n"))
+	cfg, err := LoadConfig(net.members[0].Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gdoc, err := cmttypes.GenesisDocFromFile(cfg.comet(net.members[0].Home).GenesisFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered, _ := json.Marshal(stream)
+	rs, err := receipt.ParseRawSpec(registered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := receipt.VerifyWithSpec(rcpt, gdoc, captured, rs, nil); err != nil {
+		t.Fatalf("the registered raw stream's receipt with its spec: %v", err)
+	}
+	if err := receipt.Verify(rcpt, gdoc, captured); receipt.BrokenLink(err) != "data" || !strings.Contains(err.Error(), "--spec") {
+		t.Fatalf("without the spec: %v", err)
+	}
+	wrongSpec := stream
+	wrongRaw := spec
+	wrongRaw.Normalize.DropFields = nil // keeps the connection id
+	wrongSpec.Raw = &wrongRaw
+	wb, _ := json.Marshal(wrongSpec)
+	ws, err := receipt.ParseRawSpec(wb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := receipt.VerifyWithSpec(rcpt, gdoc, captured, ws, nil); receipt.BrokenLink(err) != "data" || !strings.Contains(err.Error(), "not the one stream raw-rules was registered with") {
+		t.Fatalf("with a wrong spec: %v", err)
+	}
+
 	changed := stream
 	other := spec
 	other.WindowMs = 40
