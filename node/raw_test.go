@@ -10,6 +10,8 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -500,6 +502,17 @@ func TestRegisteredRawStreamWithRules(t *testing.T) {
 	}
 	if err := receipt.VerifyWithSpec(rcpt, gdoc, captured, ws, nil); receipt.BrokenLink(err) != "data" || !strings.Contains(err.Error(), "not the one stream raw-rules was registered with") {
 		t.Fatalf("with a wrong spec: %v", err)
+	}
+	// DATADRAGON_RAW_FIXTURE=DIR writes what the CLI's test of verify --spec
+	// reads (cmd/datadragon/testdata/raw).
+	if dir := os.Getenv("DATADRAGON_RAW_FIXTURE"); dir != "" {
+		rb, _ := json.Marshal(rcpt)
+		gb, _ := os.ReadFile(cfg.comet(net.members[0].Home).GenesisFile())
+		for name, b := range map[string][]byte{"receipt.json": rb, "genesis.json": gb, "captured.txt": append(captured, '\n'), "spec.json": registered, "wrong-spec.json": wb} {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 
 	changed := stream
