@@ -450,7 +450,8 @@
       if (!v.alive) return;
       fill(info, el("dl", { class: "stats" },
         stat("Accepted", fmtInt(s.accepted), "stream-accepted"), stat("Disputed", fmtInt(s.disputed)),
-        stat("Last index", s.last_index === null ? "—" : fmtInt(s.last_index)),
+        s.mode === "raw" ? stat("Chunks placed", fmtInt(s.next_index || 0), "stream-positions")
+          : stat("Last index", s.last_index === null ? "—" : fmtInt(s.last_index)),
         stat("Chunks", chunkPolicy(s.chunk), null, true), stat("Mode", modeBadge(s.mode), "stream-mode", true),
         s.mode === "push" ? stat("Source", el("a", { href: "#/upload/" + enc(id) }, "pushed to gateways: upload a file"), null, true)
           : stat("Source", s.source, null, true)),
