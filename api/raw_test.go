@@ -1,9 +1,14 @@
 package api
 
 import (
+	"encoding/hex"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/wire"
@@ -69,4 +74,78 @@ func equalU64(a, b []uint64) bool {
 		}
 	}
 	return true
+}
+
+// TestExplorerBrowserRaw: a raw chunk's record page links the chunks at
+// the positions either side by their exact 64-bit indexes (beyond what a
+// JavaScript number holds), and its receipt link names its own.
+func TestExplorerBrowserRaw(t *testing.T) {
+	bin := chromiumOrSkip(t)
+	a := newTestAPI(t, nil)
+	ids := []string{
+		"f3a1c2d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff00",
+		"9e8d7c6b5a4938271605f4e3d2c1b0a9112233445566778899aabbccddeeff00",
+		"c0ffee1234567891aabbccddeeff0011223344556677889900aabbccddeeff00",
+	}
+	idx := func(id string) uint64 {
+		var d wire.Digest
+		copy(d[:], mustHex(t, id))
+		return wire.RawIndex(d)
+	}
+	a.fake.mu.Lock()
+	a.fake.streams = append(a.fake.streams, app.StreamInfo{Stream: app.Stream{ID: "btc", Mode: app.ModeRaw, Source: "wss://feed.example/ws",
+		Raw: &app.RawSpec{ExpectedMessages: 16}}})
+	a.fake.records["btc"] = map[uint64]*app.RecordView{}
+	for p, id := range ids {
+		w := wireRecord("btc", idx(id), false)
+		w.DecidedHeight, w.FirstHeight = 10, 9
+		rv := viewFromWire(w)
+		rv.Raw = &app.RawView{ChunkID: id, Close: id, Content: id, Messages: 16, Position: uint64(40 + p)}
+		if p > 0 {
+			i := idx(ids[p-1])
+			rv.Raw.PrevIndex, rv.Raw.PrevID = &i, ids[p-1]
+		}
+		if p+1 < len(ids) {
+			i := idx(ids[p+1])
+			rv.Raw.NextIndex, rv.Raw.NextID = &i, ids[p+1]
+			rv.Raw.Close = ids[p+1]
+		}
+		a.fake.records["btc"][idx(id)] = rv
+	}
+	a.fake.mu.Unlock()
+	srv := httptest.NewServer(a.h)
+	defer srv.Close()
+	defer a.h.Feed().Close()
+	b := newBrowser(t, bin)
+	mid := fmt.Sprint(idx(ids[1]))
+	b.step("loading a raw record", chromedp.Do(b.ctx, chromedp.Navigate(srv.URL+"/#/records/btc/"+mid)))
+	b.waitFor("the position pager", `!!document.getElementById("raw-next-pos") && !!document.getElementById("raw-prev-pos")`)
+	href := func(sel string) string {
+		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {getAttribute: () => ""}).getAttribute("href") || ""`, sel)))
+		b.step("reading "+sel, err)
+		return v
+	}
+	prev, next, rcpt := href("#raw-prev-pos"), href("#raw-next-pos"), href("#receipt")
+	if want := fmt.Sprintf("#/records/btc/%d", idx(ids[0])); prev != want {
+		t.Errorf("previous position links %q, want %q", prev, want)
+	}
+	if want := fmt.Sprintf("#/records/btc/%d", idx(ids[2])); next != want {
+		t.Errorf("next position links %q, want %q", next, want)
+	}
+	if want := "/v1/receipts/btc/" + mid; rcpt != want {
+		t.Errorf("receipt link %q, want %q", rcpt, want)
+	}
+	if s := b.text("#raw-position"); !strings.Contains(s, "41") {
+		t.Errorf("position %q", s)
+	}
+	b.eval("following next", `document.getElementById("raw-next-pos").click()`)
+	b.waitFor("the newest position", `(document.getElementById("raw-position") || {}).textContent !== undefined && document.getElementById("raw-position").textContent.startsWith("42") && !document.getElementById("raw-next-pos")`)
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

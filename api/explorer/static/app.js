@@ -1264,7 +1264,8 @@
     const parts = hash.split("/").filter((p) => p !== "").map((p) => { try { return decodeURIComponent(p); } catch (e) { return p; } });
     const v = newView();
     let nav = parts.length === 0 ? "dashboard" : "";
-    const isIndex = (s) => /^\d{1,19}$/.test(s);
+    // Up to 2^64 − 1: a raw chunk's index takes all 64 bits.
+    const isIndex = (s) => /^\d{1,20}$/.test(s) && BigInt(s) < (1n << 64n);
     const focus = document.activeElement && document.activeElement !== document.body && document.activeElement !== $main;
     if (parts.length === 0) dashboard(v);
     else if (parts[0] === "streams" && parts.length === 2) streamView(v, parts[1]);
