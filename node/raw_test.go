@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/rpc/client/local"
 	cmttypes "github.com/cometbft/cometbft/types"
 
@@ -404,7 +405,15 @@ func TestRegisteredRawStreamWithRules(t *testing.T) {
 	go feed.produce()
 	hs := httptest.NewServer(feed)
 	t.Cleanup(func() { feed.close(); hs.Close() })
-	net := startStreams(t, 4, 28300, nil, 5, nil)
+	// Snapshots every 4 heights: the registry and the raw buckets must be
+	// in them (a bucket the snapshot writer does not know marks the state
+	// corrupt, since the block committed to it).
+	interval, keepSnaps := int64(4), 2
+	net := startStreamsWith(t, 4, 28300, nil, 5, func(i int, c *Config) {
+		if i == 0 {
+			c.SnapshotInterval, c.SnapshotKeep = &interval, keepSnaps
+		}
+	})
 
 	stream := app.Stream{ID: "raw-rules", Mode: app.ModeRaw, Source: "ws" + strings.TrimPrefix(hs.URL, "http") + "/feed", Raw: &spec,
 		Rules: json.RawMessage(`{"fields":[{"path":"volume","required":true}]}`)}
@@ -513,6 +522,23 @@ func TestRegisteredRawStreamWithRules(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+
+	// A snapshot taken after the registration and the raw records.
+	net.waitFor("a snapshot after the first raw record", func() bool {
+		ls, err := net.nodes[0].App().ListSnapshots(context.Background(), &abci.ListSnapshotsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range ls.Snapshots {
+			if int64(s.Height) > got.Height {
+				return true
+			}
+		}
+		return false
+	})
+	if _, err := net.nodes[0].App().Scrub(context.Background()); err != nil {
+		t.Fatalf("the state after a snapshot of a registered raw stream: %v", err)
 	}
 
 	changed := stream
