@@ -239,7 +239,7 @@ func (h *Handler) routeTable() []routeInfo {
 		{[]string{"/v1/validators"}, "/v1/validators", get, "validators with power and attested/agreed/faulty/absent counts", h.validators},
 		{[]string{"/v1/streams"}, "/v1/streams", get, "registered streams with accepted/disputed counts", h.streams},
 		{[]string{"/v1/streams/{id}"}, "/v1/streams/{id}", get, "one stream", h.stream},
-		{[]string{"/v1/streams/{id}/records"}, "/v1/streams/{id}/records", get, "decided records of a stream in index order; ?from=INDEX&limit=1..1000 (default 100); next is the from of the next page", h.records},
+		{[]string{"/v1/streams/{id}/records"}, "/v1/streams/{id}/records", get, "decided records of a stream in index order (a raw stream: its accepted chunks in position order); ?from=INDEX|POSITION&limit=1..1000 (default 100); next is the from of the next page", h.records},
 		{[]string{"/v1/streams/{id}/feed"}, "/v1/streams/{id}/feed", get, "WebSocket: one JSON text message per record decided from now on", h.feedWS},
 		{[]string{"/v1/records/{stream}/{index}"}, "/v1/records/{stream}/{index}", get, "one chunk's record with every validator's attestation, verdict and outcome", h.record},
 		{[]string{"/v1/receipts/{stream}/{index}"}, "/v1/receipts/{stream}/{index}", get, "an accepted record's receipt, verifiable offline with 'datadragon verify' (404 until the next block is committed); ?format=ddr: the same as a binary file receipt (.ddr), smaller", h.receipt},

@@ -21,7 +21,7 @@
 //	GET  /v1/validators                   {"validators":[…]} with power, attested, agreed, faulty, absent, … counts
 //	GET  /v1/streams                      {"streams":[{"id":…,"mode":…,"source":…,"chunk":…,"accepted":…,"disputed":…,"last_index":…}]} and the spec's other fields when set
 //	GET  /v1/streams/{id}                 one stream
-//	GET  /v1/streams/{id}/records         {"stream":…,"records":[…],"next":N|null}; ?from=INDEX (default 0) &limit=1..1000 (default 100)
+//	GET  /v1/streams/{id}/records         {"stream":…,"records":[…],"next":N|null}; ?from=INDEX (default 0) &limit=1..1000 (default 100); a raw stream's by position (from=POSITION)
 //	GET  /v1/streams/{id}/feed            WebSocket: one JSON text message per record decided from now on
 //	GET  /v1/records/{stream}/{index}     one chunk's record (pending ones too)
 //	GET  /v1/receipts/{stream}/{index}    an accepted record's receipt, checked offline by 'datadragon verify' (404 until the next block is committed)

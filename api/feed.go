@@ -1,8 +1,10 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/wire"
 )
 
 // FeedOptions bound the feed. Zero values take the defaults.
@@ -91,8 +94,10 @@ type subscriber struct {
 	once   sync.Once
 	code   websocket.StatusCode
 	reason string
-	// lost is the lowest index that overflowed the queue (CloseTooSlow).
-	lost uint64
+	// lost is the lowest index that overflowed the queue (CloseTooSlow);
+	// a position if positions is set (a raw stream's records).
+	lost      uint64
+	positions bool
 }
 
 func (s *subscriber) drop(code websocket.StatusCode, reason string, lost uint64) {
@@ -115,7 +120,7 @@ func (f *Feed) Publish(sum app.CommitSummary) {
 	if p := f.names.Load(); p != nil {
 		names = *p
 	}
-	for _, rec := range sum.Records {
+	for _, rec := range streamOrder(sum.Records) {
 		if rec == nil {
 			continue
 		}
@@ -129,16 +134,47 @@ func (f *Feed) Publish(sum app.CommitSummary) {
 		}
 		f.published.Add(1)
 		msg := feedMsg{index: rec.Index, data: data}
+		if rec.Raw != nil {
+			msg.index = rec.Raw.Position // what the records endpoint's from means for a raw stream
+		}
 		for s := range subs {
 			select {
 			case s.ch <- msg:
 			default:
 				f.removeLocked(s)
 				f.droppedSlow.Add(1)
-				s.drop(CloseTooSlow, "", rec.Index)
+				s.positions = rec.Raw != nil
+				s.drop(CloseTooSlow, "", msg.index)
 			}
 		}
 	}
+}
+
+// streamOrder returns a block's records with each raw stream's in
+// position order, in the slots they held: the block lists records by
+// chunk key, which for a raw chunk is its id, not its place in the stream.
+func streamOrder(recs []*wire.Record) []*wire.Record {
+	slots := map[string][]int{}
+	for i, r := range recs {
+		if r != nil && r.Raw != nil {
+			slots[r.Stream] = append(slots[r.Stream], i)
+		}
+	}
+	if len(slots) == 0 {
+		return recs
+	}
+	out := slices.Clone(recs)
+	for _, idx := range slots {
+		rs := make([]*wire.Record, len(idx))
+		for j, i := range idx {
+			rs[j] = recs[i]
+		}
+		slices.SortFunc(rs, func(x, y *wire.Record) int { return cmp.Compare(x.Raw.Position, y.Raw.Position) })
+		for j, i := range idx {
+			out[i] = rs[j]
+		}
+	}
+	return out
 }
 
 // Close drops every subscriber (close code 1001, "node shutting down") and
@@ -212,6 +248,10 @@ func (f *Feed) hasNames() bool { return f.names.Load() != nil }
 
 // slowReason is the close reason of a subscriber dropped for slowness:
 // where to catch up. It fits the 123 bytes a close reason may have.
-func slowReason(lowest uint64, queue int) string {
-	return fmt.Sprintf("too slow: queue of %d records full; fetch from index %d via the records endpoint, then reconnect", queue, lowest)
+func slowReason(lowest uint64, queue int, positions bool) string {
+	unit := "index"
+	if positions {
+		unit = "position"
+	}
+	return fmt.Sprintf("too slow: queue of %d records full; fetch from %s %d via the records API, then reconnect", queue, unit, lowest)
 }

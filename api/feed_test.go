@@ -187,7 +187,7 @@ func TestFeedDropsSlowSubscriber(t *testing.T) {
 }
 
 func TestSlowReasonFits(t *testing.T) {
-	r := slowReason(^uint64(0), 1<<30)
+	r := slowReason(^uint64(0), 1<<30, true)
 	if len(r) > 123 {
 		t.Fatalf("close reason of %d bytes: %s", len(r), r)
 	}

@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/receipt"
 	"github.com/datadragon/datadragon/receipt/ddr"
-	"github.com/datadragon/datadragon/app/wire"
 )
 
 func (h *Handler) status(w http.ResponseWriter, r *http.Request) {

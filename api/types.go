@@ -99,10 +99,14 @@ type Stream struct {
 	// WriteTokens are SHA-256 hashes (hex) of the tokens gateways accept.
 	WriteTokens  []string `json:"write_tokens,omitempty"`
 	OpenLoopback bool     `json:"open_loopback,omitempty"`
-	Accepted     uint64   `json:"accepted"`
-	Disputed     uint64   `json:"disputed"`
-	LastIndex    *uint64  `json:"last_index"`           // highest accepted index; null before the first
-	NextIndex    *uint64  `json:"next_index,omitempty"` // push streams: the next chunk index on chain
+	// Raw: a raw stream's feed, cutting and normalisation, as registered
+	// ('datadragon verify --spec' reads it); header values are shown as
+	// "(hidden)", since feeds take API keys there.
+	Raw       *app.RawSpec `json:"raw,omitempty"`
+	Accepted  uint64       `json:"accepted"`
+	Disputed  uint64       `json:"disputed"`
+	LastIndex *uint64      `json:"last_index"`           // highest accepted index; null before the first
+	NextIndex *uint64      `json:"next_index,omitempty"` // push streams: the next chunk index on chain; raw streams: the next position
 	// SourceStatus: why this node's observer of the stream is not
 	// delivering, when it is not (its source is unreachable, or restarted
 	// and is behind the seq the node waits for).
@@ -238,6 +242,16 @@ func streamFrom(s app.StreamInfo) Stream {
 		Description: s.Description, Accepted: s.Accepted, Disputed: s.Disputed, Owner: hex.EncodeToString(s.Owner),
 		Producers: hexKeys(s.Producers), Experts: hexKeys(s.Experts), WriteTokens: hexKeys(s.WriteTokens),
 		OpenLoopback: s.OpenLoopback, NextIndex: s.NextIndex}
+	if s.Raw != nil {
+		r := *s.Raw
+		if len(r.Header) > 0 {
+			r.Header = make(map[string]string, len(s.Raw.Header))
+			for k := range s.Raw.Header {
+				r.Header[k] = "(hidden)"
+			}
+		}
+		out.Raw = &r
+	}
 	if len(s.Rules) > 0 && json.Valid(s.Rules) {
 		out.Rules = s.Rules
 	}

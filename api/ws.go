@@ -123,7 +123,7 @@ func (h *Handler) closeDropped(c *websocket.Conn, sub *subscriber) {
 			}
 			break
 		}
-		reason = slowReason(lowest, cap(sub.ch))
+		reason = slowReason(lowest, cap(sub.ch), sub.positions)
 		h.log.Info("api: feed subscriber too slow, dropped", "stream", sub.stream, "from", lowest)
 	}
 	c.Close(sub.code, reason)

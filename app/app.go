@@ -143,7 +143,7 @@ func New(cfg Config) (*App, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	st, err := store.Open(cfg.Dir, store.Options{
-		Buckets: []string{bucketMeta, bucketBlocks, bucketChunks, bucketRecords, bucketDeadlines, bucketCounters, bucketStreams},
+		Buckets: stateBuckets,
 		Advice:  CorruptAdvice,
 	})
 	if fe := (*store.FormatError)(nil); errors.As(err, &fe) && fe.Found == store.FormatBeforeStateDigest {

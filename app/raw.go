@@ -30,6 +30,9 @@ const ModeRaw = "raw"
 const (
 	bucketRawLinks = "rawlinks" // chunk key ‖ digest → the link a pending raw chunk was attested with
 	bucketRawNext  = "rawnext"  // stream id → u64 next position ‖ close[32] of the last accepted chunk
+	// bucketRawPos orders a raw stream's accepted chunks as the chain
+	// placed them: the tally keys them by their id, which is no order.
+	bucketRawPos = "rawpos" // chunk key of (stream, position) → u64 tally index
 )
 
 // Bounds of a raw spec (the feed client, ingest/raw, enforces the same).
@@ -265,6 +268,7 @@ func placeRawRecords(b *store.Batch, modes *rawModes, recs []*wire.Record, dropp
 			next = binary.BigEndian.Uint64(v)
 			copy(last[:], v[8:])
 		}
+
 		slices.SortFunc(rs, func(x, y *wire.Record) int {
 			if c := cmp.Compare(x.TimeMs, y.TimeMs); c != 0 {
 				return c
@@ -282,10 +286,54 @@ func placeRawRecords(b *store.Batch, modes *rawModes, recs []*wire.Record, dropp
 			next++
 			last = r.Raw.Close
 			b.Put([]byte(bucketRecords), r.Key().Bytes(), r.Marshal())
+			b.Put([]byte(bucketRawPos), wire.ChunkKey{Stream: id, Index: r.Raw.Position}.Bytes(), u64(r.Index))
 		}
 		b.Put([]byte(bucketRawNext), []byte(id), append(u64(next), last[:]...))
 	}
 	return nil
+}
+
+// rawRecords lists a raw stream's accepted chunks with position ≥ from,
+// in position order, and the position to ask for next (nil at the end).
+// Chunks the chain did not accept (disputed, or a gap for all) have no
+// position and are not listed; they are read by their index.
+func (a *App) rawRecords(c *chain, tx store.Tx, stream string, from uint64, limit int) ([]*RecordView, *uint64, error) {
+	prefix := wire.StreamPrefix(stream)
+	var keys []wire.ChunkKey
+	var next *uint64
+	var bad error
+	tx.Scan([]byte(bucketRawPos), wire.ChunkKey{Stream: stream, Index: from}.Bytes(), nil, func(k, v []byte) bool {
+		if !bytes.HasPrefix(k, prefix) {
+			return false
+		}
+		pk, err := wire.ParseChunkKey(k)
+		if err != nil || len(v) != 8 {
+			bad = a.store.MarkCorrupt("raw position index", fmt.Sprintf("entry %x → %x is not a position and an index", k, v))
+			return false
+		}
+		if len(keys) == limit {
+			n := pk.Index
+			next = &n
+			return false
+		}
+		keys = append(keys, wire.ChunkKey{Stream: stream, Index: binary.BigEndian.Uint64(v)})
+		return true
+	})
+	if bad != nil {
+		return nil, nil, bad
+	}
+	if err := tx.Err(); err != nil {
+		return nil, nil, err
+	}
+	out := make([]*RecordView, 0, len(keys))
+	for _, k := range keys {
+		rv, err := a.recordView(c, tx, k)
+		if err != nil {
+			return nil, nil, err
+		}
+		out = append(out, rv)
+	}
+	return out, next, nil
 }
 
 // RawView is a raw chunk's section of a record as the API shows it.
@@ -295,6 +343,47 @@ type RawView struct {
 	Content  string `json:"content"`  // content hash of the normalised messages
 	Messages uint32 `json:"messages"`
 	Position uint64 `json:"position"` // the chain's index of the chunk in the stream
+	// The records at Position-1 and Position+1 (read API only, once the
+	// chain placed them): their indexes, and their chunk ids for readers
+	// whose numbers cannot hold 64 bits. The previous one's close is this
+	// chunk's id when the chain saw the feed without a break.
+	PrevIndex *uint64 `json:"prev_index,omitempty"`
+	PrevID    string  `json:"prev_chunk_id,omitempty"`
+	NextIndex *uint64 `json:"next_index,omitempty"`
+	NextID    string  `json:"next_chunk_id,omitempty"`
+}
+
+// linkRawView fills in a record's neighbours in stream order.
+func linkRawView(tx store.Tx, stream string, v *RawView) error {
+	if v == nil {
+		return nil
+	}
+	at := func(pos uint64) (*uint64, string, error) {
+		b := tx.Get([]byte(bucketRawPos), wire.ChunkKey{Stream: stream, Index: pos}.Bytes())
+		if b == nil {
+			return nil, "", tx.Err()
+		}
+		if len(b) != 8 {
+			return nil, "", fmt.Errorf("raw position %s/%d: an entry of %d bytes", stream, pos, len(b))
+		}
+		i := binary.BigEndian.Uint64(b)
+		rb := tx.Get([]byte(bucketRecords), wire.ChunkKey{Stream: stream, Index: i}.Bytes())
+		rec, err := wire.UnmarshalRecord(rb)
+		if err != nil || rec.Raw == nil {
+			return nil, "", fmt.Errorf("raw position %s/%d names index %d, which has no raw record", stream, pos, i)
+		}
+		return &i, rec.Raw.ID.String(), nil
+	}
+	var err error
+	if v.Position > 0 {
+		if v.PrevIndex, v.PrevID, err = at(v.Position - 1); err != nil {
+			return err
+		}
+	}
+	if v.Position < ^uint64(0) {
+		v.NextIndex, v.NextID, err = at(v.Position + 1)
+	}
+	return err
 }
 
 // RawViewOf returns a raw record section as the API shows it (nil for nil).

@@ -1,8 +1,11 @@
 package app
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
+
+	abci "github.com/cometbft/cometbft/abci/types"
 
 	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/ingest/digest"
@@ -196,4 +199,141 @@ func TestRawSpecValidation(t *testing.T) {
 	if err := tf.Validate(nil); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestRawRecordsListedInStreamOrder: a raw stream's records are listed by
+// the chain's position, not by their tally key (the first 8 bytes of the
+// chunk id, which is no order), page by page; each record names its
+// neighbours; and a state restored from a snapshot has the index, then
+// keeps it up as it follows the chain.
+func TestRawRecordsListedInStreamOrder(t *testing.T) {
+	n := newNet(t, netOpts{extra: []Stream{rawStream()}})
+	n.vals[0].app.cfg.Snapshots = SnapshotConfig{Interval: 5, Keep: 100, ChunkBytes: 4096}
+	// Prices that never repeat, so no chunk does either.
+	ref := rawChunks(t, 1200, 0, func(i int, _ []byte) []byte { return fmt.Appendf(nil, `{"type":"ticker","px":%d}`, i) })
+	if len(ref) < 80 {
+		t.Fatalf("%d chunks", len(ref))
+	}
+	for i := range ref {
+		for v := range 4 {
+			at := rawAttestation(ref[i], v)
+			at.TimeMs += int64(i) * 100 // the feed's chunks close one after the other
+			n.vals[v].att.add(at)
+		}
+		if i%4 == 3 {
+			n.step()
+		}
+	}
+	for range 12 {
+		n.step()
+	}
+	n.vals[0].app.snapWG.Wait()
+	keySorted := true
+	for i := 1; i < len(ref); i++ {
+		if wire.RawIndex(wire.Digest(ref[i].ID)) < wire.RawIndex(wire.Digest(ref[i-1].ID)) {
+			keySorted = false
+		}
+	}
+	if keySorted {
+		t.Fatal("the chunk ids happen to be in stream order: the test shows nothing")
+	}
+
+	list := func(a *App, limit int) []*RecordView {
+		t.Helper()
+		var all []*RecordView
+		from, pages := uint64(0), 0
+		for {
+			recs, next, err := a.Records("raw-ticks", from, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) > limit {
+				t.Fatalf("a page of %d records, limit %d", len(recs), limit)
+			}
+			all = append(all, recs...)
+			pages++
+			if next == nil {
+				break
+			}
+			if *next != from+uint64(len(recs)) {
+				t.Fatalf("next page from %d after %d records from %d", *next, len(recs), from)
+			}
+			from = *next
+		}
+		if want := (len(all) + limit - 1) / limit; pages != want && !(len(all)%limit == 0 && pages == want+1) {
+			t.Fatalf("%d pages for %d records of %d", pages, len(all), limit)
+		}
+		return all
+	}
+	check := func(name string, all []*RecordView, upTo int) {
+		t.Helper()
+		if len(all) != upTo {
+			t.Fatalf("%s: %d records listed, want %d", name, len(all), upTo)
+		}
+		for i, r := range all {
+			ch := ref[i]
+			if r.Raw == nil || r.Raw.Position != uint64(i) || r.Raw.ChunkID != ch.ID.String() || r.Index != wire.RawIndex(wire.Digest(ch.ID)) {
+				t.Fatalf("%s: listed record %d is %d %+v, want the chunk at position %d (%s)", name, i, r.Index, r.Raw, i, ch.ID)
+			}
+			if i > 0 && (r.Raw.PrevIndex == nil || *r.Raw.PrevIndex != all[i-1].Index || r.Raw.PrevID != all[i-1].Raw.ChunkID) {
+				t.Fatalf("%s: record %d names %v/%s as previous, want %d", name, i, r.Raw.PrevIndex, r.Raw.PrevID, all[i-1].Index)
+			}
+			if i == 0 && r.Raw.PrevIndex != nil {
+				t.Fatalf("%s: the first record names a previous one", name)
+			}
+			if i+1 < len(all) && (r.Raw.NextIndex == nil || *r.Raw.NextIndex != all[i+1].Index || r.Raw.NextID != all[i+1].Raw.ChunkID) {
+				t.Fatalf("%s: record %d names %v as next, want %d", name, i, r.Raw.NextIndex, all[i+1].Index)
+			}
+		}
+		if last := all[len(all)-1]; last.Raw.NextIndex != nil {
+			t.Fatalf("%s: the last record names a next one", name)
+		}
+	}
+	all := list(n.vals[1].app, 7)
+	check("validator", all, len(ref))
+	if again := list(n.vals[1].app, MaxPageSize); len(again) != len(all) {
+		t.Fatalf("one page lists %d records, pages of 7 list %d", len(again), len(all))
+	}
+	si, err := n.vals[1].app.Stream("raw-ticks")
+	if err != nil || si.NextIndex == nil || *si.NextIndex != uint64(len(ref)) {
+		t.Fatalf("stream next position %v (%v), want %d", si.NextIndex, err, len(ref))
+	}
+
+	// A snapshot taken mid-way restores the index; the restored app then
+	// follows the chain and lists what the validators list. (A due
+	// snapshot is skipped while another is written: take the first one
+	// from height 10 on, whichever was taken.)
+	ls, _ := n.vals[0].app.ListSnapshots(ctx, &abci.ListSnapshotsRequest{})
+	var s *abci.Snapshot
+	for _, x := range ls.Snapshots {
+		if x.Height >= 10 && x.Height <= 25 && (s == nil || x.Height < s.Height) {
+			s = x
+		}
+	}
+	if s == nil {
+		t.Fatalf("no snapshot of heights 10 to 25 among %d", len(ls.Snapshots))
+	}
+	h := int64(s.Height)
+	r := newRestorer(t, n)
+	if res := apply(t, r, s, n.hashes[h-1], chunksOf(t, n.vals[0].app, s)); res != abci.APPLY_SNAPSHOT_CHUNK_RESULT_ACCEPT {
+		t.Fatalf("restoring the snapshot of height %d: %v", h, res)
+	}
+	mid := list(r, 5)
+	if len(mid) == 0 || len(mid) >= len(ref) {
+		t.Fatalf("the snapshot of height %d lists %d of %d records: take it mid-way", h, len(mid), len(ref))
+	}
+	check("restored", mid, len(mid))
+	for hh := h + 1; hh <= int64(len(n.blocks)); hh++ {
+		fr, err := r.FinalizeBlock(ctx, n.blocks[hh-1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(fr.AppHash, n.hashes[hh-1]) {
+			t.Fatalf("height %d: the restored app computed another app hash", hh)
+		}
+		if _, err := r.Commit(ctx, &abci.CommitRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("restored and caught up", list(r, 11), len(ref))
 }

@@ -188,7 +188,7 @@ type StreamInfo struct {
 	Accepted  uint64  `json:"accepted"`
 	Disputed  uint64  `json:"disputed"`
 	LastIndex *uint64 `json:"last_index,omitempty"` // highest accepted index
-	NextIndex *uint64 `json:"next_index,omitempty"` // push streams: the next chunk index on chain
+	NextIndex *uint64 `json:"next_index,omitempty"` // push streams: the next chunk index on chain; raw streams: the next position
 }
 
 // Streams returns the genesis streams in genesis order, then the
@@ -241,6 +241,13 @@ func (a *App) fillStreamInfo(tx store.Tx, si *StreamInfo) error {
 	if si.IsPush() {
 		n := uint64(0)
 		if b := tx.Get([]byte(bucketPushNext), []byte(si.ID)); len(b) == 8 {
+			n = binary.BigEndian.Uint64(b)
+		}
+		si.NextIndex = &n
+	}
+	if si.IsRaw() {
+		n := uint64(0)
+		if b := tx.Get([]byte(bucketRawNext), []byte(si.ID)); len(b) >= 8 {
 			n = binary.BigEndian.Uint64(b)
 		}
 		si.NextIndex = &n
@@ -436,6 +443,9 @@ func (a *App) recordView(c *chain, tx store.Tx, k wire.ChunkKey) (*RecordView, e
 		lh := rec.LeafHash()
 		rv.LeafHash = lh[:]
 		rv.Raw = RawViewOf(rec.Raw)
+		if err := linkRawView(tx, k.Stream, rv.Raw); err != nil {
+			return nil, err
+		}
 	}
 	for v := range c.addrs {
 		gv := c.genesis.Validators[v]
@@ -460,6 +470,8 @@ func (a *App) recordView(c *chain, tx store.Tx, k wire.ChunkKey) (*RecordView, e
 
 // Records returns up to limit decided records of a stream with index ≥
 // from, in index order, and the index to ask for next (nil at the end).
+// A raw stream's are its accepted chunks in stream order: from and the
+// next are positions (see rawRecords).
 func (a *App) Records(stream string, from uint64, limit int) ([]*RecordView, *uint64, error) {
 	c := a.chain.Load()
 	if c == nil {
@@ -477,6 +489,11 @@ func (a *App) Records(stream string, from uint64, limit int) ([]*RecordView, *ui
 	var out []*RecordView
 	var next *uint64
 	err := a.store.View(func(tx store.Tx) error {
+		if s, _, err := lookupStream(c, txGetter(tx), stream); err == nil && s != nil && s.IsRaw() {
+			var err error
+			out, next, err = a.rawRecords(c, tx, stream, from, limit)
+			return err
+		}
 		prefix := wire.StreamPrefix(stream)
 		start := wire.ChunkKey{Stream: stream, Index: from}.Bytes()
 		var keys []wire.ChunkKey

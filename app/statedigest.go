@@ -23,6 +23,14 @@ var keyStateDigest = []byte("state_digest")
 // has it was left by a restore that never finished, and New discards it.
 var keyRestoring = []byte("restoring")
 
+// stateBuckets are the buckets the store declares. Every bucket the app
+// writes must be here: a snapshot carries, and a restore accepts, only
+// these, and the snapshot writer checks their digest against the block's
+// changeset hash (a bucket left out marks the state corrupt).
+var stateBuckets = []string{bucketMeta, bucketBlocks, bucketChunks, bucketRecords, bucketDeadlines, bucketCounters, bucketStreams,
+	bucketRegistry, bucketPushed, bucketPushSigs, bucketOrigins, bucketPushNext, bucketExperts, bucketPushPending, bucketPushFetch,
+	bucketRawLinks, bucketRawNext, bucketRawPos}
+
 // hashedEntry reports whether a stored value is in the state digest.
 func hashedEntry(bucket string, key []byte) bool {
 	switch bucket {

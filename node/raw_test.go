@@ -10,12 +10,15 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	abci "github.com/cometbft/cometbft/abci/types"
 	"github.com/cometbft/cometbft/rpc/client/local"
 	cmttypes "github.com/cometbft/cometbft/types"
 
@@ -402,7 +405,15 @@ func TestRegisteredRawStreamWithRules(t *testing.T) {
 	go feed.produce()
 	hs := httptest.NewServer(feed)
 	t.Cleanup(func() { feed.close(); hs.Close() })
-	net := startStreams(t, 4, 28300, nil, 5, nil)
+	// Snapshots every 4 heights: the registry and the raw buckets must be
+	// in them (a bucket the snapshot writer does not know marks the state
+	// corrupt, since the block committed to it).
+	interval, keepSnaps := int64(4), 2
+	net := startStreamsWith(t, 4, 28300, nil, 5, func(i int, c *Config) {
+		if i == 0 {
+			c.SnapshotInterval, c.SnapshotKeep = &interval, keepSnaps
+		}
+	})
 
 	stream := app.Stream{ID: "raw-rules", Mode: app.ModeRaw, Source: "ws" + strings.TrimPrefix(hs.URL, "http") + "/feed", Raw: &spec,
 		Rules: json.RawMessage(`{"fields":[{"path":"volume","required":true}]}`)}
@@ -441,6 +452,95 @@ func TestRegisteredRawStreamWithRules(t *testing.T) {
 	if got.Raw.Messages != 20 {
 		t.Fatalf("a window of 20 trade ids holds %d messages", got.Raw.Messages)
 	}
+
+	// Its receipt verifies offline with the messages as the feed sent them
+	// and the spec its owner registered (the genesis does not hold the
+	// normalisation); without the spec, or with a wrong one, it does not.
+	var rcpt *receipt.Receipt
+	net.waitFor("the raw record's receipt", func() bool {
+		var err error
+		rcpt, err = net.nodes[1].Receipt(got.Stream, got.Index)
+		return err == nil
+	})
+	feed.mu.Lock()
+	sent := append([][]byte(nil), feed.log...)
+	feed.mu.Unlock()
+	cut, err := rawchunk.New("raw-rules", spec.Policy(), spec.Normalize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	firstOf := map[string]int{} // chunk id → the position in sent of its first message
+	for i, m := range sent {
+		for _, ch := range cut.Add(m) {
+			firstOf[ch.Close.String()] = i
+		}
+	}
+	from, ok1 := firstOf[got.Raw.ChunkID]
+	to, ok2 := firstOf[got.Raw.Close]
+	if !ok1 || !ok2 {
+		t.Fatalf("chunk %s (or its close) not found in what the feed sent", got.Raw.ChunkID)
+	}
+	captured := bytes.Join(sent[from:to], []byte("\n"))
+	cfg, err := LoadConfig(net.members[0].Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gdoc, err := cmttypes.GenesisDocFromFile(cfg.comet(net.members[0].Home).GenesisFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered, _ := json.Marshal(stream)
+	rs, err := receipt.ParseRawSpec(registered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := receipt.VerifyWithSpec(rcpt, gdoc, captured, rs, nil); err != nil {
+		t.Fatalf("the registered raw stream's receipt with its spec: %v", err)
+	}
+	if err := receipt.Verify(rcpt, gdoc, captured); receipt.BrokenLink(err) != "data" || !strings.Contains(err.Error(), "--spec") {
+		t.Fatalf("without the spec: %v", err)
+	}
+	wrongSpec := stream
+	wrongRaw := spec
+	wrongRaw.Normalize.DropFields = nil // keeps the connection id
+	wrongSpec.Raw = &wrongRaw
+	wb, _ := json.Marshal(wrongSpec)
+	ws, err := receipt.ParseRawSpec(wb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := receipt.VerifyWithSpec(rcpt, gdoc, captured, ws, nil); receipt.BrokenLink(err) != "data" || !strings.Contains(err.Error(), "not the one stream raw-rules was registered with") {
+		t.Fatalf("with a wrong spec: %v", err)
+	}
+	// DATADRAGON_RAW_FIXTURE=DIR writes what the CLI's test of verify --spec
+	// reads (cmd/datadragon/testdata/raw).
+	if dir := os.Getenv("DATADRAGON_RAW_FIXTURE"); dir != "" {
+		rb, _ := json.Marshal(rcpt)
+		gb, _ := os.ReadFile(cfg.comet(net.members[0].Home).GenesisFile())
+		for name, b := range map[string][]byte{"receipt.json": rb, "genesis.json": gb, "captured.txt": append(captured, '\n'), "spec.json": registered, "wrong-spec.json": wb} {
+			if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// A snapshot taken after the registration and the raw records.
+	net.waitFor("a snapshot after the first raw record", func() bool {
+		ls, err := net.nodes[0].App().ListSnapshots(context.Background(), &abci.ListSnapshotsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range ls.Snapshots {
+			if int64(s.Height) > got.Height {
+				return true
+			}
+		}
+		return false
+	})
+	if _, err := net.nodes[0].App().Scrub(context.Background()); err != nil {
+		t.Fatalf("the state after a snapshot of a registered raw stream: %v", err)
+	}
+
 	changed := stream
 	other := spec
 	other.WindowMs = 40

@@ -70,6 +70,10 @@ func (c *Cache) check(f func() error, parts ...[]byte) error {
 // VerifyCached is Verify with a Cache shared by several receipts checked
 // against the same genesis.
 func VerifyCached(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte, cache *Cache) error {
+	return verify(r, genesis, data, cache, nil)
+}
+
+func verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte, cache *Cache, spec *RawStreamSpec) error {
 	if r == nil {
 		return broken("receipt", "no receipt")
 	}
@@ -284,7 +288,7 @@ func VerifyCached(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte, cache *
 	if data != nil {
 		check := checkData
 		if rec.Raw != nil {
-			check = func(rec *wire.Record, data []byte) error { return checkRawData(gs, rec, data) }
+			check = func(rec *wire.Record, data []byte) error { return checkRawData(gs, rec, data, spec) }
 		}
 		if err := check(rec, data); err != nil {
 			return err

@@ -20,7 +20,7 @@ const maxReceiptBytes = 64 << 20
 
 var verifyCmd = &command{
 	path:     "verify",
-	synopsis: "FILE.ddr|RECEIPT|BUNDLE --genesis GENESIS [--data FILE] [--require-ok]",
+	synopsis: "FILE.ddr|RECEIPT|BUNDLE --genesis GENESIS [--data FILE [--spec SPEC.json]] [--require-ok]",
 	summary:  "check a file receipt or a record's receipt offline against a trusted genesis",
 	about: `Check a file receipt, FILE.ddr as 'datadragon stream FILE' writes it, or a
 chunk's receipt, with no node running. For FILE.ddr the file is looked
@@ -38,13 +38,7 @@ Ziggy-signed attestations, and for a producer-signed pushed chunk the
 producer's Ziggy signature.
 
 A verdict other than ok (a chunk that broke one of the stream's rules) is
-printed in words; with --require-ok it makes verify exit 1. (GET /v1/receipts/STREAM/INDEX on any node) with no node
-running: the validator set against the trusted genesis (CometBFT's
-genesis.json with DataDragon's app_state), the record and its Merkle proof
-to the block's record root, the app hash, the next block's header and its
-commit by more than 2/3 of the voting power, and the majority's
-Ziggy-signed attestations, and for a producer-signed pushed chunk the
-producer's Ziggy signature.
+printed in words; with --require-ok it makes verify exit 1.
 
 With --data the chunk's data must hash to the record's digest. For a
 pushed chunk, FILE is the whole pushed file (the record says where the
@@ -55,7 +49,14 @@ order. For a chunk of a raw stream, FILE is its messages as captured from
 the feed, heartbeats and connection fields included: a JSON array (a string
 element is that text, any other element its JSON text) or one message per
 line, from the chunk's first message (its id) up to the next chunk's first;
-the stream's declared normalisation (from the genesis) is applied.
+the stream's declared normalisation is applied. A raw stream of the genesis
+has it there; for one registered by transaction give its spec with --spec
+SPEC.json (the JSON its owner registered, or GET /v1/streams/STREAM): the
+answer then says the normalisation came from that spec, not the genesis.
+A receipt does not prove which spec the chain registered, but a wrong one
+cannot make the data pass: the digest must still be the agreed one. A raw
+chunk's answer names its id, its position in the stream and the chunk
+that follows it.
 
 The receipt file may also be a bundle: a JSON array of receipts (the
 explorer's "download all receipts"); each is checked, against the same
@@ -76,6 +77,8 @@ not from the node whose record you check.`,
 		"curl -s localhost:8080/v1/receipts/sensors/12 > r.json",
 		"datadragon verify r.json --genesis mynet/node0/config/genesis.json",
 		"datadragon verify r.json --genesis genesis.json --data chunk12.json",
+		"curl -s localhost:8080/v1/streams/my-feed > my-feed.json",
+		"datadragon verify raw.json --genesis genesis.json --data captured.txt --spec my-feed.json",
 		"datadragon verify receipts/uploads-3.json --genesis genesis.json --data photo.jpg",
 		"datadragon verify all-receipts.json --genesis genesis.json --data photo.jpg",
 	},
@@ -88,6 +91,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	requireOK := fs.Bool("require-ok", false, "exit 1 unless every chunk's verdict is ok")
 	noData := fs.Bool("no-data", false, "for FILE.ddr: do not look for FILE beside it")
 	dataFile := fs.String("data", "", "the chunk's data: the whole pushed `FILE`, the chunk's bytes, an observed chunk's messages as JSON [{\"seq\":N,\"data\":\"<base64>\"}, ...], or a raw chunk's messages as captured (a JSON array or one per line)")
+	specFile := fs.String("spec", "", "a raw stream's spec `SPEC.json` (as registered, or GET /v1/streams/STREAM) for a stream registered by transaction: --data is normalised as it declares")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
@@ -98,10 +102,22 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 			err = usagef("want one receipt file, got %d arguments", len(pos))
 		case *genesis == "":
 			err = usagef("--genesis is required: the trusted genesis the receipt is checked against")
+		case *specFile != "" && *dataFile == "":
+			err = usagef("--spec gives the normalisation of --data: give the captured messages with --data too")
 		}
 	}
 	if err != nil {
 		return fail(stderr, c, err)
+	}
+	var spec *receipt.RawStreamSpec
+	if *specFile != "" {
+		b, err := readLimited(*specFile)
+		if err == nil {
+			spec, err = receipt.ParseRawSpec(b)
+		}
+		if err != nil {
+			return fail(stderr, c, fmt.Errorf("--spec %s: %w", *specFile, err))
+		}
 	}
 	// The file itself given instead of its receipt: say which to give.
 	if _, serr := os.Stat(pos[0] + ddr.Ext); serr == nil && !strings.HasSuffix(pos[0], ddr.Ext) {
@@ -155,7 +171,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 				return fail(stderr, c, err)
 			}
 		}
-		if err := receipt.Verify(r, g, data); err != nil {
+		if err := receipt.VerifyWithSpec(r, g, data, spec, nil); err != nil {
 			link := receipt.BrokenLink(err)
 			if link == "" {
 				link = "receipt"
@@ -174,12 +190,32 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		what := strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 		lines = append(lines, fmt.Sprintf("%s/%d accepted at height %d on chain %s (%d attestations); checked %s",
 			r.Stream, r.Index, r.Block.Height, r.ChainID, len(r.Attestations), what))
+		if rec, err := wire.UnmarshalRecord(r.Record); err == nil && rec.Raw != nil {
+			lines = append(lines, rawWords(rec, data != nil, receipt.GenesisDeclaresRaw(g, rec.Stream), *specFile))
+		}
 	}
 	fmt.Fprintln(stdout, "valid")
 	for _, l := range lines {
 		fmt.Fprintln(stdout, l)
 	}
 	return exitOK
+}
+
+// rawWords says what a raw record's receipt shows about its chunk, and
+// where the normalisation its data was checked with came from.
+func rawWords(rec *wire.Record, data, inGenesis bool, specFile string) string {
+	l := rec.Raw
+	s := fmt.Sprintf("raw chunk %s: position %d of stream %s, %d messages after normalisation, content hash %s; the next chunk begins with the message whose boundary hash is %s",
+		l.ID, l.Position, rec.Stream, l.Count, l.Content, l.Close)
+	switch {
+	case !data:
+		s += "; its messages were not checked (give them with --data)"
+	case !inGenesis:
+		s += "; the messages were normalised as " + specFile + " declares: that normalisation came from your spec, not from the genesis"
+	default:
+		s += "; the messages were normalised as the genesis declares"
+	}
+	return s
 }
 
 // readData reads what --data names for one receipt: for a pushed chunk

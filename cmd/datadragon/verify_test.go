@@ -153,3 +153,53 @@ func TestVerifyPushedReceiptAndBundle(t *testing.T) {
 		t.Fatal("an empty bundle verified")
 	}
 }
+
+// TestVerifyRawWithSpec: a raw record of a stream registered by
+// transaction (testdata/raw, written by node/TestRegisteredRawStreamWithRules
+// with DATADRAGON_RAW_FIXTURE set) verifies with the captured messages and
+// the registered spec, and the answer says where the normalisation came
+// from and names the chunk in words; without the spec or with a wrong one
+// verify says what is wrong.
+func TestVerifyRawWithSpec(t *testing.T) {
+	dir := filepath.Join("testdata", "raw")
+	rcpt, gen, spec, wrong := filepath.Join(dir, "receipt.json"), filepath.Join(dir, "genesis.json"), filepath.Join(dir, "spec.json"), filepath.Join(dir, "wrong-spec.json")
+	// The messages as a subscriber captured them: a heartbeat among them.
+	b, err := os.ReadFile(filepath.Join(dir, "captured.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	captured := filepath.Join(t.TempDir(), "captured.txt")
+	os.WriteFile(captured, []byte(lines[0]+"{\"type\":\"heartbeat\",\"conn\":7}\n"+strings.Join(lines[1:], "")), 0o644)
+
+	code, out, errOut := runCLI(t, "verify", rcpt, "--genesis", gen, "--data", captured, "--spec", spec)
+	if code != exitOK || !strings.HasPrefix(out, "valid\n") {
+		t.Fatalf("with the registered spec: exit %d, %q %q", code, out, errOut)
+	}
+	for _, want := range []string{"raw chunk ", ": position ", "of stream raw-rules", "messages after normalisation", "the next chunk begins with",
+		"normalised as " + spec + " declares: that normalisation came from your spec, not from the genesis"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("the answer does not say %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = runCLI(t, "verify", rcpt, "--genesis", gen)
+	if code != exitOK || !strings.Contains(out, ": position ") || !strings.Contains(out, "its messages were not checked") {
+		t.Fatalf("without data: exit %d, %q", code, out)
+	}
+	code, out, errOut = runCLI(t, "verify", rcpt, "--genesis", gen, "--data", captured)
+	if code != exitFail || !strings.Contains(out, `broken link "data"`) || !strings.Contains(errOut, "registered by transaction") || !strings.Contains(errOut, "--spec") {
+		t.Fatalf("without the spec: exit %d, %q %q", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, "verify", rcpt, "--genesis", gen, "--data", captured, "--spec", wrong)
+	if code != exitFail || !strings.Contains(out, `broken link "data"`) || !strings.Contains(errOut, "not the one stream raw-rules was registered with") {
+		t.Fatalf("with a wrong spec: exit %d, %q %q", code, out, errOut)
+	}
+	code, _, errOut = runCLI(t, "verify", rcpt, "--genesis", gen, "--spec", spec)
+	if code == exitOK || !strings.Contains(errOut, "--data") {
+		t.Fatalf("--spec without --data: exit %d, %q", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "verify", rcpt, "--genesis", gen, "--data", captured, "--spec", gen)
+	if code == exitOK || !strings.Contains(errOut, "--spec "+gen) {
+		t.Fatalf("a genesis given as the spec: exit %d, %q", code, errOut)
+	}
+}

@@ -373,20 +373,26 @@
     const list = el("div", { class: "scroll" }, el("table", { id: "records" },
       el("caption", {}, "Newest first; up to " + FEED_KEEP + " records."),
       el("thead", {}, el("tr", {},
-        el("th", { scope: "col", class: "num" }, "Index"), el("th", { scope: "col" }, "Status"),
+        el("th", { scope: "col", class: "num" }, "Index (raw: #position)"), el("th", { scope: "col" }, "Status"),
         el("th", { scope: "col" }, "Digest"), el("th", { scope: "col" }, "Timestamp"),
         el("th", { scope: "col", class: "num" }, "Power"), el("th", { scope: "col", class: "num" }, "Block"))),
       tbody));
     page("Stream " + id, el("p", { class: "crumbs" }, el("a", { href: "#/" }, "Network"), " › stream"),
       info, el("h2", {}, "Records as they are decided"), mode, list);
 
+    // A raw stream's records are keyed by their position (the order the
+    // chain gave them; their index is a 64-bit id JavaScript numbers cannot
+    // hold); chunks without one (disputed) are on their block's page.
     const recs = new Map();
     let maxIndex = -1;
     let first = true;
+    let raw = false;
     function add(r, live) {
-      if (recs.has(r.index) && recs.get(r.index).status === r.status) return false;
-      recs.set(r.index, Object.assign({}, r, { live: live && !first }));
-      if (r.index > maxIndex) maxIndex = r.index;
+      if (raw && !r.raw) return false;
+      const k = r.raw ? r.raw.position : r.index;
+      if (recs.has(k) && recs.get(k).status === r.status) return false;
+      recs.set(k, Object.assign({}, r, { live: live && !first }));
+      if (k > maxIndex) maxIndex = k;
       return true;
     }
     function render() {
@@ -395,7 +401,9 @@
       swap(tbody, ...idx.slice(0, FEED_KEEP).map((i) => {
         const r = recs.get(i);
         const row = el("tr", { class: r.live ? "new" : null },
-          el("td", { class: "num" }, el("a", { href: "#/records/" + enc(id) + "/" + r.index }, fmtInt(r.index))),
+          el("td", { class: "num" }, r.raw
+            ? el("a", { href: "#/records/" + enc(id) + "/" + rawIndex(r.raw.chunk_id), title: "chunk " + r.raw.chunk_id }, "#" + fmtInt(r.raw.position))
+            : el("a", { href: "#/records/" + enc(id) + "/" + r.index }, fmtInt(r.index))),
           el("td", {}, outcomeBadge(r.status)),
           el("td", {}, hexCell(r.digest)), el("td", {}, fmtTime(r.timestamp)),
           el("td", { class: "num" }, r.power + " / " + r.total_power),
@@ -442,7 +450,8 @@
       if (!v.alive) return;
       fill(info, el("dl", { class: "stats" },
         stat("Accepted", fmtInt(s.accepted), "stream-accepted"), stat("Disputed", fmtInt(s.disputed)),
-        stat("Last index", s.last_index === null ? "—" : fmtInt(s.last_index)),
+        s.mode === "raw" ? stat("Chunks placed", fmtInt(s.next_index || 0), "stream-positions")
+          : stat("Last index", s.last_index === null ? "—" : fmtInt(s.last_index)),
         stat("Chunks", chunkPolicy(s.chunk), null, true), stat("Mode", modeBadge(s.mode), "stream-mode", true),
         s.mode === "push" ? stat("Source", el("a", { href: "#/upload/" + enc(id) }, "pushed to gateways: upload a file"), null, true)
           : stat("Source", s.source, null, true)),
@@ -457,7 +466,9 @@
           v.sockets.push(ws);
         } catch (e) { ws = null; }
       }
-      const start = s.last_index === null ? 0 : Math.max(0, s.last_index - 49);
+      raw = s.mode === "raw";
+      const start = raw ? Math.max(0, (s.next_index || 0) - 50)
+        : s.last_index === null ? 0 : Math.max(0, s.last_index - 49);
       try { await pageFrom(start); } catch (e) { /* the feed or the poll fills in */ }
       first = false;
       if (!v.alive) return;
@@ -479,15 +490,29 @@
 
   // --- record view --------------------------------------------------------
 
+  // rawIndex is a raw chunk's index (the first 8 bytes of its id) in
+  // decimal, exactly: JavaScript numbers cannot hold 64 bits.
+  function rawIndex(chunkID) { return BigInt("0x" + chunkID.slice(0, 16)).toString(); }
+
+  // index is the decimal string from the address (64 bits for a raw chunk).
   function recordView(v, stream, index) {
     const body = el("div", {}, el("p", { class: "muted" }, "Reading the record…"));
+    const n = BigInt(index);
+    const pager = el("div", { class: "pager", id: "pager" },
+      n > 0n ? el("a", { class: "btn", href: "#/records/" + enc(stream) + "/" + (n - 1n) }, "← index " + (n - 1n)) : null,
+      el("a", { class: "btn", href: "#/records/" + enc(stream) + "/" + (n + 1n) }, "index " + (n + 1n) + " →"));
     page("Record " + stream + " / " + index,
       el("p", { class: "crumbs" }, el("a", { href: "#/" }, "Network"), " › ",
         el("a", { href: "#/streams/" + enc(stream) }, "stream " + stream), " › record"),
-      el("div", { class: "pager" },
-        index > 0 ? el("a", { class: "btn", href: "#/records/" + enc(stream) + "/" + (index - 1) }, "← index " + (index - 1)) : null,
-        el("a", { class: "btn", href: "#/records/" + enc(stream) + "/" + (index + 1) }, "index " + (index + 1) + " →")),
-      body);
+      pager, body);
+    // A raw chunk's neighbours are the records at the positions either
+    // side, not the indexes either side.
+    function rawPager(x) {
+      swap(pager,
+        x.prev_chunk_id ? el("a", { class: "btn", id: "raw-prev-pos", href: "#/records/" + enc(stream) + "/" + rawIndex(x.prev_chunk_id) }, "← position " + fmtInt(x.position - 1)) : null,
+        x.next_chunk_id ? el("a", { class: "btn", id: "raw-next-pos", href: "#/records/" + enc(stream) + "/" + rawIndex(x.next_chunk_id) }, "position " + fmtInt(x.position + 1) + " →")
+          : el("span", { class: "muted" }, "the newest position so far"));
+    }
     let threshold = null;
     v.every(async () => {
       let r;
@@ -500,6 +525,7 @@
         return;
       }
       if (!v.alive) return;
+      if (r.raw) rawPager(r.raw);
       swap(body, ...recordBody(r, threshold));
       if (r.status !== "pending" && r.settled) v.stop(); // nothing more will change
     }, RECORD_POLL_MS);
@@ -507,7 +533,8 @@
 
   function recordBody(r, th) {
     const accepted = r.status === "accepted";
-    const receipt = "/v1/receipts/" + enc(r.stream) + "/" + r.index;
+    const idx = r.raw ? rawIndex(r.raw.chunk_id) : String(r.index);
+    const receipt = "/v1/receipts/" + enc(r.stream) + "/" + idx;
     const facts = el("dl", { class: "kv" },
       el("dt", {}, "Status"), el("dd", {}, outcomeBadge(r.status), r.settled ? " settled" : " not settled yet"),
       el("dt", {}, "Digest"), el("dd", { class: "mono break", id: "digest" }, r.digest || "—"),
@@ -517,7 +544,7 @@
       el("dt", {}, "First attested in"), el("dd", {}, r.first_height ? el("a", { href: "#/blocks/" + r.first_height }, fmtInt(r.first_height)) : "—"),
       el("dt", {}, "Leaf hash"), el("dd", { class: "mono break" }, r.leaf_hash || "—"));
     const dl = accepted
-      ? el("p", {}, el("a", { class: "btn primary", href: receipt, download: "receipt-" + r.stream + "-" + r.index + ".json", id: "receipt" }, "Download receipt"),
+      ? el("p", {}, el("a", { class: "btn primary", href: receipt, download: "receipt-" + r.stream + "-" + idx + ".json", id: "receipt" }, "Download receipt"),
         " ", el("span", { class: "muted" }, "Check it offline with "), el("code", {}, "datadragon verify"),
         el("span", { class: "muted" }, "; it exists once the block after the deciding one is committed. Or "),
         el("a", { href: "#/verify" }, "verify one here"), el("span", { class: "muted" }, "."))
@@ -559,7 +586,7 @@
   // next one, placed by the chain.
   function rawSection(r) {
     const x = r.raw;
-    const next = BigInt("0x" + x.close.slice(0, 16)).toString();
+    const next = rawIndex(x.close);
     return el("section", { class: "card raw", "aria-labelledby": "raw-h" },
       el("h2", { id: "raw-h" }, "Raw feed chunk"),
       el("dl", { class: "kv", id: "raw" },
@@ -1237,11 +1264,12 @@
     const parts = hash.split("/").filter((p) => p !== "").map((p) => { try { return decodeURIComponent(p); } catch (e) { return p; } });
     const v = newView();
     let nav = parts.length === 0 ? "dashboard" : "";
-    const isIndex = (s) => /^\d{1,19}$/.test(s);
+    // Up to 2^64 − 1: a raw chunk's index takes all 64 bits.
+    const isIndex = (s) => /^\d{1,20}$/.test(s) && BigInt(s) < (1n << 64n);
     const focus = document.activeElement && document.activeElement !== document.body && document.activeElement !== $main;
     if (parts.length === 0) dashboard(v);
     else if (parts[0] === "streams" && parts.length === 2) streamView(v, parts[1]);
-    else if (parts[0] === "records" && parts.length === 3 && isIndex(parts[2])) recordView(v, parts[1], Number(parts[2]));
+    else if (parts[0] === "records" && parts.length === 3 && isIndex(parts[2])) recordView(v, parts[1], parts[2]);
     else if (parts[0] === "upload" && parts.length <= 2) { nav = "upload"; uploadView(v, parts[1]); }
     else if (parts[0] === "verify" && parts.length === 1) { nav = "verify"; verifyView(v); }
     else if (parts[0] === "blocks" && parts.length === 1) { nav = "blocks"; blockView(v, "latest"); }
