@@ -716,10 +716,11 @@ func (b *Batch) Commit() error {
 				}
 				bk := tx.Bucket([]byte(n))
 				if bk == nil {
-					var err error
-					if bk, err = tx.CreateBucket([]byte(n)); err != nil {
-						return err
-					}
+					// Every bucket is declared to Open, which creates it:
+					// a snapshot carries, and a restore accepts, only the
+					// declared ones, so a write anywhere else would make
+					// a state no snapshot can reproduce.
+					return fmt.Errorf("bucket %s was not declared when the store was opened", n)
 				}
 				for k, v := range m {
 					var err error

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -80,4 +81,27 @@ func TestHashOrderIndependent(t *testing.T) {
 	if b1.Hash() == b2.Hash() {
 		t.Fatal("value change not hashed")
 	}
+}
+
+// TestUndeclaredBucketRefused: a batch that writes to a bucket Open was
+// not given commits nothing, so no state can hold values a snapshot
+// would leave out.
+func TestUndeclaredBucketRefused(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{Buckets: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := s.NewBatch()
+	b.Put([]byte("a"), []byte("k"), []byte("1"))
+	b.Put([]byte("z"), []byte("k"), []byte("2"))
+	if err := b.Commit(); err == nil || !strings.Contains(err.Error(), "bucket z was not declared") {
+		t.Fatalf("commit to an undeclared bucket: %v", err)
+	}
+	s.View(func(tx Tx) error {
+		if v := tx.Get([]byte("a"), []byte("k")); v != nil {
+			t.Errorf("the refused batch wrote a/k = %q", v)
+		}
+		return nil
+	})
 }
