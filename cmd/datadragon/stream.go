@@ -242,7 +242,7 @@ func streamMain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return fail(stderr, c, err)
 	}
 	opt := client.UploadOptions{Piece: *piece, Upload: *uploadID, Poll: pushPoll}
-	pp := &progressPrinter{w: stderr, tty: isTerminal(stderr), total: size, start: time.Now()}
+	pp := &progressPrinter{w: stderr, tty: isTerminal(stderr), total: size}
 	var res *client.UploadResult
 	if key != nil {
 		res, err = cl.PushSigned(ctx, *streamID, in, key, *private, opt, pp.update)
@@ -558,14 +558,12 @@ type progressPrinter struct {
 	w     io.Writer
 	tty   bool
 	total int64 // input size, -1 if unknown
-	start time.Time
 
-	mu      sync.Mutex
-	p       client.Progress
-	drawn   time.Time
-	durable time.Time // when the whole input was first seen durable
-	width   int       // of the line drawn last (terminal)
-	last    string    // the line printed last (not a terminal)
+	mu    sync.Mutex
+	p     client.Progress
+	drawn time.Time
+	width int    // of the line drawn last (terminal)
+	last  string // the line printed last (not a terminal)
 }
 
 func (pp *progressPrinter) update(p client.Progress) {
@@ -603,17 +601,15 @@ func (pp *progressPrinter) line() string {
 		sent = fmt.Sprintf("%.1f of %.1f MiB (%d%%)", float64(p.BytesSent)/(1<<20), float64(pp.total)/(1<<20), p.BytesSent*100/uint64(pp.total))
 	}
 	// The rate of the bytes this run made durable, over the time they
-	// took: the clock stops once the input is durable, so the last line
-	// and the summary's ingest rate agree while the chunks are decided.
-	if p.InputDone && pp.durable.IsZero() {
-		pp.durable = time.Now()
-	}
-	until := time.Now()
-	if !pp.durable.IsZero() {
-		until = pp.durable
+	// took: once the input is durable the clock stops at the moment the
+	// push reported it, the one the summary's ingest rate uses, so the
+	// last line and the summary agree while the chunks are decided.
+	took := p.Elapsed
+	if p.InputDone && p.Durable > 0 {
+		took = p.Durable
 	}
 	rate := 0.0
-	if s := until.Sub(pp.start).Seconds(); s > 0 {
+	if s := took.Seconds(); s > 0 {
 		rate = float64(p.BytesAcked-min(p.BytesResumed, p.BytesAcked)) / (1 << 20) / s
 	}
 	of := ""

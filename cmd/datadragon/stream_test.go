@@ -190,6 +190,14 @@ func TestStreamPushWritesReceipts(t *testing.T) {
 	if !strings.Contains(errOut, "acked 0.3 MiB") || !strings.Contains(errOut, "9 accepted of 9") {
 		t.Errorf("progress on stderr:\n%s", errOut)
 	}
+	// The last progress line's rate is the summary's ingest rate: both
+	// count the same bytes over the same time.
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	progressRate := regexp.MustCompile(`acked [0-9.]+ MiB \(([0-9.]+) MiB/s\)`).FindStringSubmatch(lines[len(lines)-1])
+	summaryRate := regexp.MustCompile(`durable on the gateway in [0-9.]+ s \(([0-9.]+) MiB/s\)`).FindStringSubmatch(out)
+	if progressRate == nil || summaryRate == nil || progressRate[1] != summaryRate[1] {
+		t.Errorf("the last progress line's rate %v differs from the summary's %v:\n%s\n%s", progressRate, summaryRate, errOut, out)
+	}
 	for i := 3; i <= 11; i++ {
 		b, err := os.ReadFile(filepath.Join(receipts, "files-"+strconv.Itoa(i)+".json"))
 		if err != nil || !bytes.Contains(b, []byte(`"index":`+strconv.Itoa(i))) {

@@ -55,7 +55,7 @@ func (c *Client) PushSigned(ctx context.Context, stream string, r io.Reader, key
 		return nil, errors.New("a signed push is not an upload and cannot be resumed by id: push the remaining data again")
 	}
 	start := time.Now()
-	s := &signer{c: c, ctx: ctx, stream: stream, key: key, pub: key.Public().Bytes(), private: private, o: o, rep: &reporter{fn: progress}}
+	s := &signer{c: c, ctx: ctx, stream: stream, key: key, pub: key.Public().Bytes(), private: private, o: o, rep: &reporter{fn: progress, start: start}}
 	defer s.rep.finish()
 	if s.chainID, err = c.chainID(ctx); err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func (c *Client) PushSigned(ctx context.Context, stream string, r io.Reader, key
 	s.next = s.freshNext(si)
 	res := &UploadResult{Stream: stream}
 	res.Bytes, err = s.send(r, si.Messages())
-	res.Durable = time.Since(start)
+	res.Durable = s.rep.durable(start)
 	if err == nil && !o.NoWait {
 		err = s.wait()
 	}

@@ -121,6 +121,11 @@ type Progress struct {
 	ChunksTotal    int  // chunks known so far; final once InputDone
 	InputDone      bool // the whole input is durable on the gateway
 	Done           bool // every chunk is decided
+	// Elapsed is the time from the push's start to this report; Durable,
+	// once InputDone, the time from the start until the whole input was
+	// durable, the same figure UploadResult.Durable gives, so a progress
+	// line's rate and the summary's agree.
+	Elapsed, Durable time.Duration
 }
 
 // Chunk is one chunk of a push and what became of it.
@@ -226,12 +231,13 @@ func (c *Client) UploadChunks(ctx context.Context, stream, upload string) (*Uplo
 
 // reporter serialises progress reports.
 type reporter struct {
-	mu   sync.Mutex
-	p    Progress
-	fn   func(Progress)
-	sent atomic.Uint64 // bytes of the request in flight read by the transport, as an offset
-	last time.Time
-	done bool // the push returned: report no more
+	mu    sync.Mutex
+	start time.Time // of the push: Progress.Elapsed counts from it
+	p     Progress
+	fn    func(Progress)
+	sent  atomic.Uint64 // bytes of the request in flight read by the transport, as an offset
+	last  time.Time
+	done  bool // the push returned: report no more
 }
 
 // finish stops the reports (the transport may still read a request
@@ -240,6 +246,17 @@ func (r *reporter) finish() {
 	r.mu.Lock()
 	r.done = true
 	r.mu.Unlock()
+}
+
+// durable returns the time from start until the input was reported
+// durable (the figure the progress reports carry), or until now.
+func (r *reporter) durable(start time.Time) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.p.Durable > 0 {
+		return r.p.Durable
+	}
+	return time.Since(start)
 }
 
 // snapshot returns the current progress.
@@ -258,6 +275,10 @@ func (r *reporter) update(f func(p *Progress)) {
 	f(&r.p)
 	r.p.BytesSent = max(r.p.BytesSent, r.sent.Load())
 	r.last = time.Now()
+	r.p.Elapsed = r.last.Sub(r.start)
+	if r.p.InputDone && r.p.Durable == 0 {
+		r.p.Durable = max(r.p.Elapsed, 1)
+	}
 	if r.fn != nil {
 		r.fn(r.p)
 	}
@@ -320,7 +341,8 @@ func (c *Client) PushUpload(ctx context.Context, stream string, r io.Reader, opt
 	if err != nil {
 		return nil, err
 	}
-	u := &uploader{c: c, ctx: ctx, stream: stream, id: o.Upload, o: o, rep: &reporter{fn: progress}, start: time.Now()}
+	start := time.Now()
+	u := &uploader{c: c, ctx: ctx, stream: stream, id: o.Upload, o: o, rep: &reporter{fn: progress, start: start}, start: start}
 	defer u.rep.finish()
 	res := &UploadResult{Stream: stream, Upload: u.id}
 	var acked uint64
@@ -348,7 +370,7 @@ func (c *Client) PushUpload(ctx context.Context, stream string, r io.Reader, opt
 	if err != nil {
 		return res, err
 	}
-	res.Durable = time.Since(u.start)
+	res.Durable = u.rep.durable(u.start)
 	err = u.wait()
 	res.Elapsed = time.Since(u.start)
 	for _, cv := range u.chunks {
