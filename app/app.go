@@ -124,6 +124,7 @@ type chain struct {
 	byZiggy        map[string]int
 	streams        map[string]int
 	genesisAppHash []byte
+	epochs         []*epoch // the validator sets, oldest first (govern.go)
 }
 
 // New opens the state in cfg.Dir and returns the app. A fresh directory
@@ -138,7 +139,7 @@ func New(cfg Config) (*App, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	st, err := store.Open(cfg.Dir, store.Options{
-		Buckets: []string{bucketMeta, bucketBlocks, bucketChunks, bucketRecords, bucketDeadlines, bucketCounters, bucketStreams},
+		Buckets: []string{bucketMeta, bucketBlocks, bucketChunks, bucketRecords, bucketDeadlines, bucketCounters, bucketStreams, bucketGovern},
 		Advice:  CorruptAdvice,
 	})
 	if fe := (*store.FormatError)(nil); errors.As(err, &fe) && fe.Found == store.FormatBeforeStateDigest {
@@ -255,6 +256,9 @@ func (a *App) buildChain(m chainMeta, g *GenesisState) (*chain, error) {
 		return nil, err
 	}
 	c.genesisAppHash = GenesisAppHash(c.ChainID, c.canonical)
+	if err := a.loadGovernance(c); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
