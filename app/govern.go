@@ -300,6 +300,9 @@ func (a *App) fits(c *chain, p *wire.Proposal) ([]int64, *txError) {
 	for _, pw := range powers {
 		total += pw
 	}
+	if keyTypeAliases[p.KeyType] != p.KeyType {
+		return nil, txErr(CodeGovBadProposal, "key type %q: write it as %q or %q", p.KeyType, "ed25519", "secp256k1")
+	}
 	t := c.target(p)
 	var delta int64
 	switch p.Action {
