@@ -111,7 +111,24 @@ type govProposal struct {
 	Proposal  wire.Proposal
 	Proposed  int64    // height of the first approval
 	Ran       int64    // height it ran (0: not yet)
-	Approvers []uint16 // in order of approval
+	Approvals []GovApproval // in order of approval
+}
+
+// GovApproval is one validator's approval as a block carried it: what a
+// receipt's history shows to prove the change.
+type GovApproval struct {
+	Validator uint16
+	Nonce     uint64
+	Signature []byte
+}
+
+func (g *govProposal) approved(v uint16) bool {
+	for _, a := range g.Approvals {
+		if a.Validator == v {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *govProposal) marshal() []byte {
@@ -121,9 +138,11 @@ func (g *govProposal) marshal() []byte {
 	w.Bytes16(enc)
 	w.I64(g.Proposed)
 	w.I64(g.Ran)
-	w.U16(uint16(len(g.Approvers)))
-	for _, a := range g.Approvers {
-		w.U16(a)
+	w.U16(uint16(len(g.Approvals)))
+	for _, a := range g.Approvals {
+		w.U16(a.Validator)
+		w.U64(a.Nonce)
+		w.Bytes16(a.Signature)
 	}
 	return w.B
 }
@@ -133,11 +152,11 @@ func unmarshalGovProposal(b []byte) (*govProposal, error) {
 	enc := r.Bytes16(wire.MaxTxBytes, "proposal")
 	g := &govProposal{Proposed: r.I64(), Ran: r.I64()}
 	n := int(r.U16())
-	if n > wire.MaxVotes || n*2 > r.Remaining() {
+	if n > wire.MaxVotes || n*12 > r.Remaining() {
 		r.Failf("%d approvers", n)
 	}
 	for i := 0; i < n && r.Err() == nil; i++ {
-		g.Approvers = append(g.Approvers, r.U16())
+		g.Approvals = append(g.Approvals, GovApproval{Validator: r.U16(), Nonce: r.U64(), Signature: r.Bytes16(wire.MaxSignatureBytes, "approval signature")})
 	}
 	if err := r.Done(); err != nil {
 		return nil, fmt.Errorf("proposal state: %w", err)
@@ -367,9 +386,9 @@ func (a *App) fits(c *chain, p *wire.Proposal) ([]int64, *txError) {
 // approvers. Removed approvers count nothing.
 func approvedPower(c *chain, h int64, g *govProposal) (power, total int64) {
 	e := c.epochAt(h)
-	for _, v := range g.Approvers {
-		if int(v) < len(e.Powers) {
-			power += e.Powers[v]
+	for _, a := range g.Approvals {
+		if int(a.Validator) < len(e.Powers) {
+			power += e.Powers[a.Validator]
 		}
 	}
 	return power, e.params.Total
@@ -427,7 +446,7 @@ func (a *App) applyGovern(c *chain, get getter, put func(string, []byte, []byte)
 	if g.Ran > 0 {
 		return txErr(CodeGovDone, "proposal %x ran at height %d; to make the change again, propose it with another seq", id[:8], g.Ran)
 	}
-	if slices.Contains(g.Approvers, t.Approver) {
+	if g.approved(t.Approver) {
 		return txErr(CodeDuplicate, "validator %d already approved proposal %x", ap, id[:8])
 	}
 	if _, terr := a.fits(c, &t.Proposal); terr != nil {
@@ -436,7 +455,7 @@ func (a *App) applyGovern(c *chain, get getter, put func(string, []byte, []byte)
 	if put == nil {
 		return nil
 	}
-	g.Approvers = append(g.Approvers, t.Approver)
+	g.Approvals = append(g.Approvals, GovApproval{Validator: t.Approver, Nonce: t.Nonce, Signature: bytes.Clone(t.Signature)})
 	put(bucketGovern, nk, u64(t.Nonce))
 	put(bucketGovern, pk, g.marshal())
 	if pw, total := approvedPower(c, h, g); twoThirds(pw, total) {
@@ -522,4 +541,43 @@ func (a *App) runQueued(c *chain, b *store.Batch, h int64, blk *govBlock) error 
 		return nil
 	}
 	return nil
+}
+
+// SetChange is one change of the validator set as the chain made it.
+type SetChange struct {
+	From      int64 // first height the new set is in force
+	Decided   int64 // the block that ran it
+	ID        [32]byte
+	Proposal  wire.Proposal
+	Proposed  int64
+	Approvals []GovApproval // every approval the chain counted, in order
+}
+
+// SetHistory returns the genesis validators (with their genesis powers)
+// and every change of the set since, oldest first.
+func (a *App) SetHistory() ([]GenesisValidator, []SetChange, error) {
+	c := a.chain.Load()
+	if c == nil {
+		return nil, nil, ErrNotInitialised
+	}
+	gen := slices.Clone(c.genesis.Validators[:len(c.epochs[0].Powers)])
+	for i := range gen {
+		gen[i].Power = c.epochs[0].Powers[i]
+	}
+	var out []SetChange
+	err := a.store.View(func(tx store.Tx) error {
+		for _, e := range c.epochs[1:] {
+			v := tx.Get([]byte(bucketGovern), govKey('p', e.Proposal[:]))
+			if v == nil {
+				return fmt.Errorf("governance: the proposal of the set from height %d is missing", e.From)
+			}
+			g, err := unmarshalGovProposal(v)
+			if err != nil {
+				return err
+			}
+			out = append(out, SetChange{From: e.From, Decided: e.Decided, ID: e.Proposal, Proposal: g.Proposal, Proposed: g.Proposed, Approvals: g.Approvals})
+		}
+		return nil
+	})
+	return gen, out, err
 }
