@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/wire"
 )
 
 // HistorySource is a Source whose chain may have changed its validator
@@ -44,7 +45,7 @@ func history(src Source, height int64) ([]Change, []Validator, bool, error) {
 		}
 		p := sc.Proposal
 		c := Change{From: sc.From, Decided: sc.Decided, Action: p.Action.String(), PubKey: app.PubKey{Type: p.KeyType, Value: bytes.Clone(p.CometKey)},
-			ZiggyPubKey: app.HexBytes(bytes.Clone(p.ZiggyKey)), Power: p.Power, Name: p.Moniker, Seq: p.Seq, Header: hdr, Commit: commit}
+			ZiggyPubKey: app.HexBytes(bytes.Clone(p.ZiggyKey)), Power: p.Power, Name: p.Moniker, PrevPower: prevPower(ValidatorsAt(genVals, out, sc.From-1), &p), Seq: p.Seq, Header: hdr, Commit: commit}
 		// Only the approvals of the set that ran it count (an approver
 		// removed meanwhile approved, but counts nothing).
 		for _, a := range sc.Approvals {
@@ -65,4 +66,14 @@ func powersOf(vals []Validator) []int64 {
 		out[i] = v.Power
 	}
 	return out
+}
+
+// prevPower is the power the proposal's validator has in vals (0 if none).
+func prevPower(vals []Validator, p *wire.Proposal) int64 {
+	for _, v := range vals {
+		if v.PubKey.Type == p.KeyType && bytes.Equal(v.PubKey.Value, p.CometKey) {
+			return v.Power
+		}
+	}
+	return 0
 }

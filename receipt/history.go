@@ -40,6 +40,7 @@ type Change struct {
 	PubKey      PubKey           `json:"pub_key"` // the validator's CometBFT key
 	ZiggyPubKey HexBytes         `json:"ziggy_pub_key,omitempty"`
 	Power       int64            `json:"power"`
+	PrevPower   int64            `json:"prev_power"` // the validator's power before (0 for a new one)
 	Name        string           `json:"name,omitempty"`
 	Seq         uint64           `json:"seq"`
 	Approvals   []Approval       `json:"approvals"`
@@ -196,6 +197,9 @@ func applyChange(chainID string, prev *setEpoch, c *Change, cache *Cache) (*setE
 		if bytes.Equal(v.Address, pk.Address()) && bytes.Equal(v.PubKey.Value, p.CometKey) {
 			t = i
 		}
+	}
+	if t >= 0 && vals[t].Power != c.PrevPower || t < 0 && c.PrevPower != 0 {
+		return nil, fmt.Errorf("prev_power %d is not the validator's power before the change", c.PrevPower)
 	}
 	var delta int64
 	switch p.Action {
@@ -373,4 +377,59 @@ func ValidatorsAt(genesis []Validator, changes []Change, height int64) []Validat
 		}
 	}
 	return vals
+}
+
+// Registry undoes a receipt's history: from the validators in force at
+// height (what the receipt lists) back to the genesis set, followed by
+// every validator the history adds, each with its genesis power (0 for
+// the added ones). It is the validator list a file receipt stores once,
+// whatever the heights of its records.
+func Registry(at []Validator, changes []Change, height int64) []Validator {
+	vals := make([]Validator, len(at))
+	copy(vals, at)
+	find := func(c *Change) int {
+		for i, v := range vals {
+			if v.PubKey.Type == c.PubKey.Type && bytes.Equal(v.PubKey.Value, c.PubKey.Value) {
+				return i
+			}
+		}
+		return -1
+	}
+	for i := len(changes) - 1; i >= 0; i-- {
+		c := &changes[i]
+		if c.From > height {
+			continue
+		}
+		if t := find(c); t >= 0 {
+			vals[t].Power = c.PrevPower
+		}
+	}
+	// Additions in force only after height are not among at.
+	for i := range changes {
+		c := &changes[i]
+		if c.From > height && c.Action == "add" && find(c) < 0 {
+			var addr []byte
+			if pk, err := cryptoenc.PubKeyFromTypeAndBytes(c.PubKey.Type, c.PubKey.Value); err == nil {
+				addr = pk.Address()
+			}
+			vals = append(vals, Validator{Name: c.Name, Address: HexBytes(addr), PubKey: c.PubKey, ZiggyPubKey: c.ZiggyPubKey})
+		}
+	}
+	return vals
+}
+
+// GenesisCount is how many of a Registry's validators are the genesis
+// set's: a validator is new where the history first names it in an
+// addition (a genesis validator is named by its removal first).
+func GenesisCount(registry []Validator, changes []Change) int {
+	seen := map[string]bool{}
+	added := 0
+	for _, c := range changes {
+		k := c.PubKey.Type + "/" + string(c.PubKey.Value)
+		if !seen[k] && c.Action == "add" {
+			added++
+		}
+		seen[k] = true
+	}
+	return max(len(registry)-added, 0)
 }

@@ -141,6 +141,11 @@ func (s *simChain) setPower(i int, p int64, approvers []int) {
 
 func (s *simChain) commit(c receipt.Change, next []int64, approvers []int) {
 	s.t.Helper()
+	for i, v := range s.reg {
+		if i < len(s.powers) && bytes.Equal(v.priv.PubKey().Bytes(), c.PubKey.Value) {
+			c.PrevPower = s.powers[i]
+		}
+	}
 	c.Decided = max(s.from, 3) + 5
 	c.From = c.Decided + 2
 	p, err := c.Proposal()
@@ -241,6 +246,7 @@ func TestHistoryReplay(t *testing.T) {
 				h[2].Commit.Signatures[i] = cmttypes.NewCommitSigAbsent()
 			}
 		}},
+		{"the power before the change", 2, func(h []receipt.Change) { h[2].PrevPower = 11 }},
 		{"a dropped change", 1, func(h []receipt.Change) { copy(h[1:], h[2:]); h[2] = h[1] }},
 		{"two changes in flight", 2, func(h []receipt.Change) { h[2].Decided, h[2].From = h[1].From-1, h[1].From+1 }},
 		{"a change the chain's bound refuses", 2, func(h []receipt.Change) { h[2].Power = 40 }},
