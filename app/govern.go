@@ -581,3 +581,35 @@ func (a *App) SetHistory() ([]GenesisValidator, []SetChange, error) {
 	})
 	return gen, out, err
 }
+
+// viewParams is the set a record view shows powers of: the one in force
+// at its decision, or the newest while it is pending.
+func (c *chain) viewParams(decided int64) *tally.Params {
+	if decided > 0 {
+		return c.paramsAt(decided)
+	}
+	return c.params
+}
+
+func powerIn(p *tally.Params, v int) int64 {
+	if v < len(p.Powers) {
+		return p.Powers[v]
+	}
+	return 0
+}
+
+// GovNonce is the last governance nonce validator v used (0: none yet);
+// its next approval carries one more.
+func (a *App) GovNonce(v int) (uint64, error) {
+	if v < 0 || v >= wire.MaxVotes {
+		return 0, fmt.Errorf("validator index %d out of range", v)
+	}
+	var n uint64
+	err := a.store.View(func(tx store.Tx) error {
+		if b := tx.Get([]byte(bucketGovern), govKey('n', u16(uint16(v)))); len(b) == 8 {
+			n = binary.BigEndian.Uint64(b)
+		}
+		return nil
+	})
+	return n, err
+}
