@@ -109,8 +109,8 @@ func unmarshalEpoch(b []byte) (*epoch, error) {
 // govProposal is a proposal's state.
 type govProposal struct {
 	Proposal  wire.Proposal
-	Proposed  int64    // height of the first approval
-	Ran       int64    // height it ran (0: not yet)
+	Proposed  int64         // height of the first approval
+	Ran       int64         // height it ran (0: not yet)
 	Approvals []GovApproval // in order of approval
 }
 
