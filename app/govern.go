@@ -613,3 +613,115 @@ func (a *App) GovNonce(v int) (uint64, error) {
 	})
 	return n, err
 }
+
+// GovernanceView is what the API shows of governance: every validator
+// ever registered with its power now and its last nonce, the set's
+// history, and the proposals still open.
+type GovernanceView struct {
+	Validators []GovValidatorView `json:"validators"`
+	History    []GovChangeView    `json:"history"`
+	Open       []GovChangeView    `json:"open"`
+}
+
+// GovValidatorView is one registered validator.
+type GovValidatorView struct {
+	Index       int      `json:"index"`
+	Name        string   `json:"name,omitempty"`
+	Address     HexBytes `json:"address"`
+	PubKey      PubKey   `json:"pub_key"`
+	ZiggyPubKey HexBytes `json:"ziggy_pub_key"`
+	Power       int64    `json:"power"`
+	Nonce       uint64   `json:"nonce"` // last governance nonce used; the next approval carries nonce+1
+}
+
+// GovChangeView is one proposal, run (with From and Decided) or open.
+type GovChangeView struct {
+	ID        HexBytes          `json:"id"`
+	Action    string            `json:"action"`
+	PubKey    PubKey            `json:"pub_key"`
+	Address   HexBytes          `json:"address,omitempty"`
+	Name      string            `json:"name,omitempty"`
+	Moniker   string            `json:"moniker,omitempty"` // as proposed (an addition's)
+	ZiggyKey  HexBytes          `json:"ziggy_pub_key,omitempty"`
+	Power     int64             `json:"power"`
+	Seq       uint64            `json:"seq"`
+	Proposed  int64             `json:"proposed"`
+	Decided   int64             `json:"decided,omitempty"`
+	From      int64             `json:"from,omitempty"`
+	Approvals []GovApprovalView `json:"approvals"`
+	Approved  int64             `json:"approved_power"` // in the set in force now (open) or that ran it
+	Total     int64             `json:"total_power"`
+}
+
+// GovApprovalView is one approval.
+type GovApprovalView struct {
+	Validator int    `json:"validator"`
+	Name      string `json:"name,omitempty"`
+	Nonce     uint64 `json:"nonce"`
+}
+
+// MaxOpenProposals bounds the open proposals Governance lists.
+const MaxOpenProposals = 1000
+
+// Governance returns the governance view.
+func (a *App) Governance() (*GovernanceView, error) {
+	c := a.chain.Load()
+	if c == nil {
+		return nil, ErrNotInitialised
+	}
+	out := &GovernanceView{Validators: []GovValidatorView{}, History: []GovChangeView{}, Open: []GovChangeView{}}
+	h := a.last.Load().height
+	view := func(id []byte, g *govProposal, at int64) GovChangeView {
+		p := g.Proposal
+		v := GovChangeView{ID: HexBytes(bytes.Clone(id)), Action: p.Action.String(), PubKey: PubKey{Type: p.KeyType, Value: p.CometKey},
+			Name: p.Moniker, Moniker: p.Moniker, ZiggyKey: HexBytes(p.ZiggyKey), Power: p.Power, Seq: p.Seq, Proposed: g.Proposed, Approvals: []GovApprovalView{}}
+		if t := c.target(&p); t >= 0 {
+			v.Address, v.Name = HexBytes(c.addrs[t]), c.genesis.Validators[t].Name
+		}
+		for _, ap := range g.Approvals {
+			av := GovApprovalView{Validator: int(ap.Validator), Nonce: ap.Nonce}
+			if int(ap.Validator) < len(c.genesis.Validators) {
+				av.Name = c.genesis.Validators[ap.Validator].Name
+			}
+			v.Approvals = append(v.Approvals, av)
+		}
+		v.Approved, v.Total = approvedPower(c, at, g)
+		return v
+	}
+	err := a.store.View(func(tx store.Tx) error {
+		for i, gv := range c.genesis.Validators {
+			vv := GovValidatorView{Index: i, Name: gv.Name, Address: HexBytes(c.addrs[i]), PubKey: gv.PubKey, ZiggyPubKey: gv.ZiggyPubKey, Power: gv.Power}
+			if b := tx.Get([]byte(bucketGovern), govKey('n', u16(uint16(i)))); len(b) == 8 {
+				vv.Nonce = binary.BigEndian.Uint64(b)
+			}
+			out.Validators = append(out.Validators, vv)
+		}
+		for _, e := range c.epochs[1:] {
+			b := tx.Get([]byte(bucketGovern), govKey('p', e.Proposal[:]))
+			if b == nil {
+				continue
+			}
+			g, err := unmarshalGovProposal(b)
+			if err != nil {
+				return err
+			}
+			v := view(e.Proposal[:], g, e.Decided)
+			v.Decided, v.From = e.Decided, e.From
+			out.History = append(out.History, v)
+		}
+		var err error
+		tx.Scan([]byte(bucketGovern), []byte{'p'}, []byte{'q'}, func(k, b []byte) bool {
+			g, e := unmarshalGovProposal(b)
+			if e != nil {
+				err = e
+				return false
+			}
+			if g.Ran == 0 {
+				out.Open = append(out.Open, view(k[1:], g, h+1))
+			}
+			return len(out.Open) < MaxOpenProposals
+		})
+		return err
+	})
+	return out, err
+}
