@@ -126,24 +126,36 @@ func govGet(ctx context.Context, base, path string, v any) error {
 	return json.Unmarshal(b, v)
 }
 
+// govSubmit posts a governance transaction to the node's /v1/tx,
+// retrying while the node answers 503 (it is catching up) for up to 30
+// seconds.
 func govSubmit(ctx context.Context, base string, tx []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/v1/tx", bytes.NewReader(tx))
-	if err != nil {
-		return err
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+"/v1/tx", bytes.NewReader(tx))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/octet-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return fmt.Errorf("submitting to %s: %w", base, err)
+		}
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			return nil
+		case resp.StatusCode != http.StatusServiceUnavailable:
+			return fmt.Errorf("the node refused the approval (%s): %s", resp.Status, bytes.TrimSpace(b))
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the node could not take the approval for 30 seconds (%s): %s", resp.Status, bytes.TrimSpace(b))
+		case <-time.After(time.Second):
+		}
 	}
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("submitting to %s: %w", base, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("the node refused the approval (%s): %s", resp.Status, bytes.TrimSpace(b))
-	}
-	return nil
 }
 
 func validatorsList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
