@@ -288,3 +288,38 @@ func newSimChainWith(t testing.TB, prefix string) *simChain {
 func keyOfApp(v *simVal) app.PubKey {
 	return app.PubKey{Type: "ed25519", Value: v.priv.PubKey().Bytes()}
 }
+
+// BenchmarkHistoryReplay measures what a receipt's history costs as the
+// set changes N times (4 validators; each change a power change approved
+// by the 3 of them that pass 2/3): its size as JSON (the receipt's and
+// the file receipt's form) and the time to replay it from the genesis,
+// each signature checked once.
+func BenchmarkHistoryReplay(b *testing.B) {
+	for _, n := range []int{0, 1, 10, 100} {
+		b.Run(fmt.Sprintf("changes=%d", n), func(b *testing.B) {
+			s := newSimChain(b, 4)
+			for i := range n {
+				v := i % 4
+				p := int64(11)
+				if s.powers[v] == 11 {
+					p = 10
+				}
+				s.setPower(v, p, []int{(v + 1) % 4, (v + 2) % 4, (v + 3) % 4})
+			}
+			raw, err := json.Marshal(s.history)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if _, err := receipt.ReplayHistory(s.genesis, s.history, receipt.NewCache()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(raw)), "history-bytes")
+			if n > 0 {
+				b.ReportMetric(float64(len(raw))/float64(n), "bytes/change")
+			}
+		})
+	}
+}
