@@ -65,7 +65,7 @@ func TestValidatorSetGrowsShrinksAndReceiptsVerify(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 5-validator network")
 	}
-	base := 34500
+	base := 41700
 	net := startNet(t, 4, base, 20, 400, nil)
 	homes := map[int]string{}
 	for i, m := range net.members {
