@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/datadragon/datadragon/app/internal/codec"
 	"github.com/datadragon/datadragon/app/store"
@@ -724,4 +725,37 @@ func (a *App) Governance() (*GovernanceView, error) {
 		return err
 	})
 	return out, err
+}
+
+// SetChangedAt reports whether block h ran a validator-set change: the
+// header of h+1 then names the new set (next_validators_hash), and
+// receipts of later records carry it, so the node archives it.
+func (a *App) SetChangedAt(h int64) bool {
+	c := a.chain.Load()
+	if c == nil {
+		return false
+	}
+	for _, e := range c.epochs[1:] {
+		if e.Decided == h {
+			return true
+		}
+	}
+	return false
+}
+
+// CometValidatorsAt returns the CometBFT validator set in force at h:
+// what the header of h names and what signs its commit.
+func (a *App) CometValidatorsAt(h int64) (*cmttypes.ValidatorSet, error) {
+	c, err := a.mustChain()
+	if err != nil {
+		return nil, err
+	}
+	e := c.epochAt(h)
+	var vs []*cmttypes.Validator
+	for i, p := range e.Powers {
+		if p > 0 {
+			vs = append(vs, cmttypes.NewValidator(c.pubs[i], p))
+		}
+	}
+	return cmttypes.NewValidatorSet(vs), nil
 }

@@ -75,3 +75,10 @@ func (n *Node) SubmitTx(tx []byte) (uint32, string, error) {
 	}
 	return (&gatewayChain{app: n.app, rpc: local.New(n.cmt)}).Submit(tx)
 }
+
+// setChangedAt reports whether block h ran a validator-set change, when
+// the block infos can say: the header after it is archived for receipts.
+func setChangedAt(infos blockInfos, h int64) bool {
+	sc, ok := infos.(interface{ SetChangedAt(int64) bool })
+	return ok && sc.SetChangedAt(h)
+}
