@@ -177,6 +177,19 @@ func TestGovernanceGrowShrinkAndPower(t *testing.T) {
 	for n.height < h+2 {
 		n.step()
 	}
+	// A proposal whose injected commit still counts node1's vote is
+	// refused: the commit of each height is the set in force there.
+	h2, txs := n.propose()
+	stale := n.lastExt
+	stale.Votes = append(stale.Votes, abci.ExtendedVoteInfo{Validator: abci.Validator{Address: n.vals[1].priv.PubKey().Address(), Power: 10}})
+	forgedTxs := append([][]byte{}, txs...)
+	if ct, err := wire.UnmarshalCommitTx(txs[0]); err == nil {
+		ct.Votes = append(ct.Votes, wire.CommitVote{Address: n.vals[1].priv.PubKey().Address(), Power: 10, Flag: wire.BlockIDFlag(1)})
+		forgedTxs[0], _ = ct.Marshal()
+	}
+	if n.process(h2, forgedTxs, commitInfo(stale)) {
+		t.Fatal("a commit counting the removed validator was accepted")
+	}
 	// node3 joins node0 on sensors/2: 20 of 40 is not more than half;
 	// node1's attestation, made before it left, counts nothing.
 	n.observe("sensors", 2, 3)
