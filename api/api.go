@@ -237,6 +237,7 @@ func (h *Handler) routeTable() []routeInfo {
 		{[]string{"/v1", "/v1/{$}"}, "/v1", get, "this list of routes", h.index},
 		{[]string{"/v1/status"}, "/v1/status", get, "chain id, height, app hash, consensus parameters, this node", h.status},
 		{[]string{"/v1/validators"}, "/v1/validators", get, "validators with power and attested/agreed/faulty/absent counts", h.validators},
+		{[]string{"/v1/governance"}, "/v1/governance", get, "the validator set's history (who joined, left or changed power, when, with which approvals), every registered validator with its power and governance nonce, and the open proposals", h.governance},
 		{[]string{"/v1/streams"}, "/v1/streams", get, "registered streams with accepted/disputed counts", h.streams},
 		{[]string{"/v1/streams/{id}"}, "/v1/streams/{id}", get, "one stream", h.stream},
 		{[]string{"/v1/streams/{id}/records"}, "/v1/streams/{id}/records", get, "decided records of a stream in index order (a raw stream: its accepted chunks in position order); ?from=INDEX|POSITION&limit=1..1000 (default 100); next is the from of the next page", h.records},

@@ -129,6 +129,7 @@ type chain struct {
 	byZiggy        map[string]int
 	streams        map[string]int
 	genesisAppHash []byte
+	epochs         []*epoch // the validator sets, oldest first (govern.go)
 }
 
 // New opens the state in cfg.Dir and returns the app. A fresh directory
@@ -260,6 +261,9 @@ func (a *App) buildChain(m chainMeta, g *GenesisState) (*chain, error) {
 		return nil, err
 	}
 	c.genesisAppHash = GenesisAppHash(c.ChainID, c.canonical)
+	if err := a.loadGovernance(c); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

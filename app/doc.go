@@ -98,8 +98,8 @@
 // (consensus_params.feature.vote_extensions_enable_height ≥ 1, normally
 // the initial height), CometBFT's validators to equal the app state's (or
 // none, and the app supplies them), and blocks big enough for every
-// validator's largest extension. The validator set is fixed: the app never
-// returns validator updates.
+// validator's largest extension. The validator set changes by governance
+// (govern.go): approved changes go to CometBFT as ValidatorUpdates.
 //
 // # Transactions
 //

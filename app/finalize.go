@@ -56,6 +56,7 @@ type blockResult struct {
 	outcomes  []TxOutcome
 	txResults []*abci.ExecTxResult
 	lastAtt   map[int]LastAttestation
+	gov       *govBlock
 }
 
 // streamStats are per-stream counters (bucket streams).
@@ -99,15 +100,15 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.FinalizeBlockRequest) (
 		return nil, fmt.Errorf("app: height %d: %w", req.Height, err)
 	}
 	a.pending = res
-	return &abci.FinalizeBlockResponse{Events: events, TxResults: res.txResults, AppHash: res.appHash}, nil
+	return &abci.FinalizeBlockResponse{Events: events, TxResults: res.txResults, AppHash: res.appHash, ValidatorUpdates: res.gov.updates}, nil
 }
 
 // finalize is FinalizeBlock's deterministic core.
 func (a *App) finalize(c *chain, prevAppHash []byte, req *abci.FinalizeBlockRequest) (*blockResult, []abci.Event, error) {
 	h := req.Height
-	p := c.params
+	p := c.paramsAt(h) // the set in force at this height decides (govern.go)
 	b := a.store.NewBatch()
-	res := &blockResult{height: h, batch: b}
+	res := &blockResult{height: h, batch: b, gov: &govBlock{}}
 	info := &blockInfo{Height: h, TimeMs: req.Time.UnixMilli(), PrevAppHash: prevAppHash}
 
 	counters := make([]tally.Counters, len(p.Powers))
@@ -151,6 +152,9 @@ func (a *App) finalize(c *chain, prevAppHash []byte, req *abci.FinalizeBlockRequ
 	if c.extensionsExpected(h) && len(req.Txs) > 0 {
 		first = 1
 	}
+	if err := a.runQueued(c, b, h, res.gov); err != nil {
+		return nil, nil, err
+	}
 	res.txResults = a.applyBlockTxs(c, b, h, req.Txs, first, res)
 
 	me := a.self(c)
@@ -168,8 +172,8 @@ func (a *App) finalize(c *chain, prevAppHash []byte, req *abci.FinalizeBlockRequ
 				continue
 			}
 			val, ok := c.byAddr[string(v.Address)]
-			if !ok {
-				continue
+			if !ok || p.Powers[val] == 0 {
+				continue // not in the set in force: it counts nothing
 			}
 			ext, err := a.checkExtension(c, val, ct.Height, v.Extension)
 			if err != nil {
@@ -389,6 +393,9 @@ func (a *App) Commit(context.Context, *abci.CommitRequest) (*abci.CommitResponse
 	if err := res.batch.Commit(); err != nil {
 		a.mu.Unlock()
 		return nil, fmt.Errorf("app: height %d: %w", res.height, err)
+	}
+	if res.gov != nil && res.gov.chain != nil {
+		a.chain.Store(res.gov.chain)
 	}
 	a.last.Store(&committed{height: res.height, appHash: res.appHash})
 	for v, la := range res.lastAtt {

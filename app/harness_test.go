@@ -108,6 +108,66 @@ type testNet struct {
 	// tamper, if set, may change a validator's extension before it is
 	// signed by CometBFT (a Byzantine app).
 	tamper func(val int, height int64, ext []byte) []byte
+	// mempool is handed to the next proposal, then emptied; results holds
+	// each height's transaction results (validator 0's).
+	mempool [][]byte
+	results map[int64][]*abci.ExecTxResult
+	// sets are CometBFT's validator sets as the apps' ValidatorUpdates
+	// make them: powers by index into vals, from a height on.
+	sets []netSet
+}
+
+type netSet struct {
+	from   int64
+	powers []int64
+}
+
+// powerAt is val's power in CometBFT's set at height h.
+func (n *testNet) powerAt(val int, h int64) int64 {
+	if len(n.sets) == 0 {
+		return n.vals[val].power
+	}
+	s := n.sets[0]
+	for _, x := range n.sets {
+		if x.from <= h {
+			s = x
+		}
+	}
+	if val < len(s.powers) {
+		return s.powers[val]
+	}
+	return 0
+}
+
+// applyUpdates makes CometBFT's next set from a block's updates.
+func (n *testNet) applyUpdates(h int64, ups []abci.ValidatorUpdate) {
+	if len(ups) == 0 {
+		return
+	}
+	if len(n.sets) == 0 {
+		s := netSet{from: 1}
+		for _, v := range n.vals {
+			s.powers = append(s.powers, v.power)
+		}
+		n.sets = append(n.sets, s)
+	}
+	last := n.sets[len(n.sets)-1]
+	s := netSet{from: h + 2, powers: slices.Clone(last.powers)}
+	for _, u := range ups {
+		found := false
+		for i, v := range n.vals {
+			if bytes.Equal(v.priv.PubKey().Bytes(), u.PubKeyBytes) {
+				for len(s.powers) <= i {
+					s.powers = append(s.powers, 0)
+				}
+				s.powers[i], found = u.Power, true
+			}
+		}
+		if !found {
+			n.t.Fatalf("height %d: an update for a key no test validator has", h)
+		}
+	}
+	n.sets = append(n.sets, s)
 }
 
 type netOpts struct {
@@ -215,7 +275,7 @@ func (n *testNet) propose() (int64, [][]byte) {
 		}
 	}
 	resp, err := p.app.PrepareProposal(ctx, &abci.PrepareProposalRequest{Height: h, Time: n.blockTime(h),
-		LocalLastCommit: n.lastExt, MaxTxBytes: 4 << 20, ProposerAddress: p.priv.PubKey().Address()})
+		LocalLastCommit: n.lastExt, Txs: n.mempool, MaxTxBytes: 4 << 20, ProposerAddress: p.priv.PubKey().Address()})
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -247,6 +307,7 @@ func (n *testNet) process(h int64, txs [][]byte, lc abci.CommitInfo) bool {
 func (n *testNet) step() []byte {
 	n.t.Helper()
 	h, txs := n.propose()
+	n.mempool = nil
 	lc := commitInfo(n.lastExt)
 	if !n.process(h, txs, lc) {
 		n.t.Fatalf("height %d: an honest proposal was rejected", h)
@@ -255,7 +316,7 @@ func (n *testNet) step() []byte {
 	next := abci.ExtendedCommitInfo{Round: 0}
 	exts := make([][]byte, len(n.vals))
 	for i, v := range n.vals {
-		if n.offline[i] {
+		if n.offline[i] || n.powerAt(i, h) == 0 {
 			continue
 		}
 		resp, err := v.app.ExtendVote(ctx, &abci.ExtendVoteRequest{Height: h, Time: n.blockTime(h), Txs: txs})
@@ -268,11 +329,14 @@ func (n *testNet) step() []byte {
 		}
 	}
 	for i, v := range n.vals {
-		vote := abci.ExtendedVoteInfo{Validator: abci.Validator{Address: v.priv.PubKey().Address(), Power: v.power},
+		if n.powerAt(i, h) == 0 {
+			continue // not in CometBFT's set at h: no vote
+		}
+		vote := abci.ExtendedVoteInfo{Validator: abci.Validator{Address: v.priv.PubKey().Address(), Power: n.powerAt(i, h)},
 			BlockIdFlag: cmtproto.BlockIDFlagAbsent}
 		if !n.offline[i] {
 			for j, w := range n.vals {
-				if j == i || n.offline[j] {
+				if j == i || n.offline[j] || n.powerAt(j, h) == 0 {
 					continue
 				}
 				r, err := w.app.VerifyVoteExtension(ctx, &abci.VerifyVoteExtensionRequest{Height: h, ValidatorAddress: v.priv.PubKey().Address(), VoteExtension: exts[i]})
@@ -329,6 +393,11 @@ func (n *testNet) finalize(req *abci.FinalizeBlockRequest) []byte {
 		}
 		if i == 0 {
 			n.retained = append(n.retained, cr.RetainHeight)
+			if n.results == nil {
+				n.results = map[int64][]*abci.ExecTxResult{}
+			}
+			n.results[req.Height] = resp.TxResults
+			n.applyUpdates(req.Height, resp.ValidatorUpdates)
 		}
 	}
 	n.height = req.Height

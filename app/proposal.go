@@ -124,8 +124,16 @@ func (a *App) verifyCommit(c *chain, height int64, ct *wire.CommitTx, lc *abci.C
 	if len(ct.Votes) != len(lc.Votes) {
 		return fmt.Errorf("injected commit has %d votes, the block's last commit %d", len(ct.Votes), len(lc.Votes))
 	}
-	if len(ct.Votes) != len(c.addrs) {
-		return fmt.Errorf("injected commit has %d votes for %d validators", len(ct.Votes), len(c.addrs))
+	// The commit of height−1 is signed by the set in force at height−1.
+	set := c.epochAt(height - 1)
+	active := 0
+	for _, pw := range set.Powers {
+		if pw > 0 {
+			active++
+		}
+	}
+	if len(ct.Votes) != active {
+		return fmt.Errorf("injected commit has %d votes for %d validators", len(ct.Votes), active)
 	}
 	seen := make([]bool, len(c.addrs))
 	for i, v := range ct.Votes {
@@ -141,8 +149,8 @@ func (a *App) verifyCommit(c *chain, height int64, ct *wire.CommitTx, lc *abci.C
 			return fmt.Errorf("vote %d: validator %X appears twice", i, v.Address)
 		}
 		seen[val] = true
-		if v.Power != c.params.Powers[val] {
-			return fmt.Errorf("vote %d: validator %X with power %d, the validator set says %d", i, v.Address, v.Power, c.params.Powers[val])
+		if v.Power != set.Powers[val] || v.Power == 0 {
+			return fmt.Errorf("vote %d: validator %X with power %d, the validator set in force at height %d says %d", i, v.Address, v.Power, height-1, set.Powers[val])
 		}
 		if v.Flag != wire.FlagCommit {
 			if len(v.Extension) != 0 || len(v.ExtensionSignature) != 0 {

@@ -234,6 +234,8 @@ func (a *App) applyTx(c *chain, get getter, put func(bucket string, key, value [
 		return nil, a.applyRegister(c, get, put, tx.Register)
 	case tx.Expert != nil:
 		return nil, a.applyExpert(c, get, put, height, tx.Expert)
+	case tx.Govern != nil:
+		return nil, a.applyGovern(c, get, put, height, tx.Govern, nil)
 	}
 	return nil, txErr(CodeMalformed, "empty transaction")
 }
@@ -499,7 +501,11 @@ func (a *App) applyBlockTxs(c *chain, b *store.Batch, height int64, txs [][]byte
 		var pc *PushedChunk
 		if terr == nil {
 			o.Kind = txKind(tx)
-			pc, terr = a.applyTx(c, get, put, height, tx)
+			if tx.Govern != nil {
+				terr = a.applyGovern(c, get, put, height, tx.Govern, res.gov)
+			} else {
+				pc, terr = a.applyTx(c, get, put, height, tx)
+			}
 		}
 		if pc != nil {
 			o.Key = pc.Key
@@ -527,6 +533,8 @@ func txKind(tx *wire.Tx) wire.TxKind {
 		return wire.KindFetchChunk
 	case tx.Register != nil:
 		return wire.KindRegister
+	case tx.Govern != nil:
+		return wire.KindGovern
 	}
 	return wire.KindExpert
 }

@@ -411,8 +411,9 @@ func (a *App) recordView(c *chain, tx store.Tx, k wire.ChunkKey) (*RecordView, e
 	if err != nil {
 		return nil, err
 	}
+	vp := c.viewParams(ch.DecidedHeight) // the set that decided it (govern.go)
 	rv := &RecordView{Stream: k.Stream, Index: k.Index, Status: ch.Status.String(), FirstHeight: ch.FirstHeight,
-		Height: ch.DecidedHeight, TotalPower: c.params.Total, Settled: ch.Settled, Attestations: []AttestationView{}, Push: pv}
+		Height: ch.DecidedHeight, TotalPower: vp.Total, Settled: ch.Settled, Attestations: []AttestationView{}, Push: pv}
 	tx.Scan([]byte(bucketExperts), k.Bytes(), nil, func(key, v []byte) bool {
 		if !bytes.HasPrefix(key, k.Bytes()) || len(key) == len(k.Bytes()) {
 			return false
@@ -449,8 +450,11 @@ func (a *App) recordView(c *chain, tx store.Tx, k wire.ChunkKey) (*RecordView, e
 	}
 	for v := range c.addrs {
 		gv := c.genesis.Validators[v]
-		av := AttestationView{Validator: HexBytes(c.addrs[v]), Name: gv.Name, Power: gv.Power, Outcome: ch.Outcome(v).String()}
+		av := AttestationView{Validator: HexBytes(c.addrs[v]), Name: gv.Name, Power: powerIn(vp, v), Outcome: ch.Outcome(v).String()}
 		e, ok := ch.Entry(v)
+		if !ok && av.Power == 0 {
+			continue // not in the set that decided it
+		}
 		if !ok {
 			if !ch.Settled {
 				continue

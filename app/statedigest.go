@@ -29,7 +29,7 @@ var keyRestoring = []byte("restoring")
 // changeset hash (a bucket left out marks the state corrupt).
 var stateBuckets = []string{bucketMeta, bucketBlocks, bucketChunks, bucketRecords, bucketDeadlines, bucketCounters, bucketStreams,
 	bucketRegistry, bucketPushed, bucketPushSigs, bucketOrigins, bucketPushNext, bucketExperts, bucketPushPending, bucketPushFetch,
-	bucketRawLinks, bucketRawNext, bucketRawPos}
+	bucketRawLinks, bucketRawNext, bucketRawPos, bucketGovern}
 
 // hashedEntry reports whether a stored value is in the state digest.
 func hashedEntry(bucket string, key []byte) bool {

@@ -58,7 +58,7 @@ func TestComposeNetworkSurvivesStopsAndPartitions(t *testing.T) {
 	id := strconv.FormatInt(time.Now().UnixNano(), 36)
 	image := "datadragon-composetest:" + id
 	project := "ddtest" + id
-	ports := freePorts(t, 6)
+	ports := freePorts(t, 7)
 	token := "compose-test-token-" + id
 	tokenSum := sha256.Sum256([]byte(token))
 	env := append(os.Environ(),
@@ -67,7 +67,7 @@ func TestComposeNetworkSurvivesStopsAndPartitions(t *testing.T) {
 		"DD_IMAGE="+image,
 		"DD_BIND=127.0.0.1",
 		"DD_NODE0_PORT="+ports[0], "DD_NODE1_PORT="+ports[1], "DD_NODE2_PORT="+ports[2], "DD_NODE3_PORT="+ports[3],
-		"DD_SENSORS_PORT="+ports[4], "DD_TICKS_PORT="+ports[5],
+		"DD_SENSORS_PORT="+ports[4], "DD_TICKS_PORT="+ports[5], "DD_NODE4_PORT="+ports[6],
 	)
 	run := func(ctx context.Context, extraEnv []string, name string, args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, name, args...)
@@ -244,6 +244,97 @@ func TestComposeNetworkSurvivesStopsAndPartitions(t *testing.T) {
 	}
 	t.Logf("crashes: %d SIGKILLs of validators, each restarted; %d records unchanged on all four, converged; total %v",
 		kills, len(snapshot), time.Since(start).Round(time.Second))
+
+	// A fifth validator container: joined from nothing, added by the
+	// validators with 'datadragon validators' run in their containers.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if out, err := compose(ctx, "--profile", "grow", "down", "-v", "--remove-orphans", "-t", "10"); err != nil {
+			t.Errorf("compose down (grow): %v\n%s", err, out)
+		}
+	})
+	if out, err := compose(ctx, "--profile", "grow", "up", "-d", "node4"); err != nil {
+		t.Fatalf("compose up node4: %v\n%s", err, out)
+	}
+	api4 := "http://127.0.0.1:" + ports[6]
+	waitConverged(ctx, t, append(apis, api4), 3*time.Minute)
+	dd := func(svc string, args ...string) string {
+		out, err := compose(ctx, append([]string{"exec", "-T", svc, "/usr/local/bin/datadragon", "validators"}, args...)...)
+		if err != nil {
+			t.Fatalf("datadragon validators %v in %s: %v\n%s", args, svc, err, out)
+		}
+		return out
+	}
+	res := dd("node0", "propose", "--home=/net/node0", "--add=/net/node4", "--power=10", "--node=http://127.0.0.1:8080")
+	i := strings.Index(res, "proposal ")
+	if i < 0 || len(res) < i+9+64 {
+		t.Fatalf("propose printed %q", res)
+	}
+	pid := res[i+9 : i+9+64]
+	time.Sleep(3 * time.Second)
+	dd("node1", "approve", "--home=/net/node1", "--id="+pid, "--node=http://127.0.0.1:8081")
+	time.Sleep(3 * time.Second)
+	dd("node2", "approve", "--home=/net/node2", "--id="+pid, "--node=http://127.0.0.1:8082")
+	var addr4 string
+	growDeadline := time.Now().Add(2 * time.Minute)
+	for {
+		var g struct {
+			Validators []struct {
+				Address string `json:"address"`
+				Power   int64  `json:"power"`
+			} `json:"validators"`
+		}
+		if resp, err := http.Get(api + "/v1/governance"); err == nil {
+			json.NewDecoder(resp.Body).Decode(&g)
+			resp.Body.Close()
+		}
+		if len(g.Validators) == 5 && g.Validators[4].Power == 10 {
+			addr4 = g.Validators[4].Address
+			break
+		}
+		if time.Now().After(growDeadline) {
+			t.Fatalf("node4 is not a validator 2 minutes after the approvals: %+v", g)
+		}
+		time.Sleep(time.Second)
+	}
+	// It attests: a record accepted under the 5-validator set with its
+	// attestation agreeing.
+	attestDeadline := time.Now().Add(2 * time.Minute)
+	for {
+		var st struct {
+			LastIndex *uint64 `json:"last_index"`
+		}
+		var rec struct {
+			TotalPower   int64 `json:"total_power"`
+			Attestations []struct {
+				Validator string `json:"validator"`
+				Outcome   string `json:"outcome"`
+			} `json:"attestations"`
+		}
+		ok := false
+		if resp, err := http.Get(api + "/v1/streams/sensors"); err == nil {
+			json.NewDecoder(resp.Body).Decode(&st)
+			resp.Body.Close()
+		}
+		if st.LastIndex != nil {
+			if resp, err := http.Get(fmt.Sprintf("%s/v1/records/sensors/%d", api, *st.LastIndex)); err == nil {
+				json.NewDecoder(resp.Body).Decode(&rec)
+				resp.Body.Close()
+			}
+			for _, a := range rec.Attestations {
+				ok = ok || rec.TotalPower == 50 && strings.EqualFold(a.Validator, addr4) && a.Outcome == "agreed"
+			}
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(attestDeadline) {
+			t.Fatalf("no record accepted with node4's attestation 2 minutes after it was added")
+		}
+		time.Sleep(time.Second)
+	}
+	t.Logf("a fifth validator container joined from nothing, was added by 'datadragon validators' and attests; total %v", time.Since(start).Round(time.Second))
 }
 
 // records returns a node's first page of decided records of a stream as

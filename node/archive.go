@@ -241,7 +241,7 @@ func (ar *archive) step(bs blockReader, infos blockInfos, tip int64, max int) (i
 			if err != nil {
 				return fmt.Errorf("node: archiving height %d for receipts: %w", h, err)
 			}
-			if len(bi.Accepted) > 0 {
+			if len(bi.Accepted) > 0 || setChangedAt(infos, h) {
 				meta := bs.LoadBlockMeta(h + 1)
 				c := bs.LoadBlockCommit(h + 1)
 				if meta == nil || c == nil {

@@ -462,14 +462,8 @@ func (x *snapshotExtra) FinishImport(h int64) error {
 		return errNoNode
 	}
 	chainID := n.app.ChainID()
-	// The validator set is the genesis one for the whole chain (the app
-	// returns no validator updates).
-	gen := n.cmt.GenesisDoc()
-	cvals := make([]*cmttypes.Validator, 0, len(gen.Validators))
-	for _, v := range gen.Validators {
-		cvals = append(cvals, cmttypes.NewValidator(v.PubKey, v.Power))
-	}
-	valSet := cmttypes.NewValidatorSet(cvals)
+	// The validator set of each height is the one the restored state's
+	// governance puts in force there (validators.go).
 	headers := 0
 	err := x.ar.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketHeaders).Cursor()
@@ -477,6 +471,10 @@ func (x *snapshotExtra) FinishImport(h int64) error {
 			y := int64(binary.BigEndian.Uint64(k))
 			hd, cm, ok, err := x.ar.Header(y)
 			if err != nil || !ok {
+				return fmt.Errorf("receipt archive: header %d: %v", y, err)
+			}
+			valSet, err := n.app.CometValidatorsAt(y)
+			if err != nil {
 				return fmt.Errorf("receipt archive: header %d: %v", y, err)
 			}
 			prev, err := n.app.Block(y - 1)
@@ -489,7 +487,7 @@ func (x *snapshotExtra) FinishImport(h int64) error {
 			case !bytes.Equal(hd.AppHash, prev.AppHash):
 				return fmt.Errorf("receipt archive: header %d carries app hash %X, the restored state %X", y, []byte(hd.AppHash), []byte(prev.AppHash))
 			case !bytes.Equal(hd.ValidatorsHash, valSet.Hash()):
-				return fmt.Errorf("receipt archive: header %d names other validators than the genesis", y)
+				return fmt.Errorf("receipt archive: header %d names other validators than the set in force at its height", y)
 			case cm.Height != y || !bytes.Equal(cm.BlockID.Hash, hd.Hash()):
 				return fmt.Errorf("receipt archive: the commit filed with header %d does not sign it", y)
 			}

@@ -90,13 +90,21 @@ func Build(src Source, stream string, index uint64) (*Receipt, error) {
 	}
 	r.Header, r.Commit = hdr, commit
 
-	vals, err := src.Validators()
+	hist, atH, changed, err := history(src, bi.Height)
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range vals {
-		r.Validators = append(r.Validators, Validator{Name: v.Name, Address: v.Address, PubKey: v.PubKey,
-			ZiggyPubKey: v.ZiggyPubKey, Power: v.Power})
+	if changed {
+		r.History, r.Validators = hist, atH
+	} else {
+		vals, err := src.Validators()
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range vals {
+			r.Validators = append(r.Validators, Validator{Name: v.Name, Address: v.Address, PubKey: v.PubKey,
+				ZiggyPubKey: v.ZiggyPubKey, Power: v.Power})
+		}
 	}
 
 	for _, ra := range rec.Attestations {

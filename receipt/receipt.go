@@ -63,6 +63,9 @@ type Receipt struct {
 	// ProducerSignature is a pushed chunk's producer signature, whose
 	// SHA-256 the record holds: the chunk's authenticity, checked offline.
 	ProducerSignature HexBytes `json:"producer_signature,omitempty"`
+	// History is the validator set's history from the genesis to the
+	// record (history.go); empty while the set is the genesis set.
+	History []Change `json:"history,omitempty"`
 }
 
 // Proof is a Merkle inclusion proof: leaf Leaf of a tree of Leaves leaves.

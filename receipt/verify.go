@@ -92,31 +92,23 @@ func verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte, cache *Cache,
 		return broken("chain_id", "receipt is for chain %q, the genesis is chain %q", r.ChainID, chainID)
 	}
 
-	// 1. Validators: exactly the genesis set.
-	if len(r.Validators) != len(gs.Validators) {
-		return broken("validators", "%d validators, genesis has %d", len(r.Validators), len(gs.Validators))
-	}
-	cvals := make([]*cmttypes.Validator, len(gs.Validators))
+	// 1. Validators: exactly the genesis set, or the set its history
+	// (history.go) gives at the record's height.
+	vals := gs.Validators
 	byAddr := map[string]int{}
 	var total int64
-	for i, g := range gs.Validators {
-		v := r.Validators[i]
-		pk, err := cryptoenc.PubKeyFromTypeAndBytes(g.PubKey.Type, g.PubKey.Value)
-		if err != nil {
-			return broken("genesis", "validator %d: %v", i, err)
+	var valSet *cmttypes.ValidatorSet
+	if len(r.History) > 0 {
+		if vals, valSet, err = historySets(r, chainID, max(genesis.InitialHeight, 1), gs, cache); err != nil {
+			return err
 		}
-		if !bytes.Equal(pk.Address(), g.Address) && len(g.Address) > 0 {
-			return broken("genesis", "validator %d: address does not match its key", i)
+		for i, v := range vals {
+			byAddr[string(v.Address)] = i
+			total += v.Power
 		}
-		if !bytes.Equal(v.Address, pk.Address()) || v.PubKey.Type != g.PubKey.Type || !bytes.Equal(v.PubKey.Value, g.PubKey.Value) ||
-			!bytes.Equal(v.ZiggyPubKey, g.ZiggyPubKey) || v.Power != g.Power || (v.Name != "" && v.Name != g.Name) {
-			return broken("validators", "validator %d (%s) differs from the genesis", i, v.Address)
-		}
-		cvals[i] = cmttypes.NewValidator(pk, g.Power)
-		byAddr[string(pk.Address())] = i
-		total += g.Power
+	} else if valSet, err = genesisValidators(r, gs, byAddr, &total); err != nil {
+		return err
 	}
-	valSet := cmttypes.NewValidatorSet(cvals)
 
 	// 2. Record.
 	rec, err := wire.UnmarshalRecord(r.Record)
@@ -237,8 +229,8 @@ func verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte, cache *Cache,
 		if ra.Digest != rec.Digest || ra.Verdict != rec.Verdict {
 			return broken("record", "agreeing attestation of %s differs from the accepted claim", a.Validator)
 		}
-		if ra.Power != gs.Validators[vi].Power {
-			return broken("record", "attestation of %s has power %d, genesis %d", a.Validator, ra.Power, gs.Validators[vi].Power)
+		if ra.Power != vals[vi].Power {
+			return broken("record", "attestation of %s has power %d, genesis %d", a.Validator, ra.Power, vals[vi].Power)
 		}
 		if a.ExtensionHeight != ra.Height-1 {
 			return broken("attestations", "attestation %d: extension height %d, the record says it was included at %d", i, a.ExtensionHeight, ra.Height)
@@ -259,7 +251,7 @@ func verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte, cache *Cache,
 			return broken("attestations", "attestation %d (%s): not in its extension's root", i, a.Validator)
 		}
 		msg := wire.SignBytes(chainID, a.ExtensionHeight, a.Validator, eroot)
-		zpk := gs.Validators[vi].ZiggyPubKey
+		zpk := vals[vi].ZiggyPubKey
 		if err := cache.check(func() error { return (ziggysig.Scheme{}).Verify(zpk, msg, a.Signature) },
 			[]byte("ziggy"), zpk, msg, a.Signature); err != nil {
 			return broken("attestations", "the Ziggy signature of %s over its vote extension at height %d does not verify against its genesis key: the attestation was forged or altered (%v)", who(r.Validators[vi]), a.ExtensionHeight, err)
@@ -400,4 +392,31 @@ func commitProblem(chainID string, c *cmttypes.Commit, vs *cmttypes.ValidatorSet
 		}
 	}
 	return err.Error()
+}
+
+// genesisValidators checks that a receipt without history names exactly
+// the genesis set, and returns its CometBFT set.
+func genesisValidators(r *Receipt, gs *genesisSet, byAddr map[string]int, total *int64) (*cmttypes.ValidatorSet, error) {
+	if len(r.Validators) != len(gs.Validators) {
+		return nil, broken("validators", "%d validators, genesis has %d", len(r.Validators), len(gs.Validators))
+	}
+	cvals := make([]*cmttypes.Validator, len(gs.Validators))
+	for i, g := range gs.Validators {
+		v := r.Validators[i]
+		pk, err := cryptoenc.PubKeyFromTypeAndBytes(g.PubKey.Type, g.PubKey.Value)
+		if err != nil {
+			return nil, broken("genesis", "validator %d: %v", i, err)
+		}
+		if !bytes.Equal(pk.Address(), g.Address) && len(g.Address) > 0 {
+			return nil, broken("genesis", "validator %d: address does not match its key", i)
+		}
+		if !bytes.Equal(v.Address, pk.Address()) || v.PubKey.Type != g.PubKey.Type || !bytes.Equal(v.PubKey.Value, g.PubKey.Value) ||
+			!bytes.Equal(v.ZiggyPubKey, g.ZiggyPubKey) || v.Power != g.Power || (v.Name != "" && v.Name != g.Name) {
+			return nil, broken("validators", "validator %d (%s) differs from the genesis", i, v.Address)
+		}
+		cvals[i] = cmttypes.NewValidator(pk, g.Power)
+		byAddr[string(pk.Address())] = i
+		*total += g.Power
+	}
+	return cmttypes.NewValidatorSet(cvals), nil
 }

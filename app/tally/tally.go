@@ -26,13 +26,16 @@ func NewParams(powers []int64, num, den uint64, window int64) (*Params, error) {
 		return nil, errors.New("no validators")
 	}
 	for i, pw := range powers {
-		if pw <= 0 {
-			return nil, fmt.Errorf("validator %d has power %d; powers must be positive", i, pw)
+		if pw < 0 {
+			return nil, fmt.Errorf("validator %d has power %d; powers must not be negative", i, pw)
 		}
 		if p.Total > (1<<62)-pw {
 			return nil, errors.New("total voting power overflows")
 		}
 		p.Total += pw
+	}
+	if p.Total == 0 {
+		return nil, errors.New("no validator has power")
 	}
 	if err := CheckThreshold(num, den); err != nil {
 		return nil, err

@@ -93,8 +93,16 @@ func TestCheckThreshold(t *testing.T) {
 			t.Errorf("%d/%d: err=%v", c.num, c.den, err)
 		}
 	}
-	if _, err := NewParams([]int64{1, 0}, 1, 2, 1); err == nil {
-		t.Error("zero power accepted")
+	// A removed validator keeps its index with power 0; a set with no
+	// power at all, or a negative power, is refused.
+	if _, err := NewParams([]int64{1, 0}, 1, 2, 1); err != nil {
+		t.Errorf("a removed validator (power 0) refused: %v", err)
+	}
+	if _, err := NewParams([]int64{0, 0}, 1, 2, 1); err == nil {
+		t.Error("a set without power accepted")
+	}
+	if _, err := NewParams([]int64{1, -1}, 1, 2, 1); err == nil {
+		t.Error("negative power accepted")
 	}
 	if _, err := NewParams([]int64{1}, 1, 2, 0); err == nil {
 		t.Error("window 0 accepted")

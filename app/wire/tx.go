@@ -337,6 +337,7 @@ type Tx struct {
 	Fetch    *FetchChunkTx
 	Register *RegisterTx
 	Expert   *ExpertTx
+	Govern   *GovernTx
 }
 
 // IsTx reports whether b starts with TxMagic.
@@ -410,6 +411,9 @@ func UnmarshalTx(b []byte) (*Tx, error) {
 		e.Expert = r.Bytes8(MaxPublicKeyBytes, "expert key")
 		e.Signature = r.Bytes16(MaxSignatureBytes, "expert signature")
 		tx.Expert, check = e, e.Validate
+	case KindGovern:
+		g := readGovern(r)
+		tx.Govern, check = g, g.Validate
 	default:
 		if r.Err() == nil {
 			return nil, fmt.Errorf("unknown transaction kind %d", kind)

@@ -131,6 +131,8 @@ func FuzzUnmarshalTx(f *testing.F) {
 			again, err = tx.Register.Marshal()
 		case tx.Expert != nil:
 			again, err = tx.Expert.Marshal()
+		case tx.Govern != nil:
+			again, err = tx.Govern.Marshal()
 		default:
 			t.Fatal("decoded to nothing")
 		}

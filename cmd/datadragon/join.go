@@ -11,7 +11,7 @@ import (
 
 var joinCmd = &command{
 	path:     "join",
-	synopsis: "--home DIR --genesis FILE --peer ID@HOST:PORT ... --p2p-listen HOST:PORT [--rpc-server HOST:PORT ... --trust-height H --trust-hash HEX] [flags]",
+	synopsis: "--home DIR --genesis FILE (--peer ID@HOST:PORT ... | --peers-from HOME) --p2p-listen HOST:PORT [--rpc-server HOST:PORT ... --trust-height H --trust-hash HEX] [flags]",
 	summary:  "write the home of a node that follows a network, joining from a snapshot",
 	about: `Write the home of a node that follows an existing network without being
 one of its validators (an explorer, a receipt server, a spare): its own
@@ -28,7 +28,10 @@ offer, checked against that block through CometBFT's light client, and
 block syncs from there, so it needs no peer that still holds block 1.
 Without them it replays the chain from block 1 by block sync.
 
-Start it with 'datadragon node --home DIR'.`,
+Start it with 'datadragon node --home DIR'. Once the validators add it
+('datadragon validators propose --add DIR', then approvals of more than
+2/3 of the power) it is a validator: its CometBFT key votes and its Ziggy
+key attests, with no restart.`,
 	examples: []string{
 		"datadragon join --home follower --genesis net/genesis.json --peer 8d7f…@10.0.0.1:26656 --p2p-listen 0.0.0.0:26656 --api 0.0.0.0:8080 --rpc-server 10.0.0.1:26657 --rpc-server 10.0.0.2:26657 --trust-height 123400 --trust-hash 3F2A…",
 	},
@@ -48,11 +51,26 @@ func runJoin(args []string, stdout, stderr io.Writer) int {
 	trustHeight := fs.Int64("trust-height", 0, "the `HEIGHT` of a block you trust (state sync)")
 	trustHash := fs.String("trust-hash", "", "the block hash at --trust-height, `HEX`")
 	trustPeriod := fs.Duration("trust-period", 0, "how long a trusted header stays trusted, `D` (default 168h)")
+	peersFrom := fs.String("peers-from", "", "also take the peers of the node whose home is `HOME` (its node.json), e.g. a validator's in the same volume")
+	ifMissing := fs.Bool("if-missing", false, "do nothing if --home already holds a node's home (for scripts that run on every start)")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
 	}
 	stateSync := len(rpcs) > 0 || *trustHeight != 0 || *trustHash != ""
+	if err == nil && *peersFrom != "" {
+		cfg, lerr := node.LoadConfig(*peersFrom)
+		if lerr != nil {
+			return fail(stderr, c, fmt.Errorf("--peers-from: %w", lerr))
+		}
+		peers = append(peers, cfg.Peers...)
+	}
+	if err == nil && *ifMissing && *home != "" {
+		if _, lerr := node.LoadConfig(*home); lerr == nil {
+			fmt.Fprintf(stdout, "%s already holds a node's home; left as it is.\n", *home)
+			return exitOK
+		}
+	}
 	switch {
 	case err != nil:
 	case len(pos) > 0:

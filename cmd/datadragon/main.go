@@ -61,6 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runExpert(rest, stdout, stderr)
 	case "receipt":
 		return runReceipt(rest, stdout, stderr)
+	case "validators":
+		return runValidators(rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "datadragon: unknown command %q\nRun 'datadragon help' to see the commands.\n", cmd)
 		return exitUsage
@@ -92,7 +94,7 @@ Run 'datadragon <command> --help' for a command's flags and examples, e.g.
 
 // allCommands lists every leaf command, in help order.
 func allCommands() []*command {
-	return []*command{devnetCmd, initCmd, joinCmd, nodeCmd, sourceCmd, rawSourceCmd, streamCmd, streamRegisterCmd, streamTokenCmd, expertEndorseCmd, expertDisputeCmd, verifyCmd, receiptShowCmd, receiptPackCmd, receiptUpdateCmd, receiptVerifierCmd, rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd, keysGenCmd, keysPublicCmd, benchZKCmd, benchSigCmd, benchNetworkCmd, benchPushCmd, benchSoakCmd, benchRawCmd}
+	return []*command{devnetCmd, initCmd, joinCmd, nodeCmd, sourceCmd, rawSourceCmd, streamCmd, streamRegisterCmd, streamTokenCmd, expertEndorseCmd, expertDisputeCmd, verifyCmd, receiptShowCmd, receiptPackCmd, receiptUpdateCmd, receiptVerifierCmd, rescueHashCmd, chainProveCmd, chainVerifyCmd, zkSignCmd, zkVerifyCmd, keysGenCmd, keysPublicCmd, benchZKCmd, benchSigCmd, benchNetworkCmd, benchPushCmd, benchSoakCmd, benchRawCmd, validatorsListCmd, validatorsProposeCmd, validatorsApproveCmd}
 }
 
 // runHelp prints the help of the command named by args, or the overview.

@@ -34,6 +34,13 @@ func From(receipts []*receipt.Receipt, th Threshold) (*File, error) {
 	}
 	first := receipts[0]
 	f := &File{ChainID: first.ChainID, Validators: first.Validators}
+	reg, hist, changed, err := histories(receipts)
+	if err != nil {
+		return nil, err
+	}
+	if changed {
+		f.Validators, f.History = reg, hist
+	}
 	valIdx := map[string]int{}
 	for i, v := range f.Validators {
 		valIdx[string(v.Address)] = i
@@ -58,7 +65,7 @@ func From(receipts []*receipt.Receipt, th Threshold) (*File, error) {
 		if r.ChainID != f.ChainID {
 			return nil, fmt.Errorf("receipt of %s/%d is of chain %q, the first of %q", r.Stream, r.Index, r.ChainID, f.ChainID)
 		}
-		if !sameValidators(r.Validators, f.Validators) {
+		if !changed && !sameValidators(r.Validators, f.Validators) {
 			return nil, fmt.Errorf("receipt of %s/%d names another validator set than the first; a file receipt holds one", r.Stream, r.Index)
 		}
 		rec, err := wire.UnmarshalRecord(r.Record)
@@ -263,6 +270,7 @@ func hexPath(p [][32]byte) []receipt.HexBytes {
 // to name.
 func (f *File) Receipts() []*receipt.Receipt {
 	out := make([]*receipt.Receipt, len(f.Records))
+	changes := f.changes()
 	for i, rc := range f.Records {
 		r := &receipt.Receipt{Version: receipt.Version, ChainID: f.ChainID, Record: receipt.HexBytes(rc.Record),
 			RecordProof: receipt.Proof{Leaf: rc.Leaf, Leaves: rc.Leaves, Path: hexPath(rc.Path)},
@@ -279,6 +287,7 @@ func (f *File) Receipts() []*receipt.Receipt {
 				r.Block.AppHash = receipt.HexBytes(bl.Header.AppHash) // the header's app hash must follow from the inputs
 			}
 		}
+		f.atHeight(r, changes)
 		for _, a := range rc.Attestations {
 			if a.Extension >= len(f.Extensions) {
 				continue

@@ -101,9 +101,6 @@ func genesisExperts(appState []byte) map[string]map[string]bool {
 // pushed chunks the report says whether they cover the data exactly. The
 // error is a *receipt.LinkError naming the first broken link.
 func Verify(f *File, genesis *cmttypes.GenesisDoc, data io.ReaderAt, size int64) (*Report, error) {
-	if len(f.History) > 0 {
-		return nil, &receipt.LinkError{Link: "validators", Err: fmt.Errorf("the receipt carries %d validator-set changes, which this verifier does not read yet: use a newer datadragon", len(f.History))}
-	}
 	if len(f.Records) == 0 {
 		return nil, &receipt.LinkError{Link: "record", Err: errors.New("the file receipt holds no record")}
 	}
@@ -127,6 +124,15 @@ func Verify(f *File, genesis *cmttypes.GenesisDoc, data io.ReaderAt, size int64)
 	}
 	if i := slices.Index(usedE, false); i >= 0 {
 		return nil, &receipt.LinkError{Link: "attestations", Err: fmt.Errorf("the extension of validator %d at height %d serves no record", f.Extensions[i].Validator, f.Extensions[i].Height)}
+	}
+	if ch := f.changes(); len(ch) > 0 {
+		var top int64
+		for _, b := range f.Blocks {
+			top = max(top, b.Height)
+		}
+		if last := ch[len(ch)-1].From; last > top+1 {
+			return nil, &receipt.LinkError{Link: "history", Err: fmt.Errorf("the last validator-set change is in force from height %d, after every record's block (the last is %d): it serves no record", last, top)}
+		}
 	}
 	rep := &Report{ChainID: f.ChainID, DataBytes: -1}
 	if data != nil {

@@ -248,8 +248,10 @@
     const statsBox = el("div", {}, el("p", { class: "muted" }, "Reading the node…"));
     const valBox = el("div");
     const streamBox = el("div");
+    const histBox = el("div");
     page("Network", statsBox,
       el("h2", { id: "validators-h" }, "Validators"), valBox,
+      el("h2", { id: "valset-h" }, "Validator set history"), histBox,
       el("h2", { id: "streams-h" }, "Streams"), streamBox);
 
     v.every(async () => {
@@ -275,7 +277,42 @@
         stat("Last block", fmtTime(status.time), null, true)));
       swap(valBox, validatorTable(vals.validators));
       swap(streamBox, streamTable(streams.streams));
+      try {
+        const g = await api("/v1/governance");
+        if (v.alive) swap(histBox, valsetHistory(g));
+      } catch (e) {
+        swap(histBox, el("p", { class: "muted" }, "This node serves no governance view."));
+      }
     }, POLL_MS);
+  }
+
+  // valsetHistory: who joined, left or changed power, from which height,
+  // with which approvals; then the proposals still open.
+  function valsetHistory(g) {
+    const what = (h) => {
+      const who = h.name || (h.address ? h.address.slice(0, 12) + "…" : "a validator");
+      if (h.action === "add") return "joined: " + who + " with power " + fmtInt(h.power);
+      if (h.action === "remove") return "left: " + who;
+      return "power: " + who + " → " + fmtInt(h.power);
+    };
+    const by = (h) => h.approvals.map((a) => a.name || "#" + a.validator).join(", ") +
+      " (" + fmtInt(h.approved_power) + " of " + fmtInt(h.total_power) + ")";
+    const rows = g.history.map((h) => el("tr", {},
+      el("td", { class: "num" }, el("a", { href: "#/blocks/" + h.from }, fmtInt(h.from))),
+      el("td", {}, what(h)), el("td", {}, by(h)),
+      el("td", { class: "num" }, el("a", { href: "#/blocks/" + h.decided }, fmtInt(h.decided)))));
+    const open = g.open.map((h) => el("tr", {},
+      el("td", { class: "num" }, "open"), el("td", {}, what(h)), el("td", {}, by(h)),
+      el("td", { class: "num" }, "proposed in " + fmtInt(h.proposed))));
+    if (rows.length + open.length === 0) {
+      return el("p", { class: "muted", id: "valset-none" }, "The set is the genesis set: no change yet.");
+    }
+    return el("div", { class: "scroll" }, el("table", { id: "valset-history" },
+      el("caption", {}, "A change runs when validators holding more than 2/3 of the power approve it, and is in force two blocks later."),
+      el("thead", {}, el("tr", {},
+        el("th", { scope: "col", class: "num" }, "In force from"), el("th", { scope: "col" }, "Change"),
+        el("th", { scope: "col" }, "Approved by"), el("th", { scope: "col", class: "num" }, "Decided in block"))),
+      el("tbody", {}, rows.concat(open))));
   }
 
   function stat(label, value, id, small) {
