@@ -63,6 +63,22 @@ func (f *fakeReader) Validators() ([]app.ValidatorInfo, error) {
 	return slices.Clone(f.validators), nil
 }
 
+// Governance serves the fake's validators as a set that never changed,
+// as app.App does for a chain without governance transactions.
+func (f *fakeReader) Governance() (*app.GovernanceView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	v := &app.GovernanceView{History: []app.GovChangeView{}, Open: []app.GovChangeView{}}
+	for _, val := range f.validators {
+		v.Validators = append(v.Validators, app.GovValidatorView{Index: val.Index, Name: val.Name, Address: val.Address,
+			PubKey: val.PubKey, ZiggyPubKey: val.ZiggyPubKey, Power: val.Power})
+	}
+	return v, nil
+}
+
 func (f *fakeReader) Streams() ([]app.StreamInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

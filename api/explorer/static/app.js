@@ -281,7 +281,7 @@
         const g = await api("/v1/governance");
         if (v.alive) swap(histBox, valsetHistory(g));
       } catch (e) {
-        swap(histBox, el("p", { class: "muted" }, "This node serves no governance view."));
+        swap(histBox, el("p", {}, el("span", { class: "muted" }, "This node serves no governance view.")));
       }
     }, POLL_MS);
   }
@@ -305,7 +305,8 @@
       el("td", { class: "num" }, "open"), el("td", {}, what(h)), el("td", {}, by(h)),
       el("td", { class: "num" }, "proposed in " + fmtInt(h.proposed))));
     if (rows.length + open.length === 0) {
-      return el("p", { class: "muted", id: "valset-none" }, "The set is the genesis set: no change yet.");
+      // Not a bare muted paragraph: that is what a box still loading shows.
+      return el("p", { id: "valset-none" }, el("span", { class: "muted" }, "The set is the genesis set: no change yet."));
     }
     return el("div", { class: "scroll" }, el("table", { id: "valset-history" },
       el("caption", {}, "A change runs when validators holding more than 2/3 of the power approve it, and is in force two blocks later."),
