@@ -194,7 +194,7 @@ func (ar *archive) discardUnfinishedImport() (bool, error) {
 }
 
 func clearArchive(tx *bolt.Tx) error {
-	for _, b := range [][]byte{bucketHeaders, bucketExtensions, bucketArchMeta} {
+	for _, b := range [][]byte{bucketHeaders, bucketExtensions, bucketArchMeta, bucketSummaries} {
 		if err := tx.DeleteBucket(b); err != nil {
 			return err
 		}

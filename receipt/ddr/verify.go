@@ -128,6 +128,9 @@ func Verify(f *File, genesis *cmttypes.GenesisDoc, data io.ReaderAt, size int64)
 	if i := slices.Index(usedE, false); i >= 0 {
 		return nil, &receipt.LinkError{Link: "attestations", Err: fmt.Errorf("the extension of validator %d at height %d serves no record", f.Extensions[i].Validator, f.Extensions[i].Height)}
 	}
+	if err := checkSummaries(f); err != nil {
+		return nil, err
+	}
 	rep := &Report{ChainID: f.ChainID, DataBytes: -1}
 	if data != nil {
 		rep.DataBytes = size
