@@ -257,6 +257,9 @@ type summarizer struct {
 	sentFor int64 // first height of the epoch last submitted
 	sentAt  int64 // archived height when it was
 	tries   int   // submissions of sentFor
+	// tamper changes a summary before it is signed: fault injection for
+	// tests (a validator that signs a wrong root), nil in production.
+	tamper func(*wire.SummaryTx)
 }
 
 const summaryResubmit = 64
@@ -313,6 +316,9 @@ func (s *summarizer) step(archived int64) {
 	s.tries++
 	s.busy = true
 	st := &wire.SummaryTx{Validator: s.self, First: first, Last: last, Leaves: uint32(len(leaves)), Root: merkle.Root(leaves)}
+	if s.tamper != nil {
+		s.tamper(st)
+	}
 	go func() {
 		defer func() { s.mu.Lock(); s.busy = false; s.mu.Unlock() }()
 		sig, err := s.sign(st.SignBytes(s.chainID))
