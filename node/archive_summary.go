@@ -14,6 +14,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/merkle"
 	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/app/ziggysig"
@@ -404,4 +405,111 @@ func (n *Node) setupSummaries(priv *ziggy.PrivateKey, self []byte, rpc *local.Lo
 			}
 			return r.Code, r.Log, nil
 		})}
+}
+
+// snapSummaries is the summaries bucket in a state sync snapshot, after
+// the extensions and headers: addr ‖ u64 first → the archive's value.
+var snapSummaries = app.ExtraPrefix + "summaries"
+
+// exportSummaries emits the summaries that stand for signatures of
+// extensions archived up to archived (those from its first height on
+// after), from key from on.
+func (x *snapshotExtra) exportSummaries(archived int64, from []byte, emit func(string, []byte, []byte) error) error {
+	return x.ar.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketSummaries).Cursor()
+		k, _ := c.First()
+		if from != nil {
+			k, _ = c.Seek(from)
+		}
+		for ; k != nil; k, _ = c.Next() {
+			if len(k) < 9 || int64(binary.BigEndian.Uint64(k[len(k)-8:]))+1 > archived {
+				continue
+			}
+			v, err := x.ar.get(tx, bucketSummaries, k)
+			if err != nil {
+				return err
+			}
+			if err := emit(snapSummaries, k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// checkSummaryEntry checks an imported summary entry's shape; its
+// content is verified by FinishImport (checkStripped).
+func checkSummaryEntry(key, value []byte, height int64) error {
+	if len(key) < 9 || len(key) > 8+255 || int64(binary.BigEndian.Uint64(key[len(key)-8:])) > height || len(value) < 4 ||
+		len(value) > 4+32*wire.MaxSummarySpan+wire.MaxSummaryTxBytes {
+		return fmt.Errorf("receipt archive: a bad summary entry %x", key[:min(len(key), 16)])
+	}
+	return nil
+}
+
+// checkStripped verifies an imported summarized extension of validator in
+// block y: its summary is signed by the validator's Ziggy key over the
+// root of its leaves, and the extension's own leaf is among them.
+// verified caches the leaves of summaries already checked.
+func (ar *archive) checkStripped(tx *bolt.Tx, y int64, validator, v []byte, verified map[string][]merkle.Hash) error {
+	if ar.sum == nil {
+		return errors.New("this node cannot check summaries")
+	}
+	if len(v) < 13 {
+		return errors.New("truncated")
+	}
+	first := int64(binary.BigEndian.Uint64(v[1:]))
+	leaf := int(binary.BigEndian.Uint32(v[9:]))
+	ext, err := wire.UnmarshalUnsignedExtension(v[13:])
+	if err != nil {
+		return err
+	}
+	if ext.Height != y-1 {
+		return fmt.Errorf("the extension is for height %d, filed under block %d", ext.Height, y)
+	}
+	key := string(summaryKey(validator, first))
+	leaves, ok := verified[key]
+	if !ok {
+		sv, err := ar.get(tx, bucketSummaries, []byte(key))
+		if err != nil {
+			return err
+		}
+		if sv == nil {
+			return fmt.Errorf("its summary from height %d is not in the snapshot", first)
+		}
+		n := int(binary.BigEndian.Uint32(sv))
+		if n > wire.MaxSummarySpan || len(sv) < 4+32*n {
+			return errors.New("its summary is truncated")
+		}
+		s, err := wire.UnmarshalSummaryTx(sv[4+32*n:])
+		if err != nil {
+			return err
+		}
+		leaves = make([]merkle.Hash, n)
+		for i := range leaves {
+			copy(leaves[i][:], sv[4+32*i:])
+		}
+		pub, ok := ar.sum.keys[string(validator)]
+		switch {
+		case !ok:
+			return errors.New("not a validator")
+		case !bytes.Equal(s.Validator, validator) || s.First != first:
+			return errors.New("its summary is filed under another validator or height")
+		case uint32(n) != s.Leaves || merkle.Root(leaves) != s.Root:
+			return errors.New("its summary's leaves do not make its signed root")
+		}
+		if err := ar.sum.verify(pub, s.SignBytes(ar.sum.chainID), s.Signature); err != nil {
+			return fmt.Errorf("its summary's signature: %w", err)
+		}
+		verified[key] = leaves
+		verified[key+"/last"] = []merkle.Hash{{}}
+		binary.BigEndian.PutUint64(verified[key+"/last"][0][:], uint64(s.Last))
+	}
+	if last := verified[key+"/last"]; len(last) != 1 || y < first+1 || y > int64(binary.BigEndian.Uint64(last[0][:]))+1 {
+		return fmt.Errorf("block %d lies outside its summary's heights", y)
+	}
+	if leaf >= len(leaves) || leaves[leaf] != wire.SummaryLeaf(ext.Height, ext.Root()) {
+		return fmt.Errorf("its leaf %d is not in its summary", leaf)
+	}
+	return nil
 }
