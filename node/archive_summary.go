@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -512,4 +513,16 @@ func (ar *archive) checkStripped(tx *bolt.Tx, y int64, validator, v []byte, veri
 		return fmt.Errorf("its leaf %d is not in its summary", leaf)
 	}
 	return nil
+}
+
+// ArchiveUsedBytes is the size of the receipt archive's file less its
+// free pages: what the archive holds, which grows smoothly while the
+// file grows in bbolt's steps.
+func (n *Node) ArchiveUsedBytes() int64 {
+	fi, err := os.Stat(n.archive.path)
+	if err != nil {
+		return 0
+	}
+	st := n.archive.db.Stats()
+	return fi.Size() - int64(st.FreeAlloc)
 }
