@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -515,14 +514,14 @@ func (ar *archive) checkStripped(tx *bolt.Tx, y int64, validator, v []byte, veri
 	return nil
 }
 
-// ArchiveUsedBytes is the size of the receipt archive's file less its
-// free pages: what the archive holds, which grows smoothly while the
-// file grows in bbolt's steps.
+// ArchiveUsedBytes is what the receipt archive's pages hold: the pages
+// bbolt has allocated (its file is grown ahead of them, in steps) less
+// those on its free list. It grows smoothly while the file grows in
+// steps.
 func (n *Node) ArchiveUsedBytes() int64 {
-	fi, err := os.Stat(n.archive.path)
-	if err != nil {
+	var size int64
+	if err := n.archive.db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil }); err != nil {
 		return 0
 	}
-	st := n.archive.db.Stats()
-	return fi.Size() - int64(st.FreeAlloc)
+	return size - int64(n.archive.db.Stats().FreeAlloc)
 }
