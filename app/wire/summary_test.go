@@ -9,7 +9,7 @@ import (
 
 func sampleSummary() *SummaryTx {
 	return &SummaryTx{Validator: bytes.Repeat([]byte{7}, 20), First: 257, Last: 512, Leaves: 3,
-		Root: merkle.Root([]merkle.Hash{SummaryLeaf(260, merkle.Hash{1}), SummaryLeaf(300, merkle.Hash{2}), SummaryLeaf(511, merkle.Hash{3})}),
+		Root:      merkle.Root([]merkle.Hash{SummaryLeaf(260, merkle.Hash{1}), SummaryLeaf(300, merkle.Hash{2}), SummaryLeaf(511, merkle.Hash{3})}),
 		Signature: bytes.Repeat([]byte{9}, 100)}
 }
 
