@@ -72,6 +72,10 @@ type summaryCheck struct {
 	keys    map[string][]byte // validator address → Ziggy public key
 	verify  func(pub, msg, sig []byte) error
 	log     *slog.Logger
+	// compact is false on a node with summary_interval 0: it neither
+	// signs summaries nor drops signatures for them (it still checks
+	// summaries a snapshot brings).
+	compact bool
 }
 
 // epochLeaves reads the archived extensions of validator filed in blocks
@@ -104,7 +108,7 @@ func (ar *archive) epochLeaves(tx *bolt.Tx, validator []byte, first, last int64)
 // applySummaries compacts what the summaries among a decided block's
 // transactions cover (inside archive.step's transaction for block h).
 func (ar *archive) applySummaries(tx *bolt.Tx, h int64, txs cmttypes.Txs) error {
-	if ar.sum == nil {
+	if ar.sum == nil || !ar.sum.compact {
 		return nil
 	}
 	for _, raw := range txs {
@@ -392,6 +396,7 @@ func (n *Node) setupSummaries(priv *ziggy.PrivateKey, self []byte, rpc *local.Lo
 	if n.cfg.SummaryInterval != nil {
 		interval = *n.cfg.SummaryInterval
 	}
+	sc.compact = interval > 0
 	if !isVal || interval <= 0 {
 		return
 	}
