@@ -55,7 +55,7 @@ func mempoolTxs(txs [][]byte, room int64) [][]byte {
 	var out [][]byte
 	var used int64
 	for _, t := range txs {
-		if !wire.IsTx(t) || len(t) > wire.MaxTxBytes {
+		if !isBlockTx(t) {
 			continue
 		}
 		if room >= 0 && used+int64(len(t)) > room {
@@ -98,8 +98,13 @@ func (a *App) checkProposal(c *chain, height int64, txs [][]byte, lc *abci.Commi
 	// FinalizeBlock judges them; here only their framing, so that no
 	// second injected commit or foreign data rides along.
 	for i, t := range rest {
-		if !wire.IsTx(t) || len(t) > wire.MaxTxBytes {
+		if !isBlockTx(t) {
 			return fmt.Errorf("transaction %d is not a DataDragon transaction of at most %d bytes", len(txs)-len(rest)+i, wire.MaxTxBytes)
+		}
+		if wire.IsSummaryTx(t) {
+			if _, err := a.checkSummaryTx(c, t); err != nil {
+				return fmt.Errorf("transaction %d: %w", len(txs)-len(rest)+i, err)
+			}
 		}
 	}
 	if !c.extensionsExpected(height) {

@@ -35,6 +35,7 @@ const ArchiveFile = "receipts.db"
 type archive struct {
 	path string
 	db   *bolt.DB
+	sum  *summaryCheck // nil: decided summaries compact nothing (archive_summary.go)
 }
 
 var (
@@ -67,7 +68,7 @@ func openArchive(home string) (*archive, error) {
 		return nil, fmt.Errorf("node: the receipt archive %s: %w (is another node running on this home?)", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketHeaders, bucketExtensions, bucketArchMeta} {
+		for _, b := range [][]byte{bucketHeaders, bucketExtensions, bucketArchMeta, bucketSummaries} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -236,6 +237,9 @@ func (ar *archive) step(bs blockReader, infos blockInfos, tip int64, max int) (i
 					}
 				}
 				break // one injected commit per block, the first transaction
+			}
+			if err := ar.applySummaries(tx, h, blk.Txs); err != nil {
+				return err
 			}
 			bi, err := infos.Block(h)
 			if err != nil {

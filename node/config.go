@@ -72,6 +72,11 @@ type Config struct {
 	// every block (and archives nothing). Peers that fall further behind
 	// than this cannot catch up by block sync from this node.
 	RetainBlocks *int64 `json:"retain_blocks,omitempty"`
+	// SummaryInterval is how many heights one epoch summary of this
+	// validator's extension signatures covers (archive_summary.go).
+	// Absent: DefaultSummaryInterval; 0 signs none and drops no
+	// signature for other validators' summaries either.
+	SummaryInterval *int64 `json:"summary_interval,omitempty"`
 	// GatewayRetention is the gateway's object retention policy by pushed
 	// stream id, "*" standing for every stream without an entry of its
 	// own: the stored chunk bytes it may delete, by age and by total

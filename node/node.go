@@ -61,6 +61,7 @@ type Node struct {
 	lastRetain int64        // the highest retain height answered or stored
 	ecFloor    atomic.Int64 // extended commits below it are deleted (read by tests while consensus runs)
 	retainErr  string       // the last archiving error logged
+	summ       *summarizer  // this validator's epoch summaries; nil: none
 	snapExtra  *snapshotExtra
 
 	srcMu     sync.Mutex
@@ -234,6 +235,7 @@ func Open(home string, o Options) (*Node, error) {
 	att.AddPushed(a.PendingPushed())
 	n := &Node{home: home, cfg: cfg, log: logger, app: a, cmt: cn, att: att, fetcher: fetcher, genesis: gs, feed: feed, gw: gw, srcTLS: srcTLS,
 		archive: ar, blockDB: blockDB, stateDB: stateDB, snapExtra: extra}
+	n.setupSummaries(priv, pv.Key.Address, local.New(cn))
 	if err := n.startArchive(); err != nil {
 		gw.Close()
 		a.Close()

@@ -51,6 +51,7 @@ func (n *Node) retain(h int64) int64 {
 		return 0
 	}
 	n.retainErr = ""
+	n.summ.step(archived)
 	n.pruneExtCommits(bs.Base())
 	r := min(archived+1, h-keep)
 	// CometBFT refuses (and logs as an error, at every block) a retain

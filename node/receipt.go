@@ -7,6 +7,7 @@ import (
 	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/merkle"
 	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/receipt"
 )
@@ -113,3 +114,16 @@ func (s receiptSource) Extension(height int64, vote int, validator []byte) ([]by
 }
 
 func (s receiptSource) ProducerSignature(k wire.ChunkKey) []byte { return s.n.app.ProducerSignature(k) }
+
+// Summarized reads a summarized extension from the archive
+// (receipt.SummarySource).
+func (s receiptSource) Summarized(height int64, validator []byte) (*wire.Extension, *wire.SummaryTx, int, []merkle.Hash, bool, error) {
+	if s.archive == nil {
+		return nil, nil, 0, nil, false, nil
+	}
+	p, ok, err := s.archive.Summarized(height, validator)
+	if err != nil || !ok {
+		return nil, nil, 0, nil, false, err
+	}
+	return p.Extension, p.Summary, p.Leaf, p.Leaves, true, nil
+}

@@ -23,6 +23,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/merkle"
 	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/zk/ziggy"
 )
@@ -194,7 +195,7 @@ func (ar *archive) discardUnfinishedImport() (bool, error) {
 }
 
 func clearArchive(tx *bolt.Tx) error {
-	for _, b := range [][]byte{bucketHeaders, bucketExtensions, bucketArchMeta} {
+	for _, b := range [][]byte{bucketHeaders, bucketExtensions, bucketArchMeta, bucketSummaries} {
 		if err := tx.DeleteBucket(b); err != nil {
 			return err
 		}
@@ -255,6 +256,9 @@ func (x *snapshotExtra) ExportSnapshot(h int64, from *app.ExtraKey, emit func(bu
 		return err
 	}
 	archived = min(archived, h)
+	if from != nil && from.Bucket == snapSummaries {
+		return x.exportSummaries(archived, from.Key, emit)
+	}
 	// Entries before from are skipped: a chunk made again starts at its
 	// first entry. The archive and the block store give the same bytes
 	// for a height, so what moved from one to the other since does not
@@ -340,7 +344,7 @@ func (x *snapshotExtra) ExportSnapshot(h int64, from *app.ExtraKey, emit func(bu
 			return err
 		}
 	}
-	return nil
+	return x.exportSummaries(archived, nil, emit)
 }
 
 // headerValue is the archive's value of height's header and its
@@ -417,6 +421,11 @@ func (x *snapshotExtra) ImportEntry(bucket string, key, value []byte) error {
 			return fmt.Errorf("receipt archive: a bad header entry %x", key)
 		}
 		b = bucketHeaders
+	case snapSummaries:
+		if err := checkSummaryEntry(key, value, x.height); err != nil {
+			return err
+		}
+		b = bucketSummaries
 	default:
 		return fmt.Errorf("receipt archive: unknown material %q", bucket)
 	}
@@ -500,12 +509,19 @@ func (x *snapshotExtra) FinishImport(h int64) error {
 			headers++
 		}
 		c = tx.Bucket(bucketExtensions).Cursor()
+		sums := map[string][]merkle.Hash{}
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			ext, err := x.ar.get(tx, bucketExtensions, k)
 			if err != nil {
 				return err
 			}
 			y := int64(binary.BigEndian.Uint64(k))
+			if len(ext) > 0 && ext[0] == strippedMark {
+				if err := x.ar.checkStripped(tx, y, k[8:], ext, sums); err != nil {
+					return fmt.Errorf("receipt archive: the summarized extension of %X in block %d: %v", k[8:], y, err)
+				}
+				continue
+			}
 			if err := n.app.CheckArchivedExtension(y, k[8:], ext); err != nil {
 				return fmt.Errorf("receipt archive: the extension of %X in block %d: %v", k[8:], y, err)
 			}

@@ -111,6 +111,13 @@ func Build(src Source, stream string, index uint64) (*Receipt, error) {
 		if ra.Outcome != wire.OutcomeAgreed {
 			continue
 		}
+		if sa, ok, err := summarizedAttestation(src, &ra); err != nil {
+			return nil, fmt.Errorf("block %d vote %d: %w", ra.Height, ra.Vote, err)
+		} else if ok {
+			r.Attestations = append(r.Attestations, *sa)
+			r.Version = VersionSummaries
+			continue
+		}
 		raw, err := src.Extension(ra.Height, int(ra.Vote), ra.Validator)
 		if err != nil {
 			return nil, fmt.Errorf("block %d vote %d: %w", ra.Height, ra.Vote, err)

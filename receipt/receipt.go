@@ -104,7 +104,10 @@ type Attestation struct {
 	ExtensionHeight int64    `json:"extension_height"`
 	Proof           Proof    `json:"proof"`
 	Root            HexBytes `json:"root"`
-	Signature       HexBytes `json:"signature"` // Ziggy
+	Signature       HexBytes `json:"signature"` // Ziggy; empty when Summary proves the root
+	// Summary, when set, proves Root by the validator's epoch summary
+	// instead of Signature (summary.go).
+	Summary *Summary `json:"summary,omitempty"`
 }
 
 // Marshal returns the receipt's indented JSON.
@@ -174,7 +177,7 @@ func Parse(b []byte) (*Receipt, error) {
 
 // LinkError says which link of a receipt does not hold.
 type LinkError struct {
-	Link string // version, genesis, chain_id, validators, record, record_proof, block, header, commit, attestations, data
+	Link string // version, genesis, chain_id, validators, record, record_proof, block, header, commit, attestations, summary, data
 	Err  error
 }
 

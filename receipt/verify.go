@@ -77,8 +77,11 @@ func verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte, cache *Cache,
 	if r == nil {
 		return broken("receipt", "no receipt")
 	}
-	if r.Version != Version {
-		return broken("version", "receipt version %d, this verifier reads version %d", r.Version, Version)
+	if r.Version != Version && r.Version != VersionSummaries {
+		return broken("version", "receipt version %d, this verifier reads versions %d and %d", r.Version, Version, VersionSummaries)
+	}
+	if uses := r.usesSummaries(); uses != (r.Version == VersionSummaries) {
+		return broken("version", "receipt version %d, but its attestations use epoch summaries: %v (version %d is the form with them, %d without)", r.Version, uses, VersionSummaries, Version)
 	}
 	if genesis == nil {
 		return broken("genesis", "no genesis")
@@ -250,11 +253,8 @@ func verify(r *Receipt, genesis *cmttypes.GenesisDoc, data []byte, cache *Cache,
 		if err := merkle.Verify(eroot, merkle.LeafHash(att.AppendBinary(nil)), a.Proof.Leaf, a.Proof.Leaves, p); err != nil {
 			return broken("attestations", "attestation %d (%s): not in its extension's root", i, a.Validator)
 		}
-		msg := wire.SignBytes(chainID, a.ExtensionHeight, a.Validator, eroot)
-		zpk := vals[vi].ZiggyPubKey
-		if err := cache.check(func() error { return (ziggysig.Scheme{}).Verify(zpk, msg, a.Signature) },
-			[]byte("ziggy"), zpk, msg, a.Signature); err != nil {
-			return broken("attestations", "the Ziggy signature of %s over its vote extension at height %d does not verify against its genesis key: the attestation was forged or altered (%v)", who(r.Validators[vi]), a.ExtensionHeight, err)
+		if err := verifySignedRoot(chainID, i, &r.Attestations[i], eroot, vals[vi].ZiggyPubKey, who(r.Validators[vi]), cache); err != nil {
+			return err
 		}
 		power += ra.Power
 	}

@@ -52,6 +52,7 @@ func From(receipts []*receipt.Receipt, th Threshold) (*File, error) {
 		root   [32]byte
 	}
 	extIdx := map[extKey]int{}
+	sums := newSummaryIndex(f)
 	type cand struct {
 		ext, leaf, leaves int
 		path              [][32]byte
@@ -126,6 +127,11 @@ func From(receipts []*receipt.Receipt, th Threshold) (*File, error) {
 				ei = len(f.Extensions)
 				extIdx[k] = ei
 				f.Extensions = append(f.Extensions, Extension{Validator: vi, Height: a.ExtensionHeight, Root: root, Signature: a.Signature})
+				if a.Summary != nil {
+					if err := sums.add(ei, &a); err != nil {
+						return nil, fmt.Errorf("receipt of %s/%d: %w", r.Stream, r.Index, err)
+					}
+				}
 			}
 			cands[ri] = append(cands[ri], cand{ei, a.Proof.Leaf, a.Proof.Leaves, p, power[string(a.Validator)]})
 		}
@@ -211,12 +217,14 @@ func From(receipts []*receipt.Receipt, th Threshold) (*File, error) {
 	renum := make([]int, len(f.Extensions))
 	var exts []Extension
 	for ei, e := range f.Extensions {
+		renum[ei] = -1
 		if used[ei] {
 			renum[ei] = len(exts)
 			exts = append(exts, e)
 		}
 	}
 	f.Extensions = exts
+	sums.finish(renum)
 	for ri := range f.Records {
 		for ai := range f.Records[ri].Attestations {
 			a := &f.Records[ri].Attestations[ai]
@@ -271,6 +279,7 @@ func hexPath(p [][32]byte) []receipt.HexBytes {
 func (f *File) Receipts() []*receipt.Receipt {
 	out := make([]*receipt.Receipt, len(f.Records))
 	changes := f.changes()
+	links := f.linksByExtension()
 	for i, rc := range f.Records {
 		r := &receipt.Receipt{Version: receipt.Version, ChainID: f.ChainID, Record: receipt.HexBytes(rc.Record),
 			RecordProof: receipt.Proof{Leaf: rc.Leaf, Leaves: rc.Leaves, Path: hexPath(rc.Path)},
@@ -297,9 +306,14 @@ func (f *File) Receipts() []*receipt.Receipt {
 			if e.Validator < len(f.Validators) {
 				addr = f.Validators[e.Validator].Address
 			}
-			r.Attestations = append(r.Attestations, receipt.Attestation{Validator: addr, ExtensionHeight: e.Height,
+			ra := receipt.Attestation{Validator: addr, ExtensionHeight: e.Height,
 				Proof: receipt.Proof{Leaf: a.Leaf, Leaves: a.Leaves, Path: hexPath(a.Path)},
-				Root:  receipt.HexBytes(bytes.Clone(e.Root[:])), Signature: receipt.HexBytes(e.Signature)})
+				Root:  receipt.HexBytes(bytes.Clone(e.Root[:])), Signature: receipt.HexBytes(e.Signature)}
+			if l, ok := links[a.Extension]; ok {
+				ra.Summary = f.receiptSummary(l)
+				r.Version = receipt.VersionSummaries
+			}
+			r.Attestations = append(r.Attestations, ra)
 		}
 		out[i] = r
 	}

@@ -187,6 +187,8 @@ func FuzzDecode(f *testing.F) {
 	b := encode(f, r)
 	f.Add(b, data)
 	f.Add([]byte(ddr.Magic+"\x01"), []byte{})
+	v2, _ := withSummary(f)
+	f.Add(v2, data)
 	f.Fuzz(func(t *testing.T, in, d []byte) {
 		fl, err := ddr.Decode(in)
 		if err != nil {

@@ -64,6 +64,10 @@ type File struct {
 	// Judgements are experts' signed endorsements and disputes of the
 	// records, each checked offline against the expert's signature.
 	Judgements []Judgement
+	// Summaries and Links (version 2, summary.go) prove extensions whose
+	// signature the validator's epoch summary stands for.
+	Summaries []SummarySig
+	Links     []Link
 }
 
 // Block is one deciding block: its app-hash inputs and the header and
@@ -131,7 +135,7 @@ func (w *writer) path(p [][32]byte) {
 
 // Sizes says how many bytes each part of an encoded file takes.
 type Sizes struct {
-	Total, Head, Validators, History, Blocks, Extensions, Signatures, Records, Attestations, ProducerSignatures, Judgements int
+	Total, Head, Validators, History, Blocks, Extensions, Signatures, Records, Attestations, ProducerSignatures, Judgements, Summaries int
 }
 
 // Encode returns f's canonical encoding.
@@ -151,7 +155,7 @@ func encode(f *File) ([]byte, Sizes, error) {
 	w := &writer{b: append(make([]byte, 0, 1<<16), Magic...)}
 	mark := 0
 	part := func(n *int) { *n += len(w.b) - mark; mark = len(w.b) }
-	w.uvarint(Version)
+	w.uvarint(f.version())
 	w.str(f.ChainID)
 	part(&s.Head)
 	w.int(len(f.Validators))
@@ -240,6 +244,8 @@ func encode(f *File) ([]byte, Sizes, error) {
 		w.bytes(jw.b)
 	}
 	part(&s.Judgements)
+	encodeSummaries(w, f)
+	part(&s.Summaries)
 	s.Head += len(Magic)
 	s.Total = len(w.b)
 	return w.b, s, nil
@@ -355,8 +361,9 @@ func Decode(b []byte) (*File, error) {
 		return nil, fmt.Errorf("%w: it does not begin with the .ddr signature", ErrNotDDR)
 	}
 	r := &reader{b: b[len(Magic):], at: "version"}
-	if v := r.uvarint(math.MaxUint32); r.err == nil && v != Version {
-		return nil, &receipt.LinkError{Link: "version", Err: fmt.Errorf("file receipt version %d, this verifier reads version %d: use a newer datadragon", v, Version)}
+	version := r.uvarint(math.MaxUint32)
+	if r.err == nil && version != Version && version != VersionSummaries {
+		return nil, &receipt.LinkError{Link: "version", Err: fmt.Errorf("file receipt version %d, this verifier reads versions %d and %d: use a newer datadragon", version, Version, VersionSummaries)}
 	}
 	f := &File{}
 	r.at = "head"
@@ -470,6 +477,7 @@ func Decode(b []byte) (*File, error) {
 		}
 		f.Judgements = append(f.Judgements, j)
 	}
+	decodeSummaries(r, f, version)
 	if r.err != nil {
 		return nil, r.err
 	}

@@ -134,6 +134,9 @@ func Verify(f *File, genesis *cmttypes.GenesisDoc, data io.ReaderAt, size int64)
 			return nil, &receipt.LinkError{Link: "history", Err: fmt.Errorf("the last validator-set change is in force from height %d, after every record's block (the last is %d): it serves no record", last, top)}
 		}
 	}
+	if err := checkSummaries(f); err != nil {
+		return nil, err
+	}
 	rep := &Report{ChainID: f.ChainID, DataBytes: -1}
 	if data != nil {
 		rep.DataBytes = size
