@@ -25,9 +25,10 @@ func startFetchNet(t *testing.T, basePort, apiBase int, tweak func(i int, c *Con
 	members, err := InitHomes(InitOptions{
 		Dir: dir, Validators: 4, ChainID: "dd-fetch", Host: "127.0.0.1",
 		BasePort: basePort, APIBasePort: apiBase, Power: 10, CommitTimeout: 100 * time.Millisecond,
-		// A window of 20 blocks: a validator fetching from a peer on a
-		// loaded machine (or under -race) still attests before settlement.
-		AppState: AppState([]app.Stream{{ID: "files", Mode: app.ModePush, OpenLoopback: true}}, 20),
+		// A window of 100 blocks (10 s and more): a validator fetching
+		// from a peer, which stores the bytes only after it attested, on
+		// a loaded machine under -race still attests before settlement.
+		AppState: AppState([]app.Stream{{ID: "files", Mode: app.ModePush, OpenLoopback: true}}, 100),
 	})
 	if err != nil {
 		t.Fatal(err)
