@@ -337,6 +337,11 @@ func TestNewNodeJoinsFromASnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Validator 0 may be a block behind the one that just reached again.
+	net.waitFor("validator 0 to reach the compared height", func() bool {
+		st, err := v.App().Status()
+		return err == nil && st.Height >= again
+	})
 	if vb, err := v.App().Block(again); err != nil || wb.AppHash.String() != vb.AppHash.String() {
 		t.Fatalf("height %d: the rejoined validator's app hash %s, validator 0's %v (%v)", again, wb.AppHash, vb, err)
 	}
