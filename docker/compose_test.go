@@ -106,7 +106,7 @@ func TestComposeNetworkSurvivesStopsAndPartitions(t *testing.T) {
 	})
 	t.Cleanup(func() {
 		if t.Failed() {
-			out, _ := compose(context.Background(), "logs", "--no-color", "--tail", "40")
+			out, _ := compose(context.Background(), "logs", "--no-color", "--tail", "150")
 			t.Logf("compose logs:\n%s", out)
 		}
 	})
@@ -422,7 +422,11 @@ func waitConverged(ctx context.Context, t *testing.T, apis []string, limit time.
 			return
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
-			t.Fatalf("the four nodes did not converge past height %d within %v", target, limit)
+			var hs []string
+			for _, a := range apis {
+				hs = append(hs, fmt.Sprintf("%s at %d", a, height(t, a)))
+			}
+			t.Fatalf("the nodes did not converge past height %d within %v: %s", target, limit, strings.Join(hs, ", "))
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
