@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,6 +29,13 @@ type Config struct {
 	Moniker string `json:"moniker"`
 	// P2PListen is where CometBFT's peer-to-peer layer listens (host:port).
 	P2PListen string `json:"p2p_listen"`
+	// P2PExternal is the host:port the other nodes reach this node's
+	// peer-to-peer layer at, when that is not P2PListen (a node listening
+	// on 0.0.0.0 in a container, behind NAT). CometBFT tells peers this
+	// address, and a peer that lost a connection this node had opened
+	// redials it: with 0.0.0.0 there, only this node could ever reconnect,
+	// and a partition that moved its address would never heal.
+	P2PExternal string `json:"p2p_external,omitempty"`
 	// RPCListen is CometBFT's own RPC (host:port); empty disables it.
 	RPCListen string `json:"rpc_listen,omitempty"`
 	// Peers are the other validators, as node-id@host:port.
@@ -296,6 +304,8 @@ func (c *Config) validate() error {
 		return errors.New("moniker is empty")
 	case c.P2PListen == "":
 		return errors.New("p2p_listen is empty")
+	case c.P2PExternal != "" && !isHostPort(c.P2PExternal):
+		return fmt.Errorf("p2p_external %q must be HOST:PORT, the address other nodes reach this node's p2p_listen at", c.P2PExternal)
 	case c.CommitTimeout < 0 || time.Duration(c.CommitTimeout) > time.Minute:
 		return errors.New("commit_timeout must lie between 0 and 1m")
 	case c.ScrubInterval < 0 || c.ScrubInterval > 0 && time.Duration(c.ScrubInterval) < time.Second:
@@ -426,6 +436,7 @@ func (c *Config) comet(home string) *cmtcfg.Config {
 	cfg := cmtcfg.DefaultConfig().SetRoot(home)
 	cfg.Moniker = c.Moniker
 	cfg.P2P.ListenAddress = "tcp://" + c.P2PListen
+	cfg.P2P.ExternalAddress = c.P2PExternal
 	cfg.P2P.PersistentPeers = joinComma(c.Peers)
 	cfg.P2P.AllowDuplicateIP = true
 	cfg.P2P.AddrBookStrict = false
@@ -466,4 +477,18 @@ func (c *Config) comet(home string) *cmtcfg.Config {
 	cfg.P2P.RecvRate = 200 << 20
 	c.cometStateSync(cfg)
 	return cfg
+}
+
+// isHostPort reports whether s is HOST:PORT with a host that is not the
+// unspecified address (no peer can dial 0.0.0.0) and a port in 1..65535.
+func isHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" || strings.ContainsAny(host, "@,/ \t") {
+		return false
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 1 && n <= 65535
 }

@@ -120,6 +120,9 @@ func InitHomes(o InitOptions) ([]Member, error) {
 			P2PListen:     net.JoinHostPort(listen, strconv.Itoa(port)),
 			CommitTimeout: Duration(o.CommitTimeout),
 		}
+		if listen != host {
+			nc.P2PExternal = net.JoinHostPort(host, strconv.Itoa(port))
+		}
 		if o.APIBasePort > 0 {
 			nc.API = net.JoinHostPort(listen, strconv.Itoa(o.APIBasePort+i))
 			// Where the others fetch chunks pushed through this node: the

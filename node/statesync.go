@@ -597,9 +597,11 @@ type FollowerOptions struct {
 	Home      string // the new home; must not exist
 	Genesis   string // the network's genesis.json
 	Moniker   string
-	P2PListen string   // host:port
-	API       string   // host:port of the HTTP API; empty: none
-	Peers     []string // node-id@host:port of nodes of the network
+	P2PListen string // host:port
+	// P2PExternal is the host:port peers reach P2PListen at, if another.
+	P2PExternal string
+	API         string   // host:port of the HTTP API; empty: none
+	Peers       []string // node-id@host:port of nodes of the network
 	// StateSync, if set, makes the follower join from a snapshot.
 	StateSync *StateSyncConfig
 }
@@ -620,7 +622,7 @@ func InitFollower(o FollowerOptions) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("node: the network's genesis %s: %w", o.Genesis, err)
 	}
-	nc := &Config{Moniker: o.Moniker, P2PListen: o.P2PListen, API: o.API, Peers: o.Peers,
+	nc := &Config{Moniker: o.Moniker, P2PListen: o.P2PListen, P2PExternal: o.P2PExternal, API: o.API, Peers: o.Peers,
 		CommitTimeout: Duration(100 * time.Millisecond), StateSync: o.StateSync}
 	if err := nc.validate(); err != nil {
 		return "", fmt.Errorf("node: %w", err)

@@ -44,6 +44,7 @@ func runJoin(args []string, stdout, stderr io.Writer) int {
 	genesis := fs.String("genesis", "", "the network's genesis `FILE`")
 	moniker := fs.String("moniker", "", "the node's `NAME` (default: the home's directory name)")
 	p2pListen := fs.String("p2p-listen", "", "listen for peers on `HOST:PORT`")
+	p2pExternal := fs.String("p2p-external", "", "the `HOST:PORT` other nodes reach --p2p-listen at, when it is not that address (a node listening on 0.0.0.0 in a container or behind NAT)")
 	apiListen := fs.String("api", "", "serve the HTTP API on `HOST:PORT` (default: none)")
 	var peers, rpcs listFlag
 	fs.Var(&peers, "peer", "a node of the network, `ID@HOST:PORT` (repeatable)")
@@ -93,7 +94,7 @@ func runJoin(args []string, stdout, stderr io.Writer) int {
 	if name == "" {
 		name = filepath.Base(filepath.Clean(*home))
 	}
-	o := node.FollowerOptions{Home: *home, Genesis: *genesis, Moniker: name, P2PListen: *p2pListen, API: *apiListen}
+	o := node.FollowerOptions{Home: *home, Genesis: *genesis, Moniker: name, P2PListen: *p2pListen, P2PExternal: *p2pExternal, API: *apiListen}
 	for _, p := range peers {
 		o.Peers = append(o.Peers, strings.Split(p, ",")...)
 	}

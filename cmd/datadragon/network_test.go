@@ -329,7 +329,7 @@ func TestInitHostsListenHostAndIfMissing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.P2PListen != "0.0.0.0:26676" || cfg.API != "0.0.0.0:8082" || len(cfg.Peers) != 2 ||
+	if cfg.P2PListen != "0.0.0.0:26676" || cfg.P2PExternal != "node2:26676" || cfg.API != "0.0.0.0:8082" || len(cfg.Peers) != 2 ||
 		!strings.HasSuffix(cfg.Peers[0], "@node0:26656") || !strings.HasSuffix(cfg.Peers[1], "@node1:26666") {
 		t.Fatalf("node2 config %+v", cfg)
 	}
