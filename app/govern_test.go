@@ -204,6 +204,9 @@ func TestGovernanceGrowShrinkAndPower(t *testing.T) {
 	if r := n.record(0, "sensors", 2); r.Status != "accepted" || r.Power != 30 || r.TotalPower != 40 {
 		t.Fatalf("sensors/2: %s power %d of %d", r.Status, r.Power, r.TotalPower)
 	}
+	if st, err := n.vals[0].app.Status(); err != nil || st.Validators != 4 || st.TotalPower != 40 {
+		t.Fatalf("status after the removal: %+v %v, want 4 validators holding 40", st, err)
+	}
 	vs := n.counters(0)
 	if len(vs) != 5 || powerOf(vs, 1) != 0 || vs[1].Name != "node1" || vs[1].Attested != before.Attested {
 		t.Fatalf("validators after the removal: %+v", vs)

@@ -61,11 +61,23 @@ type Status struct {
 	Height        int64     `json:"height"`
 	AppHash       HexBytes  `json:"app_hash"`
 	Time          time.Time `json:"time"` // block time of Height (zero before the first block)
-	Validators    int       `json:"validators"`
+	Validators    int       `json:"validators"` // in the set in force: a removed validator is not counted
 	TotalPower    int64     `json:"total_power"`
 	Threshold     Threshold `json:"threshold"`
 	DisputeWindow int64     `json:"dispute_window"`
 	Streams       int       `json:"streams"`
+}
+
+// inForce counts the validators holding power: removed ones keep their
+// index (their records and counters still name them) but hold none.
+func inForce(p *tally.Params) int {
+	n := 0
+	for _, w := range p.Powers {
+		if w > 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // Status returns the chain id, last committed height and app hash, and the
@@ -77,7 +89,7 @@ func (a *App) Status() (Status, error) {
 	}
 	last := a.last.Load()
 	s := Status{ChainID: c.ChainID, Height: last.height, AppHash: HexBytes(last.appHash),
-		Validators: len(c.addrs), TotalPower: c.params.Total, Threshold: c.genesis.Threshold,
+		Validators: inForce(c.params), TotalPower: c.params.Total, Threshold: c.genesis.Threshold,
 		DisputeWindow: c.genesis.DisputeWindow, Streams: len(c.genesis.Streams)}
 	err := a.store.View(func(tx store.Tx) error {
 		if b := tx.Get([]byte(bucketMeta), keyRegistered); len(b) == 8 {
