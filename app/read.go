@@ -60,7 +60,7 @@ type Status struct {
 	ChainID       string    `json:"chain_id"`
 	Height        int64     `json:"height"`
 	AppHash       HexBytes  `json:"app_hash"`
-	Time          time.Time `json:"time"` // block time of Height (zero before the first block)
+	Time          time.Time `json:"time"`       // block time of Height (zero before the first block)
 	Validators    int       `json:"validators"` // in the set in force: a removed validator is not counted
 	TotalPower    int64     `json:"total_power"`
 	Threshold     Threshold `json:"threshold"`
