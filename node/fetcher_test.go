@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"io"
+	"os"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,35 +17,95 @@ import (
 
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/wire"
+	"github.com/datadragon/datadragon/gateway"
 	"github.com/datadragon/datadragon/ingest/digest"
 )
 
+// memStore is a fetchStore that keeps chunks in memory (fetches still
+// write to temporary files, in dir).
 type memStore struct {
-	mu sync.Mutex
-	m  map[wire.ContentID][]byte
+	dir string
+	mu  sync.Mutex
+	m   map[wire.ContentID][]byte
+	pre map[wire.ContentID]bool // kept by KeepPrefetched
 }
 
-func (s *memStore) FetchBytes(id wire.ContentID) ([]byte, error) {
+func newMemStore(t *testing.T) *memStore {
+	return &memStore{dir: t.TempDir(), m: map[wire.ContentID][]byte{}, pre: map[wire.ContentID]bool{}}
+}
+
+func (s *memStore) HasContent(id wire.ContentID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if b, ok := s.m[id]; ok {
-		return b, nil
+	_, ok := s.m[id]
+	return ok
+}
+
+func (s *memStore) OpenContent(id wire.ContentID) (*gateway.LocalContent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.m[id]
+	if !ok {
+		return nil, errors.New("none")
 	}
-	return nil, errors.New("none")
+	kind := gateway.ContentObject
+	if s.pre[id] {
+		kind = gateway.ContentPrefetched
+	}
+	return &gateway.LocalContent{Size: int64(len(b)), Kind: kind, Close: func() {}, WriteTo: func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	}}, nil
 }
 
-func (s *memStore) PutPrefetched(id wire.ContentID, b []byte) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[id] = b
-	return true
-}
+func (s *memStore) FetchTemp() (*os.File, error) { return os.CreateTemp(s.dir, "fetch-*") }
 
-func (s *memStore) PutFetched(id wire.ContentID, _ digest.Digest, b []byte) error {
+func (s *memStore) take(id wire.ContentID, f *os.File) error {
+	f.Close()
+	defer os.Remove(f.Name())
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.m[id] = b
 	return nil
+}
+
+func (s *memStore) KeepPrefetched(id wire.ContentID, f *os.File) bool {
+	if s.take(id, f) != nil {
+		return false
+	}
+	s.mu.Lock()
+	s.pre[id] = true
+	s.mu.Unlock()
+	return true
+}
+
+func (s *memStore) KeepFetched(id wire.ContentID, _ digest.Digest, f *os.File) error {
+	if f != nil {
+		if err := s.take(id, f); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	delete(s.pre, id)
+	s.mu.Unlock()
+	return nil
+}
+
+// temps lists the temporary files left in the store's directory.
+func (s *memStore) temps(t *testing.T) []string {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
 }
 
 // fetchChunk makes a chunk of two messages and its fetch order.
@@ -113,7 +175,7 @@ func TestFetcherHostilePeers(t *testing.T) {
 		p, data, want := fetchChunk(t, 3, bad.URL)
 		good = data
 		got := make(chan app.PushedChunk, 1)
-		f := newFetcher(time.Minute, "", []string{goodSrv.URL}, &memStore{m: map[wire.ContentID][]byte{}},
+		f := newFetcher(time.Minute, "", []string{goodSrv.URL}, newMemStore(t),
 			func(p app.PushedChunk) { got <- p }, slog.New(slog.DiscardHandler))
 		f.reqBase = 300 * time.Millisecond
 		f.Start()
@@ -138,7 +200,7 @@ func TestFetcherHostilePeers(t *testing.T) {
 	p2, data2, want2 := fetchChunk(t, 2, goodSrv.URL)
 	good = data2
 	got := make(chan app.PushedChunk, 2)
-	f := newFetcher(time.Minute, "", nil, &memStore{m: map[wire.ContentID][]byte{}}, func(p app.PushedChunk) { got <- p }, slog.New(slog.DiscardHandler))
+	f := newFetcher(time.Minute, "", nil, newMemStore(t), func(p app.PushedChunk) { got <- p }, slog.New(slog.DiscardHandler))
 	f.reqBase = time.Minute
 	f.Start()
 	defer f.Stop()
@@ -162,7 +224,7 @@ func TestFetcherGapAfterWindow(t *testing.T) {
 	defer none.Close()
 	p, _, _ := fetchChunk(t, 4, none.URL)
 	got := make(chan app.PushedChunk, 1)
-	f := newFetcher(time.Second, "", nil, &memStore{m: map[wire.ContentID][]byte{}}, func(p app.PushedChunk) { got <- p }, slog.New(slog.DiscardHandler))
+	f := newFetcher(time.Second, "", nil, newMemStore(t), func(p app.PushedChunk) { got <- p }, slog.New(slog.DiscardHandler))
 	f.Start()
 	defer f.Stop()
 	start := time.Now()
