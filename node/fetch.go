@@ -31,11 +31,15 @@ import (
 const (
 	DefaultFetchWindow = 30 * time.Second
 	// Chunks fetched at once. A fetch streams its chunk to a file while
-	// hashing it, holding one message and a 256 KiB write buffer, so two
-	// workers cost about 2.5 MiB, not two chunks.
-	fetchWorkers = 2
-	fetchPerPeer       = 2 // requests to one peer at once
-	fetchRetry         = 300 * time.Millisecond
+	// hashing it, holding one message and a 256 KiB write buffer, so four
+	// workers cost about 5 MiB, not four chunks. There are more workers
+	// than requests one peer may hold (fetchPerPeer): a peer that accepts
+	// requests and never answers holds two workers until their requests
+	// time out, and the others go on fetching other chunks from other
+	// sources.
+	fetchWorkers = 4
+	fetchPerPeer = 2 // requests to one peer at once
+	fetchRetry   = 300 * time.Millisecond
 	// A fetch request may take 5 s plus the time the chunk takes at
 	// 4 MiB/s: a peer slower than that is dropped for the next one.
 	fetchBaseTimeout = 5 * time.Second
