@@ -8,8 +8,6 @@ import (
 	"os"
 	"sync"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/datadragon/datadragon/app/rules"
 	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/ingest/digest"
@@ -52,11 +50,11 @@ func newChunkSink(t *wire.FetchChunkTx) *chunkSink {
 	return &chunkSink{lengths: t.Lengths, firstSeq: t.FirstSeq, size: t.DataBytes()}
 }
 
-// keepIn makes the sink pass the bytes on to w (through a pooled buffer;
+// keepIn makes the sink pass the bytes on to f (through a pooled buffer;
 // release returns it).
 func (s *chunkSink) keepIn(f *os.File) {
 	s.out = writerPool.Get().(*bufio.Writer)
-	s.out.Reset(&writeback{f: f})
+	s.out.Reset(f)
 }
 
 // release returns the sink's buffers to their pools.
@@ -214,22 +212,3 @@ func (s *chunkSink) finish() error {
 	return nil
 }
 
-// writeback passes writes on to a file and asks the kernel to start
-// writing each megabyte to disk as soon as it is written, without waiting
-// for it (sync_file_range), so that the fsync that makes the chunk
-// durable finds little left to do and other writers' fsyncs on the same
-// disk do not meet a 16 MiB burst. Durability still rests on that fsync.
-type writeback struct {
-	f         *os.File
-	off, done int64
-}
-
-func (w *writeback) Write(p []byte) (int, error) {
-	n, err := w.f.Write(p)
-	w.off += int64(n)
-	if w.off-w.done >= 1<<20 {
-		unix.SyncFileRange(int(w.f.Fd()), w.done, w.off-w.done, unix.SYNC_FILE_RANGE_WRITE)
-		w.done = w.off
-	}
-	return n, err
-}
