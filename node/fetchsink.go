@@ -211,4 +211,3 @@ func (s *chunkSink) finish() error {
 	}
 	return nil
 }
-
