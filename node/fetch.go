@@ -307,6 +307,7 @@ type fetched struct {
 	digest  digest.Digest
 	verdict wire.Verdict
 	file    *os.File
+	keep    bool // store the bytes (file, or the prefetched file or object)
 }
 
 // discard removes a fetch's temporary file.
@@ -349,9 +350,9 @@ func (f *Fetcher) fetch(ctx context.Context, j *fetchJob) (app.PushedChunk, erro
 }
 
 // local checks the chunk's bytes if this node holds them: its gateway's
-// own log (the bytes are then copied to a file as they are hashed, to be
-// stored by digest), an object or a chunk fetched ahead of its block
-// (stored where they are).
+// own log (the gateway stores its chunks by digest itself once they are on
+// chain), an object, or a chunk fetched ahead of its block (stored where
+// it is).
 func (f *Fetcher) local(j *fetchJob, rs *rules.Rules) (*fetched, error) {
 	t := &j.order.Tx
 	lc, err := f.gw.OpenContent(t.Content)
@@ -368,17 +369,11 @@ func (f *Fetcher) local(j *fetchJob, rs *rules.Rules) (*fetched, error) {
 		return nil, err
 	}
 	s.rules = rs.NewChecker()
-	got := &fetched{}
+	got := &fetched{keep: lc.Kind != gateway.ContentLog}
 	if lc.Kind != gateway.ContentPrefetched {
 		// A prefetched file was checked against its content id when it
 		// was fetched, by this node.
 		s.content = wire.NewContentHasher(t.Stream, t.Origin, t.FirstSeq)
-	}
-	if lc.Kind == gateway.ContentLog {
-		if got.file, err = f.gw.FetchTemp(); err != nil {
-			return nil, err
-		}
-		s.keepIn(got.file)
 	}
 	if err = lc.WriteTo(s); err == nil {
 		err = s.finish()
@@ -432,7 +427,7 @@ func (f *Fetcher) download(ctx context.Context, t *wire.FetchChunkTx, try int, i
 		}
 		f.release(src)
 		if err == nil {
-			got.file, file = file, nil
+			got.file, got.keep, file = file, true, nil
 			return got, nil
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", src, err))
@@ -524,7 +519,7 @@ func (f *Fetcher) get(ctx context.Context, src string, t *wire.FetchChunkTx, ind
 func (f *Fetcher) store(j *fetchJob) {
 	got := j.kept
 	j.kept = nil
-	if got == nil {
+	if got == nil || !got.keep {
 		return
 	}
 	file := got.file
