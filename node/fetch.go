@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/datadragon/datadragon/api"
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/rules"
 	"github.com/datadragon/datadragon/app/wire"
@@ -58,6 +59,9 @@ type fetchJob struct {
 	// and keep them, attest nothing (the index is not known yet).
 	prefetch *wire.FetchChunkTx
 	kept     *fetched // the checked bytes, until stored
+	// mismatch: the last bytes a source served under the chunk's
+	// content id that turned out to have another.
+	mismatch *contentMismatch
 }
 
 // Fetcher fetches pushed chunks' bytes and hands the attestor what it
@@ -84,6 +88,7 @@ type Fetcher struct {
 	// block; a chunk's own fetch waits for it rather than fetch twice.
 	prefetching map[wire.ContentID]bool
 	perPeer     map[string]int
+	findings    findings
 	wake        chan struct{}
 	stop        chan struct{}
 	wg          sync.WaitGroup
@@ -249,17 +254,22 @@ func (f *Fetcher) worker() {
 		case err == nil:
 			f.done(j)
 			f.attest(p)
+			f.findings.put(j.key, api.FetchFinding{Outcome: "fetched", ContentNamed: j.order.Tx.Content.String(),
+				Content: j.order.Tx.Content.String(), Digest: p.Digest.String(), Source: j.kept.source})
 			f.store(j)
 		case errors.Is(err, errRules):
 			f.log.Error("fetch: the stream's rules on chain do not parse; attesting a gap", "chunk", j.key.String(), "err", err)
 			f.done(j)
 			f.attest(app.PushedChunk{Key: j.key, Verdict: wire.Gap})
 		case time.Now().After(j.deadline):
+			f.noteMismatch(j, err)
 			f.log.Warn("fetch: no matching bytes for a pushed chunk within the fetch window; attesting a gap",
 				"chunk", j.key.String(), "content", j.order.Tx.Content.String(), "source", j.order.Tx.Source, "err", err)
 			f.done(j)
 			f.attest(app.PushedChunk{Key: j.key, Verdict: wire.Gap})
+			f.findings.put(j.key, gapFinding(j, err))
 		default:
+			f.noteMismatch(j, err)
 			j.tries++
 			j.next = time.Now().Add(fetchRetry)
 			f.requeue(j)
@@ -307,7 +317,8 @@ type fetched struct {
 	digest  digest.Digest
 	verdict wire.Verdict
 	file    *os.File
-	keep    bool // store the bytes (file, or the prefetched file or object)
+	keep    bool   // store the bytes (file, or the prefetched file or object)
+	source  string // where they came from
 }
 
 // discard removes a fetch's temporary file.
@@ -334,6 +345,7 @@ func (f *Fetcher) fetch(ctx context.Context, j *fetchJob) (app.PushedChunk, erro
 	}
 	got, err := f.local(j, rs)
 	if err != nil {
+		f.noteMismatch(j, err)
 		f.mu.Lock()
 		busy := f.prefetching[t.Content]
 		f.mu.Unlock()
@@ -369,7 +381,7 @@ func (f *Fetcher) local(j *fetchJob, rs *rules.Rules) (*fetched, error) {
 		return nil, err
 	}
 	s.rules = rs.NewChecker()
-	got := &fetched{keep: lc.Kind != gateway.ContentLog}
+	got := &fetched{keep: lc.Kind != gateway.ContentLog, source: "this node"}
 	if lc.Kind != gateway.ContentPrefetched {
 		// A prefetched file was checked against its content id when it
 		// was fetched, by this node.
@@ -379,7 +391,7 @@ func (f *Fetcher) local(j *fetchJob, rs *rules.Rules) (*fetched, error) {
 		err = s.finish()
 	}
 	if err == nil && s.content != nil && s.content.Sum() != t.Content {
-		err = fmt.Errorf("the bytes have content id %s, the chain names %s", s.content.Sum(), t.Content)
+		err = mismatchOf(s, t, "this node")
 	}
 	if err == nil {
 		got.digest, err = s.digest.Sum()
@@ -427,8 +439,12 @@ func (f *Fetcher) download(ctx context.Context, t *wire.FetchChunkTx, try int, i
 		}
 		f.release(src)
 		if err == nil {
-			got.file, got.keep, file = file, true, nil
+			got.file, got.keep, got.source, file = file, true, src, nil
 			return got, nil
+		}
+		var m *contentMismatch
+		if errors.As(err, &m) {
+			m.source = src
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", src, err))
 		if ctx.Err() != nil {
@@ -499,8 +515,8 @@ func (f *Fetcher) get(ctx context.Context, src string, t *wire.FetchChunkTx, ind
 	if err := s.finish(); err != nil {
 		return nil, err
 	}
-	if id := s.content.Sum(); id != t.Content {
-		return nil, fmt.Errorf("the bytes have content id %s, the chain names %s", id, t.Content)
+	if s.content.Sum() != t.Content {
+		return nil, mismatchOf(s, t, src)
 	}
 	got := &fetched{}
 	if s.digest != nil {
@@ -527,4 +543,92 @@ func (f *Fetcher) store(j *fetchJob) {
 	if err := f.gw.KeepFetched(j.order.Tx.Content, got.digest, file); err != nil {
 		f.log.Error("fetch: storing a fetched chunk", "chunk", j.key.String(), "err", err)
 	}
+}
+
+// contentMismatch: a source served bytes under the chunk's content id
+// that have another. The validator attests no digest for them (the chain
+// names other bytes), but says which they were (FetchFinding).
+type contentMismatch struct {
+	named, content wire.ContentID
+	digest         digest.Digest // of the bytes served, under the chunk's index; zero for a prefetch
+	source         string
+}
+
+func (e *contentMismatch) Error() string {
+	return fmt.Sprintf("the bytes have content id %s, the chain names %s", e.content, e.named)
+}
+
+func mismatchOf(s *chunkSink, t *wire.FetchChunkTx, src string) *contentMismatch {
+	m := &contentMismatch{named: t.Content, content: s.content.Sum(), source: src}
+	if s.digest != nil {
+		m.digest, _ = s.digest.Sum()
+	}
+	return m
+}
+
+// noteMismatch keeps the content mismatch among a try's errors, if any.
+func (f *Fetcher) noteMismatch(j *fetchJob, err error) {
+	var m *contentMismatch
+	if errors.As(err, &m) && !m.digest.IsZero() {
+		j.mismatch = m
+	}
+}
+
+// gapFinding is what a validator found about a chunk it attests as a gap.
+func gapFinding(j *fetchJob, err error) api.FetchFinding {
+	named := j.order.Tx.Content.String()
+	if m := j.mismatch; m != nil {
+		return api.FetchFinding{Outcome: "content-mismatch", ContentNamed: named, Content: m.content.String(), Digest: wire.Digest(m.digest).String(), Source: m.source}
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+		if len(msg) > 1000 {
+			msg = msg[:1000] + "…"
+		}
+	}
+	return api.FetchFinding{Outcome: "unavailable", ContentNamed: named, Error: msg}
+}
+
+// maxFindings bounds the fetch findings a node keeps (a few hundred bytes
+// each): the most recent ones, until it restarts.
+const maxFindings = 4096
+
+// findings keeps what this node's validator found for its most recently
+// fetched chunks, for the record API: the chain holds only the attested
+// digest or gap.
+type findings struct {
+	mu    sync.Mutex
+	m     map[wire.ChunkKey]api.FetchFinding
+	order []wire.ChunkKey
+}
+
+func (x *findings) put(k wire.ChunkKey, v api.FetchFinding) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.m == nil {
+		x.m = map[wire.ChunkKey]api.FetchFinding{}
+	}
+	if _, ok := x.m[k]; !ok {
+		x.order = append(x.order, k)
+	}
+	x.m[k] = v
+	for len(x.m) > maxFindings {
+		delete(x.m, x.order[0])
+		x.order = x.order[1:]
+	}
+}
+
+// Finding returns what this node's validator found when it fetched a
+// chunk's bytes, or nil if it does not know (not a fetched chunk, not yet
+// fetched, or before this node's last restart).
+func (f *Fetcher) Finding(k wire.ChunkKey, validator string) *api.FetchFinding {
+	f.findings.mu.Lock()
+	defer f.findings.mu.Unlock()
+	v, ok := f.findings.m[k]
+	if !ok {
+		return nil
+	}
+	v.Validator = validator
+	return &v
 }
