@@ -245,6 +245,7 @@ func (f *Fetcher) worker() {
 		}
 		p, err := f.fetch(ctx, j)
 		if ctx.Err() != nil {
+			j.kept.discard() // stopping: the chunk is fetched again after a restart
 			return
 		}
 		switch {
@@ -321,7 +322,7 @@ type fetched struct {
 	source  string // where they came from
 }
 
-// discard removes a fetch's temporary file.
+// discard removes a fetch's temporary file (g may be nil).
 func (g *fetched) discard() {
 	if g != nil && g.file != nil {
 		g.file.Close()
