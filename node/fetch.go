@@ -262,6 +262,7 @@ func (f *Fetcher) worker() {
 			f.log.Error("fetch: the stream's rules on chain do not parse; attesting a gap", "chunk", j.key.String(), "err", err)
 			f.done(j)
 			f.attest(app.PushedChunk{Key: j.key, Verdict: wire.Gap})
+			f.findings.put(j.key, gapFinding(j, err))
 		case time.Now().After(j.deadline):
 			f.noteMismatch(j, err)
 			f.log.Warn("fetch: no matching bytes for a pushed chunk within the fetch window; attesting a gap",
