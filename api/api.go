@@ -93,6 +93,11 @@ type Config struct {
 	// delivering (unreachable, or behind the seq this node waits for);
 	// /v1/streams shows it. Nil: nothing.
 	SourceStatus func() map[string]string
+	// FetchFinding returns what this node's validator found when it
+	// fetched a pushed chunk's bytes (nil: nothing known); GET
+	// /v1/records/{stream}/{index} shows it as "local_fetch".
+	// Nil: nothing.
+	FetchFinding func(stream string, index uint64) *FetchFinding
 	// PushErrors returns, by stream, why this node's gateway takes no
 	// pushes for a stream: its log could not be opened, or a write to it
 	// failed (gateway.Gateway.StreamErrors); /v1/streams and /healthz show
@@ -122,20 +127,22 @@ type Handler struct {
 	receipts Receipts
 	push     http.Handler
 	srcStat  func() map[string]string
-	pushErrs func() map[string]string
-	genesis  func() (*cmttypes.GenesisDoc, error)
-	node     NodeInfo
-	log      *slog.Logger
-	feed     *Feed
-	registry *prometheus.Registry
-	mux      *http.ServeMux
-	maxBody  int64
-	verifies chan struct{} // semaphore of POST /v1/zk/verify and /v1/receipts/verify
-	health   *selfCheck
-	metrics  *metrics
-	guard    *guard // rate limits and push body limits (ratelimit.go)
-	origins  []string
-	routes   []routeInfo
+	// fetchFinding: Config.FetchFinding
+	fetchFinding func(stream string, index uint64) *FetchFinding
+	pushErrs     func() map[string]string
+	genesis      func() (*cmttypes.GenesisDoc, error)
+	node         NodeInfo
+	log          *slog.Logger
+	feed         *Feed
+	registry     *prometheus.Registry
+	mux          *http.ServeMux
+	maxBody      int64
+	verifies     chan struct{} // semaphore of POST /v1/zk/verify and /v1/receipts/verify
+	health       *selfCheck
+	metrics      *metrics
+	guard        *guard // rate limits and push body limits (ratelimit.go)
+	origins      []string
+	routes       []routeInfo
 
 	maxReceipt, maxData int64 // POST /v1/receipts/verify: MaxReceiptBytes, MaxReceiptDataBytes (tests lower them)
 
@@ -148,7 +155,7 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.App == nil {
 		return nil, errors.New("api: Config.App is required")
 	}
-	h := &Handler{app: cfg.App, receipts: cfg.Receipts, push: cfg.Push, pushErrs: cfg.PushErrors, srcStat: cfg.SourceStatus, genesis: cfg.Genesis, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
+	h := &Handler{app: cfg.App, receipts: cfg.Receipts, push: cfg.Push, pushErrs: cfg.PushErrors, srcStat: cfg.SourceStatus, fetchFinding: cfg.FetchFinding, genesis: cfg.Genesis, node: cfg.Node, log: cfg.Logger, feed: cfg.Feed, registry: cfg.Registry,
 		maxBody: cfg.MaxBodyBytes, origins: cfg.OriginPatterns, maxReceipt: MaxReceiptBytes, maxData: MaxReceiptDataBytes}
 	if h.log == nil {
 		h.log = slog.New(slog.NewTextHandler(io.Discard, nil))

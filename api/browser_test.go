@@ -668,3 +668,87 @@ func TestExplorerBrowserPush(t *testing.T) {
 			strings.Contains(p, "ERR_BLOCKED_BY_CLIENT") // while every request is blocked
 	})
 }
+
+// fetchedDispute adds uploads/3 to the push fixture: a chunk whose bytes
+// the validators fetched and whose gateway named a content id its bytes
+// do not have, so every validator attested a gap and it is disputed; and
+// the FetchFinding of the node answering, which says which bytes its
+// validator was served and the digest they have.
+func fetchedDispute(a *testAPI) (finding *FetchFinding) {
+	a.fake.addPushFixture()
+	a.fake.mu.Lock()
+	defer a.fake.mu.Unlock()
+	w := wireRecord("uploads", 3, false)
+	w.DecidedHeight, w.FirstHeight = 12, 9
+	rv := viewFromWire(w)
+	rv.Status, rv.Digest, rv.Verdict, rv.Power = "disputed", "", "", 0
+	for j := range rv.Attestations {
+		rv.Attestations[j].Digest, rv.Attestations[j].Verdict, rv.Attestations[j].Outcome = "", "gap", "gap"
+	}
+	rv.Push = &app.PushView{FirstSeq: 144, Count: 48, Offset: 9 << 20, Bytes: 3 << 20, TxHeight: 8,
+		Digest: strings.Repeat("0", 64), Verdict: "ok", Origin: make(app.HexBytes, 16)}
+	a.fake.records["uploads"][3] = rv
+	return &FetchFinding{Validator: "node0", Outcome: "content-mismatch", ContentNamed: strings.Repeat("ab", 32),
+		Content: strings.Repeat("cd", 32), Digest: strings.Repeat("ef", 32), Source: "http://gateway.example:26657"}
+}
+
+// TestRecordLocalFetch: a pushed record's JSON carries what the node's
+// validator found fetching it; a record that is not pushed, or one the
+// node knows nothing about, carries none.
+func TestRecordLocalFetch(t *testing.T) {
+	var finding *FetchFinding
+	a := newTestAPI(t, func(c *Config) {
+		c.FetchFinding = func(stream string, index uint64) *FetchFinding {
+			if stream == "uploads" && index == 3 {
+				return finding
+			}
+			return nil
+		}
+	})
+	finding = fetchedDispute(a)
+	lf, ok := a.get("/v1/records/uploads/3", 200)["local_fetch"].(map[string]any)
+	if !ok || lf["outcome"] != "content-mismatch" || lf["digest"] != finding.Digest || lf["content"] != finding.Content ||
+		lf["content_named"] != finding.ContentNamed || lf["validator"] != "node0" {
+		t.Fatalf("local_fetch %v, want %+v", lf, finding)
+	}
+	if _, ok := a.get("/v1/records/uploads/1", 200)["local_fetch"]; ok {
+		t.Fatal("a record the node has no finding for shows local_fetch")
+	}
+}
+
+// TestExplorerBrowserFetchedDispute: the record page of a disputed
+// fetched chunk says the bytes travelled beside consensus, shows no
+// chain's digest (there is none), and shows this node's validator's own
+// digest of the bytes it was served beside the content id on chain.
+func TestExplorerBrowserFetchedDispute(t *testing.T) {
+	bin := chromiumOrSkip(t)
+	var finding *FetchFinding
+	a := newTestAPI(t, func(c *Config) {
+		c.FetchFinding = func(stream string, index uint64) *FetchFinding {
+			if stream == "uploads" && index == 3 {
+				return finding
+			}
+			return nil
+		}
+	})
+	finding = fetchedDispute(a)
+	srv := httptest.NewServer(a.h)
+	defer srv.Close()
+	defer a.h.Feed().Close()
+	b := newBrowser(t, bin)
+	b.step("loading a disputed fetched record", chromedp.Do(b.ctx, chromedp.Navigate(srv.URL+"/#/records/uploads/3")))
+	b.waitFor("fetch finding", `!!document.getElementById("fetch-outcome")`)
+	if s := b.text("#push-content"); !strings.Contains(s, "fetched them from the gateway or a peer") {
+		t.Errorf("content %q, want the fetched wording", s)
+	}
+	if s := b.text("#push"); strings.Contains(s, "Chain's digest") {
+		t.Errorf("a fetched chunk's push section shows a chain's digest: %q", s)
+	}
+	for sel, want := range map[string]string{"#fetch-outcome": "content mismatch", "#fetch-named": finding.ContentNamed,
+		"#fetch-content": finding.Content, "#fetch-digest": finding.Digest} {
+		if s := b.text(sel); !strings.Contains(s, want) {
+			t.Errorf("%s: %q, want %q", sel, s, want)
+		}
+	}
+	b.screenshot("record-fetched-dispute")
+}

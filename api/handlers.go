@@ -153,7 +153,11 @@ func (h *Handler) record(w http.ResponseWriter, r *http.Request) {
 		h.appError(w, r, err, msg)
 		return
 	}
-	writeJSON(w, http.StatusOK, recordFromView(rv))
+	rec := recordFromView(rv)
+	if h.fetchFinding != nil && rv.Push != nil {
+		rec.LocalFetch = h.fetchFinding(id, index)
+	}
+	writeJSON(w, http.StatusOK, rec)
 }
 
 func (h *Handler) receipt(w http.ResponseWriter, r *http.Request) {

@@ -154,6 +154,32 @@ type Record struct {
 	Raw *app.RawView `json:"raw,omitempty"`
 	// Experts: registered experts' signed endorsements and disputes.
 	Experts []app.ExpertJudgement `json:"experts,omitempty"`
+	// LocalFetch: for a pushed chunk whose bytes the validators fetched,
+	// what the validator of the node answering found. It is this node's
+	// own account, not the chain's: a validator that got bytes whose
+	// content id is not the one on chain attests a gap (it has no bytes
+	// the chain names), and only here says which bytes it was served and
+	// the chunk digest it computed from them.
+	LocalFetch *FetchFinding `json:"local_fetch,omitempty"`
+}
+
+// FetchFinding is what a validator found fetching a pushed chunk's bytes.
+type FetchFinding struct {
+	Validator string `json:"validator,omitempty"` // this node's validator name
+	// Outcome: "fetched" (bytes of the content id on chain, hashed and
+	// attested), "content-mismatch" (bytes were served, but their content
+	// id is not the chain's: attested as a gap) or "unavailable" (no
+	// source served them within the fetch window: a gap).
+	Outcome string `json:"outcome"`
+	// ContentNamed is the content id on chain, the gateway's claim.
+	ContentNamed string `json:"content_named"`
+	// Content and Digest are the content id and the chunk digest of the
+	// bytes this validator checked (the attested digest when fetched; for
+	// a mismatch, those of the bytes it was served).
+	Content string `json:"content,omitempty"`
+	Digest  string `json:"digest,omitempty"`
+	Source  string `json:"source,omitempty"` // where it got the bytes
+	Error   string `json:"error,omitempty"`  // why not, when unavailable
 }
 
 // Attestation is one validator's part in a chunk (the seed's "Validation

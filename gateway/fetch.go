@@ -103,14 +103,18 @@ func (g *Gateway) fetchFaults() FetchFaults {
 // fetchMode says whether this gateway submits chunks without their bytes.
 func (g *Gateway) fetchMode() bool { return g.cfg.PublicURL != "" }
 
-// fetchTx builds a chunk's FetchChunkTx from its logged messages and
-// remembers where its bytes are.
-func (ps *pushStream) fetchTx(c *gwChunk, msgs [][]byte) ([]byte, error) {
+// fetchTx builds a chunk's FetchChunkTx from its logged messages, read a
+// few at a time, and remembers where its bytes are.
+func (ps *pushStream) fetchTx(c *gwChunk) ([]byte, error) {
 	h := wire.NewContentHasher(ps.id, ps.origin, c.FirstSeq)
-	lens := make([]uint32, len(msgs))
-	for i, m := range msgs {
+	lens := make([]uint32, 0, c.Count)
+	err := ps.eachMessage(c, func(_ uint64, m []byte) error {
 		h.Add(m)
-		lens[i] = uint32(len(m))
+		lens = append(lens, uint32(len(m)))
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	id := h.Sum()
 	if f := ps.g.fetchFaults().WrongContent; f != nil && f(c.FirstSeq) {
@@ -141,14 +145,10 @@ func (ps *pushStream) indexContent() {
 	}
 	ps.mu.Unlock()
 	for _, c := range todo {
-		ents, err := ps.log.Read(c.FirstSeq, c.Count, int(c.Bytes)+1)
-		if err != nil || len(ents) != c.Count {
+		h := wire.NewContentHasher(ps.id, ps.origin, c.FirstSeq)
+		if err := ps.eachMessage(c, func(_ uint64, m []byte) error { h.Add(m); return nil }); err != nil {
 			ps.g.log.Error("gateway: reading a chunk to index its content", "stream", ps.id, "first_seq", c.FirstSeq, "err", err)
 			return
-		}
-		h := wire.NewContentHasher(ps.id, ps.origin, c.FirstSeq)
-		for _, e := range ents {
-			h.Add(e.Data)
 		}
 		ps.g.content.put(h.Sum(), contentLoc{ps: ps, c: c})
 		ps.mu.Lock()
@@ -160,98 +160,207 @@ func (ps *pushStream) indexContent() {
 // errNoContent: this node holds no bytes under a content id.
 var errNoContent = errors.New("this node holds no chunk with that content id")
 
+// ContentKind says where a node holds a content id's bytes.
+type ContentKind uint8
+
+const (
+	// ContentLog: a chunk of this gateway's own log, not yet stored as
+	// an object.
+	ContentLog ContentKind = iota
+	// ContentObject: an object of the store, named by its chunk digest.
+	ContentObject
+	// ContentPrefetched: bytes this node's validator fetched, and checked
+	// against their content id, before their chunk had an index.
+	ContentPrefetched
+)
+
+// LocalContent is a content id's bytes on this node, ready to be read
+// once. Close it when done (WriteTo does not).
+type LocalContent struct {
+	Size int64
+	Kind ContentKind
+	// Digest names the object (ContentObject only).
+	Digest digest.Digest
+	// WriteTo writes the bytes to w: a log chunk a few messages at a
+	// time, a file through w's ReadFrom if it has one, so that a 16 MiB
+	// chunk is never held whole.
+	WriteTo func(w io.Writer) error
+	Close   func()
+}
+
+// HasContent reports whether this node holds a content id's bytes,
+// without reading them.
+func (g *Gateway) HasContent(id wire.ContentID) bool {
+	c, err := g.OpenContent(id)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
 // FetchBytes returns the bytes a content id names, if this node holds
-// them: a chunk of its own log (decided or not), one it fetched, or one
-// fetched ahead of its block. The node's own validator reads its
-// gateway's chunks here, without HTTP.
+// them, in one buffer (tests and small tools; fetching streams them with
+// OpenContent).
 func (g *Gateway) FetchBytes(id wire.ContentID) ([]byte, error) {
-	size, write, err := g.openFetch(id)
+	c, err := g.OpenContent(id)
 	if err != nil {
 		return nil, err
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	if err := write(buf); err != nil {
+	defer c.Close()
+	buf := bytes.NewBuffer(make([]byte, 0, c.Size))
+	if err := c.WriteTo(buf); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
 }
 
-// fetchBatch is how many logged messages a fetch answer reads at once, so
-// that serving a 16 MiB chunk holds about 1 MiB at a time.
-const fetchBatch = 16
+// fetchBatch bounds the bytes a log chunk is read in, so that serving or
+// storing a 16 MiB chunk holds about 1 MiB at a time.
+const fetchBatch = 1 << 20
 
-// openFetch finds a content id's bytes and returns their size and a
-// function that writes them (once).
-func (g *Gateway) openFetch(id wire.ContentID) (int64, func(io.Writer) error, error) {
+// eachMessage reads a logged chunk's messages in order, about fetchBatch
+// bytes at a time, and hands each to fn (valid only during the call).
+func (ps *pushStream) eachMessage(c *gwChunk, fn func(seq uint64, data []byte) error) error {
+	var n uint64
+	for seq, left := c.FirstSeq, c.Count; left > 0; {
+		ents, err := ps.log.Read(seq, left, fetchBatch)
+		if err != nil {
+			return fmt.Errorf("reading the chunk from the log: %w", err)
+		}
+		if len(ents) == 0 || ents[0].Seq != seq {
+			return fmt.Errorf("the log has no message %d of the chunk", seq)
+		}
+		for _, e := range ents {
+			if err := fn(e.Seq, e.Data); err != nil {
+				return err
+			}
+			n += uint64(len(e.Data))
+		}
+		seq, left = seq+uint64(len(ents)), left-len(ents)
+	}
+	if n != c.Bytes {
+		return fmt.Errorf("the log holds %d bytes of the chunk's %d", n, c.Bytes)
+	}
+	return nil
+}
+
+// OpenContent finds a content id's bytes on this node: a chunk of its own
+// log (decided or not), an object it stored or fetched, or bytes fetched
+// ahead of their block. The node's own validator reads them here, without
+// HTTP.
+func (g *Gateway) OpenContent(id wire.ContentID) (*LocalContent, error) {
 	l, ok := g.content.get(id)
-	path := g.prefetchPath(id)
+	path, kind := g.prefetchPath(id), ContentPrefetched
 	if ok && l.c != nil {
 		l.ps.mu.Lock()
 		stored, gone, d := l.c.Stored, l.c.ObjectGone, l.c.Digest
 		l.ps.mu.Unlock()
 		if !stored {
 			c, ps := l.c, l.ps
-			return int64(c.Bytes), func(w io.Writer) error {
-				var n uint64
-				for seq, left := c.FirstSeq, c.Count; left > 0; {
-					k := min(left, fetchBatch)
-					ents, err := ps.log.Read(seq, k, int(c.Bytes-n)+1)
-					if err != nil {
-						return fmt.Errorf("reading the chunk from the log: %w", err)
-					}
-					if len(ents) != k {
-						return fmt.Errorf("the log returned %d of %d messages", len(ents), k)
-					}
-					for _, e := range ents {
-						if _, err := w.Write(e.Data); err != nil {
-							return err
-						}
-						n += uint64(len(e.Data))
-					}
-					seq, left = seq+uint64(k), left-k
-				}
-				if n != c.Bytes {
-					return fmt.Errorf("the log holds %d bytes of the chunk's %d", n, c.Bytes)
-				}
-				return nil
-			}, nil
+			return &LocalContent{Size: int64(c.Bytes), Kind: ContentLog, Close: func() {}, WriteTo: func(w io.Writer) error {
+				return ps.eachMessage(c, func(_ uint64, b []byte) error {
+					_, err := w.Write(b)
+					return err
+				})
+			}}, nil
 		}
 		if gone {
-			return 0, nil, errNoContent
+			return nil, errNoContent
 		}
 		l.d = d
 	}
 	if ok {
-		path = g.objects.path(l.d)
+		path, kind = g.objects.path(l.d), ContentObject
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, nil, errNoContent
+		return nil, errNoContent
 	}
 	st, err := f.Stat()
 	if err != nil || st.Size() > wire.MaxFetchedChunkBytes {
 		f.Close()
-		return 0, nil, errNoContent
+		return nil, errNoContent
 	}
-	return st.Size(), func(w io.Writer) error {
-		defer f.Close()
+	return &LocalContent{Size: st.Size(), Kind: kind, Digest: l.d, Close: func() { f.Close() }, WriteTo: func(w io.Writer) error {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
 		_, err := io.CopyN(w, f, st.Size())
 		return err
-	}, nil
+	}}, nil
 }
 
-// PutFetched stores bytes this node's validator fetched and checked, by
+// FetchTemp creates a temporary file for bytes being fetched, where
+// KeepFetched and KeepPrefetched can adopt it without copying. Remove it
+// if neither does. Such files left by a crash go when the gateway opens.
+func (g *Gateway) FetchTemp() (*os.File, error) {
+	dir := filepath.Join(g.cfg.Dir, objectsDir, prefetchDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return os.CreateTemp(dir, ".fetch-*")
+}
+
+// KeepFetched stores bytes this node's validator fetched and checked, by
 // their chunk digest (so /v1/data serves them on this node too), and
 // remembers them under their content id for peers that fetch them here.
-func (g *Gateway) PutFetched(id wire.ContentID, d digest.Digest, data []byte) error {
-	if _, _, err := g.objects.put(d, data, g.cfg.clock()); err != nil {
-		return err
+// The bytes are f, a file of FetchTemp (closed here), or, with f nil, the
+// content's prefetched file or the object d already stored. They are
+// durable when KeepFetched returns.
+func (g *Gateway) KeepFetched(id wire.ContentID, d digest.Digest, f *os.File) error {
+	src := ""
+	if f != nil {
+		src = f.Name()
+		if err := f.Close(); err != nil {
+			os.Remove(src)
+			return err
+		}
+	} else if p := g.prefetchPath(id); fileExists(p) {
+		src = p
 	}
-	if _, ok := g.content.get(id); !ok {
+	at := g.cfg.clock()
+	var gone bool
+	if src != "" {
+		var err error
+		at, gone, err = g.objects.adopt(d, src, at)
+		if src == g.prefetchPath(id) {
+			g.prefetched.Add(-1) // adopted or removed
+		}
+		if err != nil {
+			return err
+		}
+	} else if st, err := os.Stat(g.objects.path(d)); err == nil {
+		at = st.ModTime()
+	} else {
+		return fmt.Errorf("no bytes to keep for content %s: %w", id, err)
+	}
+	if l, ok := g.content.get(id); ok && l.c != nil {
+		l.ps.markStored(l.c, d, at, gone)
+	} else if !ok {
 		g.content.put(id, contentLoc{d: d})
 	}
 	g.dropPrefetched(id)
 	return nil
+}
+
+// PutFetched stores bytes held in memory as KeepFetched does.
+func (g *Gateway) PutFetched(id wire.ContentID, d digest.Digest, data []byte) error {
+	f, err := g.FetchTemp()
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	return g.KeepFetched(id, d, f)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // handleFetch serves a chunk's bytes by content id to validators
@@ -276,14 +385,15 @@ func (g *Gateway) handleFetch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	size, write, err := g.openFetch(id)
+	c, err := g.OpenContent(id)
 	if err != nil {
 		writeErr(w, &httpError{http.StatusNotFound, err.Error() + "; try another node"})
 		return
 	}
+	defer c.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-	if err := write(w); err != nil {
+	w.Header().Set("Content-Length", strconv.FormatInt(c.Size, 10))
+	if err := c.WriteTo(w); err != nil {
 		// The length is promised: a short answer tells the client.
 		g.log.Warn("gateway: serving a chunk by content id", "content", id.String(), "err", err)
 	}
@@ -301,22 +411,21 @@ func (g *Gateway) prefetchPath(id wire.ContentID) string {
 
 const prefetchDir = "prefetch"
 
-// PutPrefetched keeps bytes a validator fetched (and checked against
-// their content id) before their chunk had an index, until PutFetched
-// stores them by digest. It reports false if the bound is reached. The
-// files are a cache: not synced, and deleted when the gateway opens.
-func (g *Gateway) PutPrefetched(id wire.ContentID, b []byte) bool {
-	if g.prefetched.Add(1) > maxPrefetched {
-		g.prefetched.Add(-1)
-		return false
-	}
-	p := g.prefetchPath(id)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err == nil {
-		if err = os.WriteFile(p+".tmp", b, 0o600); err == nil && os.Rename(p+".tmp", p) == nil {
+// KeepPrefetched keeps bytes a validator fetched (and checked against
+// their content id) before their chunk had an index, until KeepFetched
+// stores them by digest; f is a file of FetchTemp, closed here and
+// removed if it is not kept. It reports false if the bound is reached.
+// The files are a cache: not synced (KeepFetched syncs the one it
+// adopts), and deleted when the gateway opens.
+func (g *Gateway) KeepPrefetched(id wire.ContentID, f *os.File) bool {
+	name := f.Name()
+	if f.Close() == nil {
+		if g.prefetched.Add(1) <= maxPrefetched && os.Rename(name, g.prefetchPath(id)) == nil {
 			return true
 		}
+		g.prefetched.Add(-1)
 	}
-	g.prefetched.Add(-1)
+	os.Remove(name)
 	return false
 }
 

@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
 	"github.com/datadragon/datadragon/app/wire"
+	"github.com/datadragon/datadragon/ingest/digest"
 )
 
 // TestFetchServesChunksByContent: in fetch mode the gateway submits each
@@ -133,5 +135,89 @@ func TestFetchContentAfterRestart(t *testing.T) {
 	c.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("resubmitted %d chunks the chain holds", n)
+	}
+}
+
+// TestKeepFetchedAndPrefetched: a validator's fetched file becomes the
+// object of its digest, served by digest and by content id; bytes kept
+// ahead of their block are served by content id until KeepFetched adopts
+// that very file; a second copy of an object already stored is dropped;
+// and temporary files a crash left behind go when the gateway opens.
+func TestKeepFetchedAndPrefetched(t *testing.T) {
+	dir := t.TempDir()
+	c := newFakeChain(uploadsStream())
+	open := func() *Gateway {
+		g, err := Open(Config{Dir: dir, Chain: c, FlushAfter: time.Hour, PublicURL: "http://127.0.0.1:1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	g := open()
+	temp := func(b []byte) *os.File {
+		f, err := g.FetchTemp()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	a, b := bytes.Repeat([]byte("a"), 300<<10), bytes.Repeat([]byte("b"), 200<<10)
+	idA, idB := wire.ContentID{0xa}, wire.ContentID{0xb}
+	dA, dB := digest.Digest{0xa}, digest.Digest{0xb}
+
+	if err := g.KeepFetched(idA, dA, temp(a)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := g.FetchBytes(idA); err != nil || !bytes.Equal(got, a) {
+		t.Fatalf("by content id: %d bytes, %v", len(got), err)
+	}
+	if got, err := os.ReadFile(g.objects.path(dA)); err != nil || !bytes.Equal(got, a) {
+		t.Fatalf("object: %d bytes, %v", len(got), err)
+	}
+	// A second copy of the same object is dropped, the first kept.
+	if err := g.KeepFetched(idA, dA, temp(b)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(g.objects.path(dA)); !bytes.Equal(got, a) {
+		t.Fatal("a second copy replaced a stored object")
+	}
+
+	if !g.KeepPrefetched(idB, temp(b)) {
+		t.Fatal("KeepPrefetched refused")
+	}
+	lc, err := g.OpenContent(idB)
+	if err != nil || lc.Kind != ContentPrefetched || lc.Size != int64(len(b)) {
+		t.Fatalf("prefetched: %+v %v", lc, err)
+	}
+	lc.Close()
+	if err := g.KeepFetched(idB, dB, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(g.objects.path(dB)); err != nil || !bytes.Equal(got, b) {
+		t.Fatalf("adopted prefetched object: %d bytes, %v", len(got), err)
+	}
+	if fileExists(g.prefetchPath(idB)) || g.prefetched.Load() != 0 {
+		t.Fatalf("the prefetched file is still counted (%d) or there", g.prefetched.Load())
+	}
+	if err := g.KeepFetched(wire.ContentID{0xc}, digest.Digest{0xc}, nil); err == nil {
+		t.Fatal("KeepFetched of nothing succeeded")
+	}
+
+	// A crash mid-fetch leaves a temporary file; the next open removes it.
+	left := temp(a)
+	left.Close()
+	g.Close()
+	g = open()
+	defer g.Close()
+	if fileExists(left.Name()) {
+		t.Fatalf("%s survived a restart", left.Name())
+	}
+	if got, err := g.objects.open(dA); err != nil {
+		t.Fatalf("object lost over a restart: %v", err)
+	} else {
+		got.Close()
 	}
 }

@@ -35,50 +35,97 @@ func (o *objectStore) path(d digest.Digest) string {
 
 func (o *objectStore) tombstone(d digest.Digest) string { return o.path(d) + tombstoneSuffix }
 
-// put writes an object once (atomically: a temporary file renamed, then
-// its directory synced, so the object is durable when put returns — a
-// log release depends on it). It returns when the object was stored: now,
-// or the file's time if it was already there. An object released by the
-// retention policy is not stored again (released is then set).
+// put writes an object once (atomically: a temporary file synced and
+// renamed, then its directory synced, so the object is durable when put
+// returns — a log release depends on it). It returns when the object was
+// stored: now, or the file's time if it was already there. An object
+// released by the retention policy is not stored again (released is then
+// set).
 func (o *objectStore) put(d digest.Digest, data []byte, now time.Time) (storedAt time.Time, released bool, err error) {
-	p := o.path(d)
-	if st, err := os.Stat(p); err == nil {
-		return st.ModTime(), false, nil
+	if at, released, done := o.exists(d); done {
+		return at, released, nil
 	}
-	if _, err := os.Stat(o.tombstone(d)); err == nil {
-		return time.Time{}, true, nil
-	}
-	dir := filepath.Dir(p)
-	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return time.Time{}, false, err
-		}
-		if !o.noSync {
-			if err := syncDir(o.dir); err != nil {
-				return time.Time{}, false, err
-			}
-		}
-	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
+	f, err := o.temp()
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	defer os.Remove(f.Name())
 	if _, err := f.Write(data); err != nil {
 		f.Close()
+		os.Remove(f.Name())
 		return time.Time{}, false, err
-	}
-	if !o.noSync {
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return time.Time{}, false, err
-		}
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
 		return time.Time{}, false, err
 	}
-	if err := os.Rename(f.Name(), p); err != nil {
+	return o.adopt(d, f.Name(), now)
+}
+
+// exists says whether object d is stored (and since when) or was
+// released: either way there is nothing to write.
+func (o *objectStore) exists(d digest.Digest) (storedAt time.Time, released, done bool) {
+	if st, err := os.Stat(o.path(d)); err == nil {
+		return st.ModTime(), false, true
+	}
+	if _, err := os.Stat(o.tombstone(d)); err == nil {
+		return time.Time{}, true, true
+	}
+	return time.Time{}, false, false
+}
+
+// temp creates a temporary file for an object being written. It lies in
+// the prefetch directory, which the gateway empties when it opens, so a
+// crash leaves nothing behind for long.
+func (o *objectStore) temp() (*os.File, error) {
+	dir := filepath.Join(o.dir, prefetchDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	return os.CreateTemp(dir, ".tmp-*")
+}
+
+// adopt makes the closed file at src object d, as put does: synced, then
+// renamed into place and its directory synced, so the object is durable
+// when adopt returns; one fsync of the file and one of its directory,
+// whatever wrote it. If the object is already there or was released, src
+// is removed instead. The bytes must be the object's: the caller hashed
+// them.
+func (o *objectStore) adopt(d digest.Digest, src string, now time.Time) (storedAt time.Time, released bool, err error) {
+	if at, released, done := o.exists(d); done {
+		os.Remove(src)
+		return at, released, nil
+	}
+	fail := func(err error) (time.Time, bool, error) {
+		os.Remove(src)
 		return time.Time{}, false, err
+	}
+	p := o.path(d)
+	dir := filepath.Dir(p)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fail(err)
+		}
+		if !o.noSync {
+			if err := syncDir(o.dir); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if !o.noSync {
+		f, err := os.OpenFile(src, os.O_RDWR, 0)
+		if err != nil {
+			return fail(err)
+		}
+		err = f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	if err := os.Rename(src, p); err != nil {
+		return fail(err)
 	}
 	if !o.noSync {
 		if err := syncDir(dir); err != nil {

@@ -677,6 +677,9 @@ func (ps *pushStream) submitDue() {
 
 // chunkTx reads a chunk's messages from the log into its transaction.
 func (ps *pushStream) chunkTx(c *gwChunk) ([]byte, error) {
+	if ps.g.fetchMode() {
+		return ps.fetchTx(c)
+	}
 	ents, err := ps.log.Read(c.FirstSeq, c.Count, int(c.Bytes)+1)
 	if err != nil {
 		return nil, err
@@ -688,16 +691,15 @@ func (ps *pushStream) chunkTx(c *gwChunk) ([]byte, error) {
 	for i, e := range ents {
 		msgs[i] = e.Data
 	}
-	if ps.g.fetchMode() {
-		return ps.fetchTx(c, msgs)
-	}
 	t := &wire.ChunkTx{Stream: ps.id, Origin: ps.origin, FirstSeq: c.FirstSeq, Offset: c.SessionOffset, Messages: msgs}
 	return t.Marshal()
 }
 
 // storeObjects writes the bytes of chunks that are on chain into the
 // object store, named by the chunk digest a record carries: anyone holding
-// a receipt can fetch the chunk's bytes by digest and check them.
+// a receipt can fetch the chunk's bytes by digest and check them. A chunk
+// this node's validator fetched and stored already (KeepFetched) is not
+// written again.
 func (ps *pushStream) storeObjects() {
 	ps.mu.Lock()
 	var todo []*gwChunk
@@ -708,45 +710,67 @@ func (ps *pushStream) storeObjects() {
 	}
 	ps.mu.Unlock()
 	for _, c := range todo {
-		d, data, err := ps.chunkObject(c)
-		var at time.Time
-		var gone bool
-		if err == nil {
-			at, gone, err = ps.g.objects.put(d, data, ps.g.cfg.clock())
+		ps.mu.Lock()
+		stored, index := c.Stored, c.Index
+		ps.mu.Unlock()
+		if stored {
+			continue
 		}
+		d, at, gone, err := ps.storeObject(c, index)
 		if err != nil {
-			ps.g.log.Error("gateway: storing a chunk's bytes", "stream", ps.id, "index", c.Index, "err", err)
+			ps.g.log.Error("gateway: storing a chunk's bytes", "stream", ps.id, "index", index, "err", err)
 			return
 		}
-		ps.mu.Lock()
-		c.Stored, c.Digest, c.StoredAt, c.ObjectGone = true, d, at, gone
-		if !gone {
-			ps.keptBytes += c.Bytes
-		}
-		ps.mu.Unlock()
+		ps.markStored(c, d, at, gone)
 	}
 }
 
-// chunkObject reads a chunk from the log and computes its digest under its
-// chain index.
-func (ps *pushStream) chunkObject(c *gwChunk) (digest.Digest, []byte, error) {
-	ents, err := ps.log.Read(c.FirstSeq, c.Count, int(c.Bytes)+1)
+// storeObject streams a chunk from the log into a temporary file while
+// hashing its digest under its chain index, then makes the file the
+// object of that digest.
+func (ps *pushStream) storeObject(c *gwChunk, index uint64) (digest.Digest, time.Time, bool, error) {
+	h, err := digest.NewHasher(ps.id, index)
 	if err != nil {
-		return digest.Digest{}, nil, err
+		return digest.Digest{}, time.Time{}, false, err
 	}
-	h, err := digest.NewHasher(ps.id, c.Index)
+	f, err := ps.g.objects.temp()
 	if err != nil {
-		return digest.Digest{}, nil, err
+		return digest.Digest{}, time.Time{}, false, err
 	}
-	data := make([]byte, 0, c.Bytes)
-	for _, e := range ents {
-		if err := h.Add(e.Seq, e.Data); err != nil {
-			return digest.Digest{}, nil, err
+	err = ps.eachMessage(c, func(seq uint64, b []byte) error {
+		if err := h.Add(seq, b); err != nil {
+			return err
 		}
-		data = append(data, e.Data...)
+		_, err := f.Write(b)
+		return err
+	})
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	d, err := h.Sum()
-	return d, data, err
+	var d digest.Digest
+	if err == nil {
+		d, err = h.Sum()
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return digest.Digest{}, time.Time{}, false, err
+	}
+	at, gone, err := ps.g.objects.adopt(d, f.Name(), ps.g.cfg.clock())
+	return d, at, gone, err
+}
+
+// markStored records that a chunk's bytes are object d (or were, until
+// the retention policy released them), unless that is known already.
+func (ps *pushStream) markStored(c *gwChunk, d digest.Digest, at time.Time, gone bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if c.Stored {
+		return
+	}
+	c.Stored, c.Digest, c.StoredAt, c.ObjectGone = true, d, at, gone
+	if !gone {
+		ps.keptBytes += c.Bytes
+	}
 }
 
 // committed applies a block's outcomes to this stream's chunks.

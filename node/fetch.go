@@ -7,10 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/datadragon/datadragon/api"
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/rules"
 	"github.com/datadragon/datadragon/app/wire"
@@ -29,9 +31,16 @@ import (
 // Defaults of the fetcher.
 const (
 	DefaultFetchWindow = 30 * time.Second
-	fetchWorkers       = 2 // chunks fetched at once (each holds ≤ 16 MiB)
-	fetchPerPeer       = 2 // requests to one peer at once
-	fetchRetry         = 300 * time.Millisecond
+	// Chunks fetched at once. A fetch streams its chunk to a file while
+	// hashing it, holding one message and a 256 KiB write buffer, so four
+	// workers cost about 5 MiB, not four chunks. There are more workers
+	// than requests one peer may hold (fetchPerPeer): a peer that accepts
+	// requests and never answers holds two workers until their requests
+	// time out, and the others go on fetching other chunks from other
+	// sources.
+	fetchWorkers = 4
+	fetchPerPeer = 2 // requests to one peer at once
+	fetchRetry   = 300 * time.Millisecond
 	// A fetch request may take 5 s plus the time the chunk takes at
 	// 4 MiB/s: a peer slower than that is dropped for the next one.
 	fetchBaseTimeout = 5 * time.Second
@@ -49,7 +58,10 @@ type fetchJob struct {
 	// prefetch: the transaction is only in the mempool; fetch the bytes
 	// and keep them, attest nothing (the index is not known yet).
 	prefetch *wire.FetchChunkTx
-	data     []byte // the checked bytes, until stored
+	kept     *fetched // the checked bytes, until stored
+	// mismatch: the last bytes a source served under the chunk's
+	// content id that turned out to have another.
+	mismatch *contentMismatch
 }
 
 // Fetcher fetches pushed chunks' bytes and hands the attestor what it
@@ -76,6 +88,7 @@ type Fetcher struct {
 	// block; a chunk's own fetch waits for it rather than fetch twice.
 	prefetching map[wire.ContentID]bool
 	perPeer     map[string]int
+	findings    findings
 	wake        chan struct{}
 	stop        chan struct{}
 	wg          sync.WaitGroup
@@ -83,11 +96,13 @@ type Fetcher struct {
 }
 
 // fetchStore is where fetched bytes are kept and first looked for: the
-// node's gateway.
+// node's gateway (see its methods of the same names).
 type fetchStore interface {
-	FetchBytes(wire.ContentID) ([]byte, error)
-	PutFetched(wire.ContentID, digest.Digest, []byte) error
-	PutPrefetched(wire.ContentID, []byte) bool
+	HasContent(wire.ContentID) bool
+	OpenContent(wire.ContentID) (*gateway.LocalContent, error)
+	FetchTemp() (*os.File, error)
+	KeepPrefetched(wire.ContentID, *os.File) bool
+	KeepFetched(wire.ContentID, digest.Digest, *os.File) error
 }
 
 var _ fetchStore = (*gateway.Gateway)(nil)
@@ -134,7 +149,7 @@ func (f *Fetcher) Add(p app.PushedChunk) {
 // mempool admitted, so that they are here when its block gives it an
 // index. It never blocks.
 func (f *Fetcher) Prefetch(t *wire.FetchChunkTx) {
-	if _, err := f.gw.FetchBytes(t.Content); err == nil {
+	if f.gw.HasContent(t.Content) {
 		return // this node's own push, or already here
 	}
 	f.mu.Lock()
@@ -230,6 +245,7 @@ func (f *Fetcher) worker() {
 		}
 		p, err := f.fetch(ctx, j)
 		if ctx.Err() != nil {
+			j.kept.discard() // stopping: the chunk is fetched again after a restart
 			return
 		}
 		switch {
@@ -239,13 +255,23 @@ func (f *Fetcher) worker() {
 		case err == nil:
 			f.done(j)
 			f.attest(p)
-			f.store(j, p.Digest)
+			f.findings.put(j.key, api.FetchFinding{Outcome: "fetched", ContentNamed: j.order.Tx.Content.String(),
+				Content: j.order.Tx.Content.String(), Digest: p.Digest.String(), Source: j.kept.source})
+			f.store(j)
+		case errors.Is(err, errRules):
+			f.log.Error("fetch: the stream's rules on chain do not parse; attesting a gap", "chunk", j.key.String(), "err", err)
+			f.done(j)
+			f.attest(app.PushedChunk{Key: j.key, Verdict: wire.Gap})
+			f.findings.put(j.key, gapFinding(j, err))
 		case time.Now().After(j.deadline):
+			f.noteMismatch(j, err)
 			f.log.Warn("fetch: no matching bytes for a pushed chunk within the fetch window; attesting a gap",
 				"chunk", j.key.String(), "content", j.order.Tx.Content.String(), "source", j.order.Tx.Source, "err", err)
 			f.done(j)
 			f.attest(app.PushedChunk{Key: j.key, Verdict: wire.Gap})
+			f.findings.put(j.key, gapFinding(j, err))
 		default:
+			f.noteMismatch(j, err)
 			j.tries++
 			j.next = time.Now().Add(fetchRetry)
 			f.requeue(j)
@@ -264,13 +290,11 @@ func (f *Fetcher) requeue(j *fetchJob) {
 // deadline (the chunk's own fetch then starts from scratch).
 func (f *Fetcher) runPrefetch(ctx context.Context, j *fetchJob) {
 	t := j.prefetch
-	b, err := f.download(ctx, t, j.tries)
-	if err == nil {
-		if id := contentID(t, b); id == t.Content {
-			f.gw.PutPrefetched(t.Content, b)
-		} else {
-			err = fmt.Errorf("the bytes have content id %s", id)
-		}
+	got, err := f.download(ctx, t, j.tries, nil, nil)
+	if err == nil && !f.gw.KeepPrefetched(t.Content, got.file) {
+		// The bound of prefetched chunks is reached: this one is fetched
+		// when its block comes.
+		got.file = nil
 	}
 	if err == nil || ctx.Err() != nil || time.Now().After(j.deadline) {
 		f.mu.Lock()
@@ -283,54 +307,119 @@ func (f *Fetcher) runPrefetch(ctx context.Context, j *fetchJob) {
 	f.requeue(j)
 }
 
-// contentID is the content id of b cut by t's lengths (len(b) must be
-// t.DataBytes()).
-func contentID(t *wire.FetchChunkTx, b []byte) wire.ContentID {
-	if uint64(len(b)) != t.DataBytes() {
-		return wire.ContentID{}
-	}
-	h := wire.NewContentHasher(t.Stream, t.Origin, t.FirstSeq)
-	off := 0
-	for _, l := range t.Lengths {
-		h.Add(b[off : off+int(l)])
-		off += int(l)
-	}
-	return h.Sum()
-}
-
 func (f *Fetcher) done(j *fetchJob) {
 	f.mu.Lock()
 	delete(f.queued, j.key)
 	f.mu.Unlock()
 }
 
-// fetch tries this node's own gateway, then the chunk's source and the
-// peers (starting at a different one each try), and checks what it got.
+// fetched is what a fetch found: the checked chunk and, unless the bytes
+// are stored here already, the temporary file holding them.
+type fetched struct {
+	digest  digest.Digest
+	verdict wire.Verdict
+	file    *os.File
+	keep    bool   // store the bytes (file, or the prefetched file or object)
+	source  string // where they came from
+}
+
+// discard removes a fetch's temporary file (g may be nil).
+func (g *fetched) discard() {
+	if g != nil && g.file != nil {
+		g.file.Close()
+		os.Remove(g.file.Name())
+		g.file = nil
+	}
+}
+
+// errRules: the stream's rules on chain do not parse, so no fetch can
+// judge the chunk.
+var errRules = errors.New("stream rules")
+
+// fetch reads the chunk from this node's own store if it holds it, or
+// else fetches it from the chunk's source and the peers (starting at a
+// different one each try), checking it as it comes.
 func (f *Fetcher) fetch(ctx context.Context, j *fetchJob) (app.PushedChunk, error) {
 	t := &j.order.Tx
-	if b, err := f.gw.FetchBytes(t.Content); err == nil {
-		if p, err := f.check(j, b); err == nil {
-			return p, nil
+	rs, err := rules.Parse(j.order.Rules)
+	if err != nil {
+		return app.PushedChunk{}, fmt.Errorf("%w: %w", errRules, err)
+	}
+	got, err := f.local(j, rs)
+	if err != nil {
+		f.noteMismatch(j, err)
+		f.mu.Lock()
+		busy := f.prefetching[t.Content]
+		f.mu.Unlock()
+		if busy {
+			return app.PushedChunk{}, errPrefetching
 		}
+		got, err = f.download(ctx, t, j.tries, &j.key.Index, rs)
 	}
-	f.mu.Lock()
-	busy := f.prefetching[t.Content]
-	f.mu.Unlock()
-	if busy {
-		return app.PushedChunk{}, errPrefetching
-	}
-	b, err := f.download(ctx, t, j.tries)
 	if err != nil {
 		return app.PushedChunk{}, err
 	}
-	return f.check(j, b)
+	j.kept = got
+	return app.PushedChunk{Key: j.key, Digest: wire.Digest(got.digest), Verdict: got.verdict}, nil
 }
 
-// download gets a chunk's bytes of the right size and content id from the
-// chunk's source or a peer, starting at a different one each try.
-func (f *Fetcher) download(ctx context.Context, t *wire.FetchChunkTx, try int) ([]byte, error) {
+// local checks the chunk's bytes if this node holds them: its gateway's
+// own log (the gateway stores its chunks by digest itself once they are on
+// chain), an object, or a chunk fetched ahead of its block (stored where
+// it is).
+func (f *Fetcher) local(j *fetchJob, rs *rules.Rules) (*fetched, error) {
+	t := &j.order.Tx
+	lc, err := f.gw.OpenContent(t.Content)
+	if err != nil {
+		return nil, err
+	}
+	defer lc.Close()
+	if uint64(lc.Size) != t.DataBytes() {
+		return nil, fmt.Errorf("this node holds %d bytes under the content id, the chunk has %d", lc.Size, t.DataBytes())
+	}
+	s := newChunkSink(t)
+	defer s.release()
+	if s.digest, err = digest.NewHasher(t.Stream, j.key.Index); err != nil {
+		return nil, err
+	}
+	s.rules = rs.NewChecker()
+	got := &fetched{keep: lc.Kind != gateway.ContentLog, source: "this node"}
+	if lc.Kind != gateway.ContentPrefetched {
+		// A prefetched file was checked against its content id when it
+		// was fetched, by this node.
+		s.content = wire.NewContentHasher(t.Stream, t.Origin, t.FirstSeq)
+	}
+	if err = lc.WriteTo(s); err == nil {
+		err = s.finish()
+	}
+	if err == nil && s.content != nil && s.content.Sum() != t.Content {
+		err = mismatchOf(s, t, "this node")
+	}
+	if err == nil {
+		got.digest, err = s.digest.Sum()
+	}
+	if err != nil {
+		got.discard()
+		return nil, err
+	}
+	got.verdict = s.rules.Verdict()
+	return got, nil
+}
+
+// download fetches a chunk's bytes of the right size and content id from
+// the chunk's source or a peer, starting at a different one each try,
+// into a temporary file. With index, it also hashes the chunk digest and
+// judges rs; without (a prefetch) only the content id.
+func (f *Fetcher) download(ctx context.Context, t *wire.FetchChunkTx, try int, index *uint64, rs *rules.Rules) (*fetched, error) {
 	srcs := append([]string{strings.TrimRight(t.Source, "/")}, f.peers...)
 	var errs []error
+	var file *os.File
+	defer func() {
+		if file != nil {
+			file.Close()
+			os.Remove(file.Name())
+		}
+	}()
 	for i := range srcs {
 		src := srcs[(i+try)%len(srcs)]
 		if src == f.self || (f.blocked != nil && f.blocked(src)) {
@@ -340,14 +429,24 @@ func (f *Fetcher) download(ctx context.Context, t *wire.FetchChunkTx, try int) (
 			errs = append(errs, fmt.Errorf("%s: busy with this node's other fetches", src))
 			continue
 		}
-		b, err := f.get(ctx, src, t)
+		var err error
+		if file == nil {
+			file, err = f.gw.FetchTemp()
+		} else if err = file.Truncate(0); err == nil {
+			_, err = file.Seek(0, io.SeekStart)
+		}
+		var got *fetched
+		if err == nil {
+			got, err = f.get(ctx, src, t, index, rs, file)
+		}
 		f.release(src)
 		if err == nil {
-			if id := contentID(t, b); id == t.Content {
-				return b, nil
-			} else {
-				err = fmt.Errorf("the bytes have content id %s, the chain names %s", id, t.Content)
-			}
+			got.file, got.keep, got.source, file = file, true, src, nil
+			return got, nil
+		}
+		var m *contentMismatch
+		if errors.As(err, &m) {
+			m.source = src
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", src, err))
 		if ctx.Err() != nil {
@@ -378,9 +477,10 @@ func (f *Fetcher) release(src string) {
 	}
 }
 
-// get fetches one chunk's bytes from one node, refusing an answer of the
-// wrong size before reading it, and never reading more than the chunk.
-func (f *Fetcher) get(ctx context.Context, src string, t *wire.FetchChunkTx) ([]byte, error) {
+// get fetches one chunk's bytes from one node into file, refusing an
+// answer of the wrong size before reading it, never reading more than
+// the chunk, and hashing the bytes as they come.
+func (f *Fetcher) get(ctx context.Context, src string, t *wire.FetchChunkTx, index *uint64, rs *rules.Rules, file *os.File) (*fetched, error) {
 	size := t.DataBytes() // ≤ wire.MaxFetchedChunkBytes (checked when decoded)
 	timeout := f.reqBase + time.Duration(size)*time.Second/fetchMinRate
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -401,66 +501,136 @@ func (f *Fetcher) get(ctx context.Context, src string, t *wire.FetchChunkTx) ([]
 	if resp.ContentLength >= 0 && uint64(resp.ContentLength) != size {
 		return nil, fmt.Errorf("offers %d bytes, the chunk on chain has %d", resp.ContentLength, size)
 	}
-	b := make([]byte, size)
-	if _, err := io.ReadFull(resp.Body, b); err != nil {
+	s := newChunkSink(t)
+	defer s.release()
+	s.content = wire.NewContentHasher(t.Stream, t.Origin, t.FirstSeq)
+	if index != nil {
+		if s.digest, err = digest.NewHasher(t.Stream, *index); err != nil {
+			return nil, err
+		}
+		s.rules = rs.NewChecker()
+	}
+	s.keepIn(file)
+	if _, err := s.ReadFrom(resp.Body); err != nil {
 		return nil, fmt.Errorf("reading %d bytes: %w", size, err)
 	}
-	var one [1]byte
-	if n, _ := resp.Body.Read(one[:]); n > 0 {
-		return nil, fmt.Errorf("sent more than the chunk's %d bytes", size)
+	if err := s.finish(); err != nil {
+		return nil, err
 	}
-	return b, nil
-}
-
-// check verifies fetched bytes against the chain's lengths and content id,
-// computes the chunk digest and the rules' verdict, and stores the bytes.
-func (f *Fetcher) check(j *fetchJob, b []byte) (app.PushedChunk, error) {
-	t := &j.order.Tx
-	if uint64(len(b)) != t.DataBytes() {
-		return app.PushedChunk{}, fmt.Errorf("%d bytes, the chunk has %d", len(b), t.DataBytes())
+	if s.content.Sum() != t.Content {
+		return nil, mismatchOf(s, t, src)
 	}
-	msgs := make([][]byte, len(t.Lengths))
-	ch := wire.NewContentHasher(t.Stream, t.Origin, t.FirstSeq)
-	h, err := digest.NewHasher(t.Stream, j.key.Index)
-	if err != nil {
-		return app.PushedChunk{}, err
-	}
-	off := 0
-	for i, l := range t.Lengths {
-		m := b[off : off+int(l)]
-		off += int(l)
-		msgs[i] = m
-		ch.Add(m)
-		if err := h.Add(t.FirstSeq+uint64(i), m); err != nil {
-			return app.PushedChunk{}, err
+	got := &fetched{}
+	if s.digest != nil {
+		if got.digest, err = s.digest.Sum(); err != nil {
+			return nil, err
 		}
+		got.verdict = s.rules.Verdict()
 	}
-	if ch.Sum() != t.Content {
-		return app.PushedChunk{}, fmt.Errorf("the bytes have content id %s, the chain names %s", ch.Sum(), t.Content)
-	}
-	d, err := h.Sum()
-	if err != nil {
-		return app.PushedChunk{}, err
-	}
-	rs, err := rules.Parse(j.order.Rules)
-	if err != nil {
-		return app.PushedChunk{}, fmt.Errorf("stream rules: %w", err)
-	}
-	j.data = b
-	return app.PushedChunk{Key: j.key, Digest: wire.Digest(d), Verdict: rs.Check(msgs)}, nil
+	return got, nil
 }
 
-// store keeps a fetched chunk's bytes by digest and content id. It runs
-// after the attestation, which stands on the hash alone, so the disk's
-// fsync is not in the chunk's way to its decision; a node that could not
-// keep the bytes says so, and the chunk is served by the others.
-func (f *Fetcher) store(j *fetchJob, d wire.Digest) {
-	b := j.data
-	j.data = nil
-	if b == nil {
+// store keeps a fetched chunk's bytes by digest and content id, durably.
+// It runs after the attestation, which stands on the hash alone, so the
+// disk's fsync is not in the chunk's way to its decision; a node that
+// could not keep the bytes says so, and the chunk is served by the others.
+func (f *Fetcher) store(j *fetchJob) {
+	got := j.kept
+	j.kept = nil
+	if got == nil || !got.keep {
 		return
 	}
-	if err := f.gw.PutFetched(j.order.Tx.Content, digest.Digest(d), b); err != nil {
+	file := got.file
+	got.file = nil
+	if err := f.gw.KeepFetched(j.order.Tx.Content, got.digest, file); err != nil {
 		f.log.Error("fetch: storing a fetched chunk", "chunk", j.key.String(), "err", err)
 	}
+}
+
+// contentMismatch: a source served bytes under the chunk's content id
+// that have another. The validator attests no digest for them (the chain
+// names other bytes), but says which they were (FetchFinding).
+type contentMismatch struct {
+	named, content wire.ContentID
+	digest         digest.Digest // of the bytes served, under the chunk's index; zero for a prefetch
+	source         string
+}
+
+func (e *contentMismatch) Error() string {
+	return fmt.Sprintf("the bytes have content id %s, the chain names %s", e.content, e.named)
+}
+
+func mismatchOf(s *chunkSink, t *wire.FetchChunkTx, src string) *contentMismatch {
+	m := &contentMismatch{named: t.Content, content: s.content.Sum(), source: src}
+	if s.digest != nil {
+		m.digest, _ = s.digest.Sum()
+	}
+	return m
+}
+
+// noteMismatch keeps the content mismatch among a try's errors, if any.
+func (f *Fetcher) noteMismatch(j *fetchJob, err error) {
+	var m *contentMismatch
+	if errors.As(err, &m) && !m.digest.IsZero() {
+		j.mismatch = m
+	}
+}
+
+// gapFinding is what a validator found about a chunk it attests as a gap.
+func gapFinding(j *fetchJob, err error) api.FetchFinding {
+	named := j.order.Tx.Content.String()
+	if m := j.mismatch; m != nil {
+		return api.FetchFinding{Outcome: "content-mismatch", ContentNamed: named, Content: m.content.String(), Digest: wire.Digest(m.digest).String(), Source: m.source}
+	}
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+		if len(msg) > 1000 {
+			msg = msg[:1000] + "…"
+		}
+	}
+	return api.FetchFinding{Outcome: "unavailable", ContentNamed: named, Error: msg}
+}
+
+// maxFindings bounds the fetch findings a node keeps (a few hundred bytes
+// each): the most recent ones, until it restarts.
+const maxFindings = 4096
+
+// findings keeps what this node's validator found for its most recently
+// fetched chunks, for the record API: the chain holds only the attested
+// digest or gap.
+type findings struct {
+	mu    sync.Mutex
+	m     map[wire.ChunkKey]api.FetchFinding
+	order []wire.ChunkKey
+}
+
+func (x *findings) put(k wire.ChunkKey, v api.FetchFinding) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.m == nil {
+		x.m = map[wire.ChunkKey]api.FetchFinding{}
+	}
+	if _, ok := x.m[k]; !ok {
+		x.order = append(x.order, k)
+	}
+	x.m[k] = v
+	for len(x.m) > maxFindings {
+		delete(x.m, x.order[0])
+		x.order = x.order[1:]
+	}
+}
+
+// Finding returns what this node's validator found when it fetched a
+// chunk's bytes, or nil if it does not know (not a fetched chunk, not yet
+// fetched, or before this node's last restart).
+func (f *Fetcher) Finding(k wire.ChunkKey, validator string) *api.FetchFinding {
+	f.findings.mu.Lock()
+	defer f.findings.mu.Unlock()
+	v, ok := f.findings.m[k]
+	if !ok {
+		return nil
+	}
+	v.Validator = validator
+	return &v
 }

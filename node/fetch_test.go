@@ -12,8 +12,11 @@ import (
 
 	cmttypes "github.com/cometbft/cometbft/types"
 
+	"github.com/datadragon/datadragon/api"
 	"github.com/datadragon/datadragon/app"
+	"github.com/datadragon/datadragon/app/wire"
 	"github.com/datadragon/datadragon/gateway"
+	"github.com/datadragon/datadragon/ingest/digest"
 	"github.com/datadragon/datadragon/receipt"
 )
 
@@ -224,9 +227,29 @@ func TestFetchWithheldAndWrongContent(t *testing.T) {
 			if gaps != 3 || agreed != 1 {
 				t.Fatalf("withheld chunk: %d gaps and %d digests, want 3 and 1: %+v", gaps, agreed, rv.Attestations)
 			}
+			for n := range net.nodes {
+				lf := localFetch(t, fmt.Sprintf("http://127.0.0.1:%d", 29450+n), *c.Index)
+				want := "unavailable"
+				if n == 0 {
+					want = "fetched"
+				}
+				if lf.Outcome != want || (n > 0 && lf.Error == "") {
+					t.Fatalf("node%d's record page of the withheld chunk shows %+v, want %s", n, lf, want)
+				}
+			}
 		case 3:
 			if gaps != 4 {
 				t.Fatalf("chunk with a wrong content id: %d gaps, want all 4: %+v", gaps, rv.Attestations)
+			}
+			// Every validator's own account, on its node's record API:
+			// which bytes it was served and the digest they have, which
+			// is not what the gateway named.
+			want := chunkDigest(t, "files", *c.Index, c.FirstSeq, file[c.Offset:c.Offset+c.Bytes], 64<<10)
+			for n := range net.nodes {
+				lf := localFetch(t, fmt.Sprintf("http://127.0.0.1:%d", 29450+n), *c.Index)
+				if lf.Outcome != "content-mismatch" || lf.Digest != want || lf.Content == "" || lf.Content == lf.ContentNamed || lf.Validator != fmt.Sprintf("node%d", n) {
+					t.Fatalf("node%d's record page of the chunk with a wrong content id shows %+v, want a content mismatch with digest %s", n, lf, want)
+				}
 			}
 		default:
 			// Every validator that attested in time agreed; on a loaded
@@ -234,8 +257,47 @@ func TestFetchWithheldAndWrongContent(t *testing.T) {
 			if agreed < 3 || gaps > 0 {
 				t.Fatalf("chunk %d: %d validators attested its digest and %d a gap, want at least 3 and none: %+v", i, agreed, gaps, rv.Attestations)
 			}
+			if lf := localFetch(t, "http://127.0.0.1:29451", *c.Index); lf.Outcome != "fetched" || lf.Digest != rv.Digest || lf.Content != lf.ContentNamed {
+				t.Fatalf("node1's record page of chunk %d shows %+v, want fetched with the accepted digest %s", i, lf, rv.Digest)
+			}
 		}
 	}
+}
+
+// chunkDigest is the chunk digest of data cut into messages of piece
+// bytes from seq first on.
+func chunkDigest(t *testing.T, stream string, index, first uint64, data []byte, piece int) string {
+	t.Helper()
+	h, err := digest.NewHasher(stream, index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off, seq := 0, first; off < len(data); off, seq = off+piece, seq+1 {
+		if err := h.Add(seq, data[off:min(off+piece, len(data))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d, err := h.Sum()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wire.Digest(d).String()
+}
+
+// localFetch reads what a node's record API says its validator found
+// fetching a chunk of stream files.
+func localFetch(t *testing.T, base string, index uint64) api.FetchFinding {
+	t.Helper()
+	var rec struct {
+		LocalFetch *api.FetchFinding `json:"local_fetch"`
+	}
+	if c := httpJSON(t, "GET", fmt.Sprintf("%s/v1/records/files/%d", base, index), nil, nil, &rec); c != 200 {
+		t.Fatalf("%s: record %d: %d", base, index, c)
+	}
+	if rec.LocalFetch == nil {
+		t.Fatalf("%s: record %d has no local_fetch", base, index)
+	}
+	return *rec.LocalFetch
 }
 
 // TestFetchFromPeer: a validator that cannot reach the gateway fetches

@@ -253,6 +253,9 @@ func Open(home string, o Options) (*Node, error) {
 	if cfg.API != "" {
 		h, err := api.New(api.Config{
 			App: a, Receipts: n, Feed: feed, Registry: reg, Logger: logger, Push: gw.Handler(), PushErrors: gw.StreamErrors, SourceStatus: n.SourceStatus,
+			FetchFinding: func(stream string, index uint64) *api.FetchFinding {
+				return fetcher.Finding(wire.ChunkKey{Stream: stream, Index: index}, cfg.Moniker)
+			},
 			Node:      api.NodeInfo{Moniker: cfg.Moniker, Version: o.Version, Height: n.Height},
 			Genesis:   func() (*cmttypes.GenesisDoc, error) { return cmttypes.GenesisDocFromFile(ccfg.GenesisFile()) },
 			RateLimit: cfg.RateLimit.api(),

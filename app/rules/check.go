@@ -19,15 +19,67 @@ import (
 // type name, min or max) cannot be judged by: Check returns wire.OK for
 // them.
 func (r *Rules) Check(msgs [][]byte) wire.Verdict {
+	c := r.NewChecker()
+	for _, m := range msgs {
+		c.Add(m)
+	}
+	return c.Verdict()
+}
+
+// Checker judges a chunk message by message, with the verdict Check gives
+// for the same messages at once: a validator hashing a large chunk as it
+// arrives judges it without holding it whole. Not safe for concurrent
+// use.
+type Checker struct {
+	pl    *plan // nil: no rules (or rules Check could not judge by)
+	slots []slot
+	buf   []byte
+	prev  float64
+	n     int    // messages added
+	total uint64 // their bytes
+	code  uint32 // the first per-message violation
+}
+
+// NewChecker starts judging a chunk. A nil *Rules is no rules.
+func (r *Rules) NewChecker() *Checker {
+	c := &Checker{}
 	if r == nil {
-		return wire.OK
+		return c
 	}
 	pl, err := compile(r)
 	if err != nil {
+		return c
+	}
+	c.pl = pl
+	if pl.json {
+		c.slots = make([]slot, len(pl.nodes))
+	}
+	return c
+}
+
+// Add judges the chunk's next message; it keeps no reference to m.
+func (c *Checker) Add(m []byte) {
+	i := c.n
+	c.n++
+	c.total += uint64(len(m))
+	if c.pl == nil || c.code != 0 {
+		return
+	}
+	c.code = c.pl.message(i, m, c.slots, &c.buf, &c.prev)
+}
+
+// Verdict is wire.OK or the first violation of the messages added so far,
+// in the order the package doc gives: a chunk over max_chunk_bytes first,
+// whatever its messages hold.
+func (c *Checker) Verdict() wire.Verdict {
+	if c.pl == nil {
 		return wire.OK
 	}
-	if code := pl.check(msgs); code != 0 {
-		return wire.Violation(code)
+	if c.pl.maxChunk > 0 && c.total > c.pl.maxChunk {
+		return wire.Violation(CodeChunkTooLarge)
+	}
+	if c.code != 0 {
+		return wire.Violation(c.code)
 	}
 	return wire.OK
 }
@@ -100,45 +152,29 @@ func (pl *plan) flatten(t *trieNode) int32 {
 	return i
 }
 
-// check returns the first violation's code, or 0.
-func (pl *plan) check(msgs [][]byte) uint32 {
-	if pl.maxChunk > 0 {
-		var total uint64
-		for _, m := range msgs {
-			total += uint64(len(m))
-			if total > pl.maxChunk {
-				return CodeChunkTooLarge
-			}
+// message returns the code of the first violation by message i of a
+// chunk, or 0; slots, buf and prev carry state from message to message.
+func (pl *plan) message(i int, m []byte, slots []slot, buf *[]byte, prev *float64) uint32 {
+	if pl.maxMessage > 0 && uint64(len(m)) > uint64(pl.maxMessage) {
+		return CodeMessageTooLarge
+	}
+	if !pl.json {
+		return 0
+	}
+	if !pl.scan(m, slots, buf) {
+		return CodeNotObject
+	}
+	for j := range pl.fields {
+		if code := pl.fields[j].check(m, slots[pl.fields[j].node]); code != 0 {
+			return code
 		}
 	}
-	var slots []slot
-	var buf []byte
-	if pl.json {
-		slots = make([]slot, len(pl.nodes))
-	}
-	var prev float64
-	for i, m := range msgs {
-		if pl.maxMessage > 0 && uint64(len(m)) > uint64(pl.maxMessage) {
-			return CodeMessageTooLarge
+	if pl.mono != none {
+		v, ok := number(m, slots[pl.mono])
+		if !ok || i > 0 && v < *prev {
+			return CodeNotMonotonic
 		}
-		if !pl.json {
-			continue
-		}
-		if !pl.scan(m, slots, &buf) {
-			return CodeNotObject
-		}
-		for j := range pl.fields {
-			if code := pl.fields[j].check(m, slots[pl.fields[j].node]); code != 0 {
-				return code
-			}
-		}
-		if pl.mono != none {
-			v, ok := number(m, slots[pl.mono])
-			if !ok || i > 0 && v < prev {
-				return CodeNotMonotonic
-			}
-			prev = v
-		}
+		*prev = v
 	}
 	return 0
 }

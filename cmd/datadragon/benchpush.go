@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"runtime/pprof"
@@ -39,6 +40,7 @@ func runBenchPush(args []string, stdout, stderr io.Writer) int {
 	commit := fs.Duration("commit-timeout", 100*time.Millisecond, "CometBFT's pause after each block (`D`)")
 	asJSON := fs.Bool("json", false, "print one JSON document instead of a table")
 	cpuProfile := fs.String("cpu-profile", "", "write a CPU profile of the whole run to `FILE` (go tool pprof reads it)")
+	heapProfile := fs.String("heap-profile", "", "write a heap profile taken when the Go heap was largest to `FILE` (go tool pprof -sample_index=inuse_space reads it)")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
 		return exitOK
@@ -71,6 +73,14 @@ func runBenchPush(args []string, stdout, stderr io.Writer) int {
 			return fail(stderr, c, err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *heapProfile != "" {
+		stop := bench.HeapPeakProfile(*heapProfile)
+		defer func() {
+			if err := stop(); err != nil {
+				fmt.Fprintf(stderr, "%s: heap profile: %v\n", c.path, err)
+			}
+		}()
 	}
 	res, err := bench.Push(bench.PushOptions{
 		Validators: *n, Bytes: *size << 20, Part: *part << 10, Piece: *piece << 10, PerChunk: *per,

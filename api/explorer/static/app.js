@@ -600,6 +600,9 @@
     const p = r.push;
     const last = p.messages > 0 ? p.first_seq + p.messages - 1 : p.first_seq;
     const origin = p.origin && /[^0]/.test(p.origin) ? p.origin : "";
+    // A fetched chunk's bytes travel beside consensus: the chain holds no
+    // digest of its own, each validator attests the one it computed.
+    const fetched = !p.private && (!p.digest || !/[^0]/.test(p.digest));
     return el("section", { class: "card push", "aria-labelledby": "push-h" },
       el("h2", { id: "push-h" }, "Push"),
       el("dl", { class: "kv", id: "push" },
@@ -609,15 +612,48 @@
           el("span", { class: "muted" }, p.messages > 0 ? " (seq " + p.first_seq + (last !== p.first_seq ? "–" + last : "") + ")" : "")),
         el("dt", {}, "Content"), el("dd", { id: "push-content" }, p.private
           ? [el("span", { class: "badge warn" }, "private"), " only the digest and the message lengths went on chain; the bytes stayed with the producer"]
-          : [el("span", { class: "badge" }, "public"), " the bytes went on chain and every validator hashed them"]),
+          : fetched
+            ? [el("span", { class: "badge" }, "public"), " the bytes travelled beside consensus: every validator fetched them from the gateway or a peer and hashed them itself"]
+            : [el("span", { class: "badge" }, "public"), " the bytes went on chain and every validator hashed them"]),
         el("dt", {}, "Authenticity"), el("dd", { id: "push-auth" }, p.producer
           ? [el("span", { class: "badge ok" }, "authentic"), ": signed by ", el("span", { class: "mono break", id: "push-producer" }, p.producer),
             el("span", { class: "muted" }, " — every validator verified the producer's signature")]
           : [el("span", { class: "badge" }, "unsigned"), " (gateway push)"]),
         origin ? el("dt", {}, "Gateway log") : null, origin ? el("dd", { class: "mono" }, origin) : null,
         el("dt", {}, "Submitted in block"), el("dd", {}, p.tx_height ? el("a", { href: "#/blocks/" + p.tx_height }, fmtInt(p.tx_height)) : "—"),
-        el("dt", {}, "Chain's digest"), el("dd", { class: "mono break" }, p.digest || "—"),
-        el("dt", {}, "Chain's verdict"), el("dd", { id: "push-verdict" }, verdictText(p.verdict))));
+        fetched ? null : el("dt", {}, "Chain's digest"), fetched ? null : el("dd", { class: "mono break" }, p.digest || "—"),
+        fetched ? null : el("dt", {}, "Chain's verdict"), fetched ? null : el("dd", { id: "push-verdict" }, verdictText(p.verdict)),
+        ...localFetch(r)));
+  }
+
+  // localFetch: what the validator of the node serving this page found
+  // when it fetched the chunk's bytes — its own account, not the chain's.
+  // A validator served bytes whose content id is not the one on chain
+  // attests a gap; here it shows the digest those bytes have.
+  function localFetch(r) {
+    const f = r.local_fetch;
+    if (!f) return [];
+    const said = {
+      "fetched": [el("span", { class: "badge ok" }, "fetched"), " bytes with the content id on chain, hashed and attested"],
+      "content-mismatch": [el("span", { class: "badge bad" }, "content mismatch"),
+        " the bytes it was served do not have the content id the gateway named, so it attested a gap"],
+      "unavailable": [el("span", { class: "badge warn" }, "unavailable"), " no source served the bytes within the fetch window, so it attested a gap"],
+    }[f.outcome] || f.outcome;
+    const who = f.validator ? " (" + f.validator + ")" : "";
+    const out = [
+      el("dt", {}, "This node's fetch" + who), el("dd", { id: "fetch-outcome" }, said),
+      el("dt", {}, "Content id on chain"), el("dd", { class: "mono break", id: "fetch-named" }, f.content_named || "—"),
+    ];
+    if (f.content && f.content !== f.content_named) {
+      out.push(el("dt", {}, "Content id of the bytes served"), el("dd", { class: "mono break", id: "fetch-content" }, f.content));
+    }
+    if (f.digest) {
+      out.push(el("dt", {}, "Digest this validator computed"), el("dd", { class: "mono break", id: "fetch-digest" }, f.digest,
+        r.digest ? (f.digest === r.digest ? " ✓" : " ≠") : null));
+    }
+    if (f.source) out.push(el("dt", {}, "Fetched from"), el("dd", { class: "mono break" }, f.source));
+    if (f.error) out.push(el("dt", {}, "Why not"), el("dd", { class: "wrap", id: "fetch-error" }, f.error));
+    return out;
   }
 
   // rawSection: a raw stream's chunk — named by its content, linked to the
