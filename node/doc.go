@@ -84,6 +84,6 @@
 // gives an in-process node no way to lower that (the consensus state
 // opens it with the defaults). A restart replays only what follows the
 // last end-of-height marker, so the node deletes the rotated files older
-// than the newest one holding a marker, keeping the newest 64 MiB
+// than the newest one holding a marker, keeping the newest 16 MiB
 // whatever they hold (walprune.go).
 package node
