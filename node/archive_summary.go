@@ -542,3 +542,7 @@ func (n *Node) ArchiveUsedBytes() int64 {
 	}
 	return size - int64(n.archive.db.Stats().FreeAlloc)
 }
+
+// AppUsedBytes is what the app's state file's pages hold, as
+// ArchiveUsedBytes is for the archive.
+func (n *Node) AppUsedBytes() int64 { return n.app.StoreUsedBytes() }
