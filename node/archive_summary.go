@@ -179,6 +179,15 @@ func (ar *archive) applySummary(tx *bolt.Tx, h int64, raw []byte) error {
 		sv = binary.BigEndian.AppendUint64(sv, uint64(s.First))
 		sv = binary.BigEndian.AppendUint32(sv, uint32(i))
 		sv = append(sv, un...)
+		// Deleted first: bbolt merges a page that fell below a quarter
+		// full only after a delete, never after a put that shrank a value.
+		// A signed extension (~20 KB) sat on a page of its own with one
+		// other key, so without the delete every page of a compacted epoch
+		// stayed allocated for ~300 bytes — the archive used twice what
+		// it held.
+		if err := tx.Bucket(bucketExtensions).Delete(extKey(b, s.Validator)); err != nil {
+			return err
+		}
 		if err := put(tx, bucketExtensions, extKey(b, s.Validator), sv); err != nil {
 			return err
 		}
