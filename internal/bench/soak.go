@@ -69,12 +69,16 @@ const AppUsed = "app_used"
 
 // SoakSample is one observation of the running network.
 type SoakSample struct {
-	AtS       float64          `json:"at_s"`
-	Height    int64            `json:"height"`
-	Records   int              `json:"records"` // decided so far
-	RSSBytes  uint64           `json:"rss_bytes"`
-	HeapBytes uint64           `json:"heap_bytes"`
-	Disk      map[string]int64 `json:"disk_bytes"` // by component, all nodes together
+	AtS       float64 `json:"at_s"`
+	Height    int64   `json:"height"`
+	Records   int     `json:"records"` // decided so far
+	RSSBytes  uint64  `json:"rss_bytes"`
+	HeapBytes uint64  `json:"heap_bytes"`
+	// GoBytes is what the Go runtime holds from the system (less what it
+	// returned): RSS beyond it is memory allocated outside Go, such as
+	// the block caches and memtables of CometBFT's pebble databases.
+	GoBytes uint64           `json:"go_bytes"`
+	Disk    map[string]int64 `json:"disk_bytes"` // by component, all nodes together
 }
 
 // SoakResult is what a soak run measured.
@@ -253,7 +257,7 @@ func Soak(o SoakOptions) (SoakResult, error) {
 			d[ArchiveUsed] += nd.ArchiveUsedBytes()
 			d[AppUsed] += nd.AppUsedBytes()
 		}
-		return SoakSample{AtS: time.Since(start).Seconds(), Height: nodes[0].Height(), Records: n, RSSBytes: rss, HeapBytes: ms.HeapAlloc, Disk: d}
+		return SoakSample{AtS: time.Since(start).Seconds(), Height: nodes[0].Height(), Records: n, RSSBytes: rss, HeapBytes: ms.HeapAlloc, GoBytes: ms.Sys - ms.HeapReleased, Disk: d}
 	}
 	// liveHeap collects and then reads what the heap holds, writing a heap
 	// profile named name if asked to.
@@ -304,7 +308,7 @@ func Soak(o SoakOptions) (SoakResult, error) {
 		for _, c := range SoakComponents {
 			total += s.Disk[c]
 		}
-		progress("  %4.0fs: height %d, %d records, RSS %s, disk %s for %d nodes", s.AtS, s.Height, s.Records, mib(s.RSSBytes), mib(uint64(total)), o.Validators)
+		progress("  %4.0fs: height %d, %d records, RSS %s (Go %s), disk %s for %d nodes", s.AtS, s.Height, s.Records, mib(s.RSSBytes), mib(s.GoBytes), mib(uint64(total)), o.Validators)
 	}
 	stopPush()
 	if res.LiveHeapEndBytes, err = liveHeap("heap-end.pb.gz"); err != nil {
