@@ -222,14 +222,14 @@ func TestSoakResultText(t *testing.T) {
 		PerNodePerHour: map[string]float64{"blocks": 1.5e9, "wal": 2e9, "app": 4.7e7}, PerNodePerHourTotal: 3.547e9,
 		PerNodeEnd: map[string]float64{"blocks": 3e7, "wal": 1.8e7, "app": 4e6}, PerNodeEndTotal: 5.2e7,
 		RSSWarmBytes: 200 << 20, RSSEndBytes: 210 << 20, RSSGrowthPct: 5, PeakRSSBytes: 220 << 20, CPUSeconds: 120, CPUPerRecordS: 0.1,
-		LiveHeapWarmBytes: 60 << 20, LiveHeapEndBytes: 61 << 20}
+		LiveHeapWarmBytes: 60 << 20, LiveHeapEndBytes: 61 << 20, AnonWarmBytes: 150 << 20, AnonEndBytes: 153 << 20, AnonGrowthPct: 2}
 	var b strings.Builder
 	if err := r.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"4 validators for 600 s", "after a 120 s warm-up", "1200 (1199 accepted), 3000 heights",
 		"wal          2000.0 MB/h       18.0 MB", "total        3547.0 MB/h       52.0 MB", "(+5.0 %)", "100.0 ms per record",
-		"live heap:         60.0 MiB after warm-up, 61.0 MiB at the end"} {
+		"live heap:         60.0 MiB after warm-up, 61.0 MiB at the end", "anonymous:       150.0 MiB after warm-up, 153.0 MiB at the end (+2.0 %"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}

@@ -69,11 +69,16 @@ const AppUsed = "app_used"
 
 // SoakSample is one observation of the running network.
 type SoakSample struct {
-	AtS       float64 `json:"at_s"`
-	Height    int64   `json:"height"`
-	Records   int     `json:"records"` // decided so far
-	RSSBytes  uint64  `json:"rss_bytes"`
-	HeapBytes uint64  `json:"heap_bytes"`
+	AtS      float64 `json:"at_s"`
+	Height   int64   `json:"height"`
+	Records  int     `json:"records"` // decided so far
+	RSSBytes uint64  `json:"rss_bytes"`
+	// AnonBytes is the anonymous part of RSS (RssAnon): RSS less the pages
+	// of mapped files — the binary, and the bbolt files (app.db,
+	// receipts.db) it maps, whose pages the kernel may drop at any time and
+	// which grow with the files.
+	AnonBytes uint64 `json:"anon_bytes"`
+	HeapBytes uint64 `json:"heap_bytes"`
 	// GoBytes is what the Go runtime holds from the system (less what it
 	// returned): RSS beyond it is memory allocated outside Go, such as
 	// the block caches and memtables of CometBFT's pebble databases.
@@ -105,9 +110,13 @@ type SoakResult struct {
 	LiveHeapEndBytes  uint64 `json:"live_heap_end_bytes"`
 	// Memory of the whole process: RSS at the end of warm-up and at the
 	// end, and the growth between them.
-	RSSWarmBytes  uint64       `json:"rss_warm_bytes"`
-	RSSEndBytes   uint64       `json:"rss_end_bytes"`
-	RSSGrowthPct  float64      `json:"rss_growth_pct"`
+	RSSWarmBytes uint64  `json:"rss_warm_bytes"`
+	RSSEndBytes  uint64  `json:"rss_end_bytes"`
+	RSSGrowthPct float64 `json:"rss_growth_pct"`
+	// The same for anonymous memory, what the process itself holds.
+	AnonWarmBytes uint64       `json:"anon_warm_bytes"`
+	AnonEndBytes  uint64       `json:"anon_end_bytes"`
+	AnonGrowthPct float64      `json:"anon_growth_pct"`
 	PeakRSSBytes  uint64       `json:"peak_rss_bytes"`
 	CPUSeconds    float64      `json:"cpu_s"` // user + system, the whole process
 	CPUPerRecordS float64      `json:"cpu_per_record_s"`
@@ -246,7 +255,7 @@ func Soak(o SoakOptions) (SoakResult, error) {
 	take := func() SoakSample {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		rss, _ := currentRSS()
+		rss, anon := currentRSS()
 		mu.Lock()
 		n := records
 		mu.Unlock()
@@ -257,7 +266,7 @@ func Soak(o SoakOptions) (SoakResult, error) {
 			d[ArchiveUsed] += nd.ArchiveUsedBytes()
 			d[AppUsed] += nd.AppUsedBytes()
 		}
-		return SoakSample{AtS: time.Since(start).Seconds(), Height: nodes[0].Height(), Records: n, RSSBytes: rss, HeapBytes: ms.HeapAlloc, GoBytes: ms.Sys - ms.HeapReleased, Disk: d}
+		return SoakSample{AtS: time.Since(start).Seconds(), Height: nodes[0].Height(), Records: n, RSSBytes: rss, AnonBytes: anon, HeapBytes: ms.HeapAlloc, GoBytes: ms.Sys - ms.HeapReleased, Disk: d}
 	}
 	// liveHeap collects and then reads what the heap holds, writing a heap
 	// profile named name if asked to.
@@ -308,7 +317,7 @@ func Soak(o SoakOptions) (SoakResult, error) {
 		for _, c := range SoakComponents {
 			total += s.Disk[c]
 		}
-		progress("  %4.0fs: height %d, %d records, RSS %s (Go %s), disk %s for %d nodes", s.AtS, s.Height, s.Records, mib(s.RSSBytes), mib(s.GoBytes), mib(uint64(total)), o.Validators)
+		progress("  %4.0fs: height %d, %d records, RSS %s (anonymous %s, Go %s), disk %s for %d nodes", s.AtS, s.Height, s.Records, mib(s.RSSBytes), mib(s.AnonBytes), mib(s.GoBytes), mib(uint64(total)), o.Validators)
 	}
 	stopPush()
 	if res.LiveHeapEndBytes, err = liveHeap("heap-end.pb.gz"); err != nil {
@@ -344,6 +353,10 @@ func Soak(o SoakOptions) (SoakResult, error) {
 	res.RSSWarmBytes, res.RSSEndBytes = warm.RSSBytes, end.RSSBytes
 	if warm.RSSBytes > 0 {
 		res.RSSGrowthPct = 100 * (float64(end.RSSBytes) - float64(warm.RSSBytes)) / float64(warm.RSSBytes)
+	}
+	res.AnonWarmBytes, res.AnonEndBytes = warm.AnonBytes, end.AnonBytes
+	if warm.AnonBytes > 0 {
+		res.AnonGrowthPct = 100 * (float64(end.AnonBytes) - float64(warm.AnonBytes)) / float64(warm.AnonBytes)
 	}
 	res.PeakRSSBytes, _ = PeakRSS()
 	return res, nil
@@ -448,13 +461,16 @@ func dirBytes(dir string) int64 {
 	return n
 }
 
-// currentRSS is this process's resident set size now (VmRSS).
-func currentRSS() (uint64, error) {
+// currentRSS is this process's resident set size now (VmRSS) and its
+// anonymous part (RssAnon); 0 where the system does not say.
+func currentRSS() (rss, anon uint64) {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0, err
+		return 0, 0
 	}
-	return statusKB(b, "VmRSS")
+	rss, _ = statusKB(b, "VmRSS")
+	anon, _ = statusKB(b, "RssAnon")
+	return rss, anon
 }
 
 // cpuSeconds is the user and system time this process has used.
@@ -483,6 +499,8 @@ func (r SoakResult) WriteText(w io.Writer) error {
 		r.PerNodePerHour[ArchiveUsed]/1e6, r.PerNodeEnd[ArchiveUsed]/1e6, r.PerNodePerHour[AppUsed]/1e6, r.PerNodeEnd[AppUsed]/1e6)
 	fmt.Fprintf(&b, "memory:            RSS %s after warm-up, %s at the end (%+.1f %%), peak %s\n",
 		mib(r.RSSWarmBytes), mib(r.RSSEndBytes), r.RSSGrowthPct, mib(r.PeakRSSBytes))
+	fmt.Fprintf(&b, "  anonymous:       %s after warm-up, %s at the end (%+.1f %%; the rest is mapped files)\n",
+		mib(r.AnonWarmBytes), mib(r.AnonEndBytes), r.AnonGrowthPct)
 	fmt.Fprintf(&b, "live heap:         %s after warm-up, %s at the end\n", mib(r.LiveHeapWarmBytes), mib(r.LiveHeapEndBytes))
 	fmt.Fprintf(&b, "cpu:               %.1f s in all, %.1f ms per record\n", r.CPUSeconds, 1000*r.CPUPerRecordS)
 	_, err := io.WriteString(w, b.String())
