@@ -20,8 +20,8 @@ end: the trend of bytes per node per hour by component (a least-squares
 line through the samples), and each component's size at the end (blocks: CometBFT's block store;
 wal: its consensus WAL; state: its state and evidence databases; app: the
 app's state file; archive: the receipt archive; gateway: the gateway's logs and sessions; objects: its
-stored chunk bytes), the resident memory and the live heap after warm-up
-and at the end, and the CPU time per decided record. With --heap-profiles
+stored chunk bytes), the resident memory (and its anonymous part, without
+the mapped files) and the live heap after warm-up and at the end, and the CPU time per decided record. With --heap-profiles
 DIR it writes heap profiles at both times, to compare with
 'go tool pprof -base DIR/heap-warm.pb.gz DIR/heap-end.pb.gz'. The homes are removed afterwards unless
 --dir is given.`,
