@@ -179,6 +179,24 @@ func New(cfg Config) (*App, error) {
 	return a, nil
 }
 
+// ZiggyKey returns the Ziggy public key registered for the validator
+// with CometBFT address addr — a genesis validator or one governance
+// added — and whether there is one.
+func (a *App) ZiggyKey(addr []byte) ([]byte, bool) {
+	c := a.chain.Load()
+	if c == nil {
+		return nil, false
+	}
+	i, ok := c.byAddr[string(addr)]
+	if !ok {
+		return nil, false
+	}
+	return c.genesis.Validators[i].ZiggyPubKey, true
+}
+
+// StoreUsedBytes is what the state file's pages hold (store.UsedBytes).
+func (a *App) StoreUsedBytes() int64 { return a.store.UsedBytes() }
+
 // Close closes the store. Call it after CometBFT has stopped.
 func (a *App) Close() error {
 	a.snapWG.Wait()

@@ -337,3 +337,32 @@ func TestByzantineValidatorForgedSignature(t *testing.T) {
 		t.Fatal("no injected commit")
 	}
 }
+
+// TestVerifyCacheKeepsNoSignatures: a checked extension is cached without
+// its Ziggy signature (the cache's entries held ~20 KB each), and a second
+// check of the same bytes answers from the cache with the same
+// attestations; a forged signature is still refused.
+func TestVerifyCacheKeepsNoSignatures(t *testing.T) {
+	n := newNet(t, netOpts{})
+	a := n.vals[0].app
+	c := a.chain.Load()
+	good := wire.Attestation{Stream: "sensors", Index: 3, Digest: wire.Digest{3}, TimeMs: 9}
+	raw := n.makeExtension(1, 1, 5, good)
+	for round := range 2 {
+		ext, err := a.checkExtension(c, 1, 5, raw)
+		if err != nil {
+			t.Fatalf("check %d: %v", round, err)
+		}
+		if len(ext.Signature) != 0 || len(ext.Attestations) != 1 || ext.Attestations[0] != good {
+			t.Fatalf("check %d: %d signature bytes, attestations %+v", round, len(ext.Signature), ext.Attestations)
+		}
+	}
+	for k, v := range a.cache.m {
+		if v.ext != nil && len(v.ext.Signature) != 0 {
+			t.Fatalf("cache entry %x keeps a %d-byte signature", k[:4], len(v.ext.Signature))
+		}
+	}
+	if _, err := a.checkExtension(c, 1, 5, n.makeExtension(1, 2, 5, good)); err == nil {
+		t.Fatal("an extension signed with another validator's key was accepted")
+	}
+}

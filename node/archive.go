@@ -109,7 +109,11 @@ func put(tx *bolt.Tx, bucket, key, val []byte) error {
 	v := make([]byte, 4+len(val))
 	binary.BigEndian.PutUint32(v, archiveSum(bucket, key, val))
 	copy(v[4:], val)
-	return tx.Bucket(bucket).Put(key, v)
+	b := tx.Bucket(bucket)
+	// Every key here grows with the height, and bbolt's default leaves a
+	// split page half empty for good: fill pages nearly full instead.
+	b.FillPercent = 0.95
+	return b.Put(key, v)
 }
 
 func (ar *archive) meta(key []byte) (int64, error) {

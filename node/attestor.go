@@ -17,6 +17,15 @@ import (
 // replay buffer if the node restarts, and otherwise end as absent).
 const maxPending = 1 << 16
 
+// maxDone bounds the decided chunks the attestor remembers, so that a chunk
+// this node closes after the chain decided it is not attested again. Such
+// a late close comes from a node behind its peers by at most its source's
+// replay buffer — seconds to minutes, a few hundred chunks at the demo
+// load — and a restart forgets them all anyway, so 8,192 (over an hour of
+// the demo's chunks) is ample. It was maxPending: 65,536 keys filled over
+// nine hours, memory that grew with the chain's age.
+const maxDone = 1 << 13
+
 // Attestor turns the chunks ingest closes into this validator's
 // attestations and holds them until the chain has counted or decided
 // them, so a height without this node's extension loses nothing. It
@@ -179,7 +188,7 @@ func (a *Attestor) Committed(n app.CommitNotice) {
 		if !a.done[k] {
 			a.done[k] = true
 			a.doneFIF = append(a.doneFIF, k)
-			if len(a.doneFIF) > maxPending {
+			if len(a.doneFIF) > maxDone {
 				delete(a.done, a.doneFIF[0])
 				a.doneFIF = a.doneFIF[1:]
 			}

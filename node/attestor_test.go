@@ -71,3 +71,31 @@ func TestAttestorFaultInjection(t *testing.T) {
 		t.Fatalf("a 50%% liar lied about %d of 400 chunks", lies)
 	}
 }
+
+// TestAttestorForgetsOldDecisions: the decided chunks the attestor
+// remembers are bounded by maxDone, the newest kept, so its memory does
+// not grow with the chain's age; a recent decision still blocks a late
+// close of its chunk.
+func TestAttestorForgetsOldDecisions(t *testing.T) {
+	a := NewAttestor(0)
+	total := maxDone + 100
+	for i := range total {
+		a.Committed(app.CommitNotice{Decided: []app.Decision{{Key: wire.ChunkKey{Stream: "s", Index: uint64(i)}}}})
+	}
+	a.mu.Lock()
+	n, fif := len(a.done), len(a.doneFIF)
+	a.mu.Unlock()
+	if n != maxDone || fif != maxDone {
+		t.Fatalf("remembers %d decided chunks (%d in order) after %d decisions, want %d", n, fif, total, maxDone)
+	}
+	a.Add(observed(uint64(total-1), chunk.Complete))
+	if got := a.Attestations(1); len(got) != 0 {
+		t.Fatalf("a recently decided chunk attested again: %+v", got)
+	}
+	// The oldest are forgotten: a close of one is attested (the app's
+	// selection then leaves it out as settled).
+	a.Add(observed(0, chunk.Complete))
+	if got := a.Attestations(2); len(got) != 1 || got[0].Index != 0 {
+		t.Fatalf("after forgetting the oldest decisions: %+v", got)
+	}
+}

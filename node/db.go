@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/cockroachdb/pebble"
 	dbm "github.com/cometbft/cometbft-db"
 	cmtcfg "github.com/cometbft/cometbft/config"
 )
@@ -26,11 +27,40 @@ type guardedDB struct {
 }
 
 func guardedDBProvider(ctx *cmtcfg.DBContext) (dbm.DB, error) {
-	db, err := cmtcfg.DefaultDBProvider(ctx)
+	db, err := openCometDB(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return &guardedDB{DB: db}, nil
+}
+
+// pebbleSizes are the block cache and memtable sizes of each of CometBFT's
+// pebble databases. Pebble's defaults (an 8 MB cache, 4 MB memtables of
+// which two may be queued) are for one database a process; a node opens
+// three (blocks, state, evidence) and devnet runs four nodes in one
+// process, so they came to ~40 MB a node outside the Go heap, filled
+// slowly over the first hour (the state database's memtable fills at
+// ~1 KB a height) — memory that grew with the chain's age until it
+// reached them. The block store reads little but recent blocks, which
+// its memtable holds; state and evidence write and read a few KB a
+// height.
+var pebbleSizes = map[string]struct{ cache, memtable int64 }{
+	"blockstore": {cache: 2 << 20, memtable: 4 << 20},
+	"state":      {cache: 1 << 20, memtable: 1 << 20},
+	"evidence":   {cache: 512 << 10, memtable: 512 << 10},
+}
+
+// openCometDB opens one of CometBFT's databases as CometBFT would, but a
+// pebble database with pebbleSizes.
+func openCometDB(ctx *cmtcfg.DBContext) (dbm.DB, error) {
+	sz, ok := pebbleSizes[ctx.ID]
+	if !ok || dbm.BackendType(ctx.Config.DBBackend) != dbm.PebbleDBBackend {
+		return cmtcfg.DefaultDBProvider(ctx)
+	}
+	cache := pebble.NewCache(sz.cache)
+	defer cache.Unref() // the open database holds its own reference
+	opts := &pebble.Options{Cache: cache, MemTableSize: uint64(sz.memtable)}
+	return dbm.NewPebbleDBWithOpts(ctx.ID, ctx.Config.DBDir(), opts)
 }
 
 func (d *guardedDB) Get(key []byte) ([]byte, error) {

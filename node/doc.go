@@ -78,12 +78,13 @@
 // from its base up: a peer further behind than retain_blocks must catch
 // up from a node that keeps more (retain_blocks 0); state sync is not
 // offered. CometBFT keeps headers and commits (not block bodies) within
-// the evidence age (100,000 blocks and 48 h by default) whatever the
-// retain height. The consensus WAL (data/cs.wal) is not a block store:
+// the evidence age whatever the retain height: a new network's genesis
+// sets it to 1,000 blocks and 5 minutes (home.go), not CometBFT's 100,000
+// blocks and 48 h, which kept about a gigabyte a node at the demo's rate. The consensus WAL (data/cs.wal) is not a block store:
 // CometBFT rotates it at 10 MiB and keeps 1 GiB of files, and v1.0.1
 // gives an in-process node no way to lower that (the consensus state
 // opens it with the defaults). A restart replays only what follows the
 // last end-of-height marker, so the node deletes the rotated files older
-// than the newest one holding a marker, keeping the newest 64 MiB
+// than the newest one holding a marker, keeping the newest 16 MiB
 // whatever they hold (walprune.go).
 package node

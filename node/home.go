@@ -77,6 +77,14 @@ const MaxValidators = 64
 // the injected commit and several pushed chunks of 1 MiB.
 const DefaultMaxBlockBytes = 8 << 20
 
+// The evidence age of a new network: CometBFT's evidence of a double sign
+// expires once it is older than both, and until then every node keeps the
+// pruned blocks' headers and commits and the validator sets to check it.
+const (
+	EvidenceMaxAgeBlocks = 1000
+	EvidenceMaxAge       = 5 * time.Minute
+)
+
 func InitHomes(o InitOptions) ([]Member, error) {
 	if o.Validators < 1 || o.Validators > MaxValidators {
 		return nil, fmt.Errorf("node: %d validators; choose 1 to %d", o.Validators, MaxValidators)
@@ -195,6 +203,16 @@ func InitHomes(o InitOptions) ([]Member, error) {
 	if o.MaxBlockBytes > 0 {
 		gen.ConsensusParams.Block.MaxBytes = o.MaxBlockBytes
 	}
+	// CometBFT keeps the header and commit of every pruned block younger
+	// than the evidence age — both its blocks and its duration — and the
+	// validator sets to check evidence against, so its defaults (100,000
+	// blocks and 48 h, about a million blocks at the demo's rate) kept
+	// ~1.2 KB a block for two days: over a gigabyte a node. Evidence is
+	// gossiped and committed within a few blocks, and the app counts a
+	// validator's equivocation from its attestations, not from CometBFT's
+	// evidence (SECURITY.md), so a short age loses nothing it reads.
+	gen.ConsensusParams.Evidence.MaxAgeNumBlocks = EvidenceMaxAgeBlocks
+	gen.ConsensusParams.Evidence.MaxAgeDuration = EvidenceMaxAge
 	for _, m := range members {
 		gen.Validators = append(gen.Validators, cmttypes.GenesisValidator{
 			Address: m.CometPub.Address(), PubKey: m.CometPub, Power: m.Power, Name: m.Name,

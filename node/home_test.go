@@ -47,6 +47,11 @@ func TestInitHomes(t *testing.T) {
 	if !gen.ConsensusParams.Feature.VoteExtensionsEnabled(1) {
 		t.Fatal("vote extensions are not enabled from height 1")
 	}
+	// CometBFT keeps pruned blocks' headers and commits for the evidence
+	// age: its 48 h default kept a gigabyte a node at the demo's rate.
+	if ev := gen.ConsensusParams.Evidence; ev.MaxAgeNumBlocks != EvidenceMaxAgeBlocks || ev.MaxAgeDuration != EvidenceMaxAge {
+		t.Fatalf("evidence age %d blocks, %v; want %d, %v", ev.MaxAgeNumBlocks, ev.MaxAgeDuration, EvidenceMaxAgeBlocks, EvidenceMaxAge)
+	}
 	for i, m := range members {
 		pub, err := ziggy.LoadPublicKey(filepath.Join(m.Home, ZiggyPubFile))
 		if err != nil || pub != m.ZiggyPub {

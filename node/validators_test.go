@@ -61,12 +61,24 @@ func (net *testNet) lastRecord(total int64, addr []byte) (*app.RecordView, bool)
 // removed and another's power changes; records are accepted throughout,
 // and receipts of records made before, between and after the changes
 // verify offline against the original genesis with every node stopped.
+// The network makes 16-height epoch summaries, and validator 0 compacts
+// its archive with them: the added validator's extension signatures are
+// compacted too, its summaries checked against the key governance
+// registered.
 func TestValidatorSetGrowsShrinksAndReceiptsVerify(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 5-validator network")
 	}
 	base := 41700
-	net := startNet(t, 4, base, 20, 400, nil)
+	interval := int64(16)
+	_, url := startSource(t, 400)
+	net := startStreamsWith(t, 4, base, []app.Stream{{ID: "sensors", Source: url, Chunk: app.ChunkPolicy{Messages: 20}}}, 5,
+		func(i int, c *Config) {
+			c.SummaryInterval = &interval
+			if i == 0 {
+				c.SnapshotInterval = &noSnapshots
+			}
+		})
 	homes := map[int]string{}
 	for i, m := range net.members {
 		homes[i] = m.Home
@@ -84,6 +96,14 @@ func TestValidatorSetGrowsShrinksAndReceiptsVerify(t *testing.T) {
 	genesis := net.nodes[0].cfg.comet(net.nodes[0].home).GenesisFile()
 	if _, err := InitFollower(FollowerOptions{Home: home, Genesis: genesis, Moniker: "node4",
 		P2PListen: fmt.Sprintf("127.0.0.1:%d", base+40), Peers: peers}); err != nil {
+		t.Fatal(err)
+	}
+	fc, err := LoadConfig(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.SummaryInterval = &interval
+	if err := fc.Save(home); err != nil {
 		t.Fatal(err)
 	}
 	f, err := Open(home, Options{})
@@ -114,6 +134,11 @@ func TestValidatorSetGrowsShrinksAndReceiptsVerify(t *testing.T) {
 		return ok
 	})
 	afterAdd, _ := net.lastRecord(50, addr)
+	// The added validator signs summaries, and validator 0's archive
+	// keeps one and drops the signatures it stands for.
+	net.waitForIn("a summary of the added validator in validator 0's archive", 2*time.Minute, func() bool {
+		return archivedSummaries(t, net.nodes[0], addr) > 0
+	})
 
 	// A replayed approval is refused on chain.
 	replay, err := SignGovernance(homes[0], "dd-test", 0, 1, add)
@@ -170,6 +195,17 @@ func TestValidatorSetGrowsShrinksAndReceiptsVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantChanges := []int{0, 1, 2, 3}
+	// The added validator's attestation in the first record it agreed on
+	// is proven by its summary, long decided before the receipt was made.
+	summarized := false
+	for _, a := range rs[1].Attestations {
+		if bytes.Equal(a.Validator, addr) && a.Summary != nil && len(a.Signature) == 0 {
+			summarized = true
+		}
+	}
+	if !summarized {
+		t.Errorf("the added validator's attestation in %s/%d is not proven by a summary", rs[1].Stream, rs[1].Index)
+	}
 	for i, r := range rs {
 		if len(r.History) != wantChanges[i] {
 			t.Errorf("receipt %d (%s/%d) carries %d changes, want %d", i, r.Stream, r.Index, len(r.History), wantChanges[i])
@@ -210,4 +246,22 @@ func TestValidatorSetGrowsShrinksAndReceiptsVerify(t *testing.T) {
 		t.Fatalf("the file receipt: %v", err)
 	}
 	t.Logf("file receipt of 4 records across 3 changes: %d bytes", len(enc))
+}
+
+// archivedSummaries counts the summaries of validator addr nd's archive
+// keeps.
+func archivedSummaries(t *testing.T, nd *Node, addr []byte) int {
+	t.Helper()
+	n := 0
+	err := nd.archive.db.View(func(tx *boltTx) error {
+		c := tx.Bucket(bucketSummaries).Cursor()
+		for k, _ := c.Seek(addr); k != nil && bytes.HasPrefix(k, addr); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

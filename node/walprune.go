@@ -29,11 +29,16 @@ import (
 // walKeepBytes of the newest files.
 const (
 	// walKeepBytes is what the node always keeps of the newest WAL files,
-	// head included: far more than a height writes (a height writes its
-	// proposal's block parts, at most the block size limit, and its votes).
-	walKeepBytes = 64 << 20
-	// walPruneInterval is how often the node looks at the WAL directory.
-	walPruneInterval = 30 * time.Second
+	// head included, beyond the file with the newest marker: the head and
+	// at least one rotated file of 10 MiB, far more than a height writes
+	// (its proposal's block parts and its votes; at the demo load about
+	// 100 KB, so the kept files hold a thousand end-of-height markers).
+	// It is a floor the directory never shrinks below, so it is kept small.
+	walKeepBytes = 16 << 20
+	// walPruneInterval is how often the node looks at the WAL directory: at
+	// the demo load the WAL grows about 0.6 MB a second, so a pass every
+	// 10 s keeps the directory within a few MB of walKeepBytes plus the head.
+	walPruneInterval = 10 * time.Second
 	// walMaxRecord is CometBFT's bound on one WAL record.
 	walMaxRecord = 1 << 20
 )

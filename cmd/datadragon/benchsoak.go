@@ -9,23 +9,27 @@ import (
 
 var benchSoakCmd = &command{
 	path:     "bench soak",
-	synopsis: "[--duration D] [--validators N] [--push-kib K] [--retain-blocks B] [--json]",
+	synopsis: "[--duration D] [--validators N] [--push-kib K] [--retain-blocks B] [--heap-profiles DIR] [--json]",
 	summary:  "run a network at the demo load for a while: disk growth by component, memory, CPU",
 	about: `Run N validators in this process at the devnet's demo load — the sensor
 and ticker sources, observed in chunks of 20 and 50 messages — plus a steady
 push of --push-kib KiB a second to validator 0's gateway, for --duration.
 Every --sample it reads every node's directory and the process's memory.
 It reports, from the end of a warm-up (the first fifth of the run) to the
-end: bytes per node per hour by component (blocks: CometBFT's block store;
+end: the trend of bytes per node per hour by component (a least-squares
+line through the samples), and each component's size at the end (blocks: CometBFT's block store;
 wal: its consensus WAL; state: its state and evidence databases; app: the
 app's state file; archive: the receipt archive; gateway: the gateway's logs and sessions; objects: its
-stored chunk bytes), the resident memory after warm-up and at the end, and
-the CPU time per decided record. The homes are removed afterwards unless
+stored chunk bytes), the resident memory (and its anonymous part, without
+the mapped files) and the live heap after warm-up and at the end, and the CPU time per decided record. With --heap-profiles
+DIR it writes heap profiles at both times, to compare with
+'go tool pprof -base DIR/heap-warm.pb.gz DIR/heap-end.pb.gz'. The homes are removed afterwards unless
 --dir is given.`,
 	examples: []string{
 		"datadragon bench soak",
 		"datadragon bench soak --duration 30m --json > soak.json",
 		"datadragon bench soak --duration 3m --retain-blocks 200",
+		"datadragon bench soak --duration 10m --heap-profiles prof",
 	},
 }
 
@@ -40,6 +44,7 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) int {
 	p2p := fs.Int("p2p-port", 28656, "validator I listens for peers on `PORT`+10·I")
 	apiPort := fs.Int("api-port", 28600, "validator I serves its API on `PORT`+I")
 	retain := fs.Int64("retain-blocks", -1, "every node keeps the last `B` blocks (node.json retain_blocks; 0: every block; default: the node's default)")
+	heap := fs.String("heap-profiles", "", "write heap profiles at the end of warm-up and at the end to `DIR` (heap-warm.pb.gz, heap-end.pb.gz)")
 	asJSON := fs.Bool("json", false, "print one JSON document (with every sample) instead of a table")
 	pos, err := parse(fs, c, args, stdout)
 	if err == errHelp {
@@ -66,7 +71,7 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) int {
 	res, err := bench.Soak(bench.SoakOptions{
 		Validators: *n, Duration: *duration, Sample: *sample, PushRate: *push << 10,
 		Dir: *dir, BasePort: *p2p, APIPort: *apiPort, Progress: stderr,
-		RetainBlocks: retainOpt(*retain),
+		RetainBlocks: retainOpt(*retain), HeapProfiles: *heap,
 	})
 	if err != nil {
 		return fail(stderr, c, err)

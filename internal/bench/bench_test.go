@@ -220,13 +220,16 @@ func TestDiskByComponent(t *testing.T) {
 func TestSoakResultText(t *testing.T) {
 	r := SoakResult{Validators: 4, DurationS: 600, PushRate: 65536, Records: 1200, Accepted: 1199, Heights: 3000, WarmUpS: 120,
 		PerNodePerHour: map[string]float64{"blocks": 1.5e9, "wal": 2e9, "app": 4.7e7}, PerNodePerHourTotal: 3.547e9,
-		RSSWarmBytes: 200 << 20, RSSEndBytes: 210 << 20, RSSGrowthPct: 5, PeakRSSBytes: 220 << 20, CPUSeconds: 120, CPUPerRecordS: 0.1}
+		PerNodeEnd: map[string]float64{"blocks": 3e7, "wal": 1.8e7, "app": 4e6}, PerNodeEndTotal: 5.2e7,
+		RSSWarmBytes: 200 << 20, RSSEndBytes: 210 << 20, RSSGrowthPct: 5, PeakRSSBytes: 220 << 20, CPUSeconds: 120, CPUPerRecordS: 0.1,
+		LiveHeapWarmBytes: 60 << 20, LiveHeapEndBytes: 61 << 20, AnonWarmBytes: 150 << 20, AnonEndBytes: 153 << 20, AnonGrowthPct: 2}
 	var b strings.Builder
 	if err := r.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"4 validators for 600 s", "after a 120 s warm-up", "1200 (1199 accepted), 3000 heights",
-		"wal          2000.0 MB", "total        3547.0 MB", "(+5.0 %)", "100.0 ms per record"} {
+		"wal          2000.0 MB/h       18.0 MB", "total        3547.0 MB/h       52.0 MB", "(+5.0 %)", "100.0 ms per record",
+		"live heap:         60.0 MiB after warm-up, 61.0 MiB at the end", "anonymous:       150.0 MiB after warm-up, 153.0 MiB at the end (+2.0 %"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}
@@ -234,5 +237,27 @@ func TestSoakResultText(t *testing.T) {
 	// Largest first.
 	if strings.Index(b.String(), "wal") > strings.Index(b.String(), "blocks") {
 		t.Errorf("components not largest first:\n%s", b.String())
+	}
+}
+
+// TestSlope: the growth is the trend through every sample, so a component
+// that saws within a bound counts about nothing, whichever sample is last.
+func TestSlope(t *testing.T) {
+	var steady, saw []SoakSample
+	for i := range 61 {
+		at := float64(i * 10)
+		steady = append(steady, SoakSample{AtS: at, Disk: map[string]int64{"app": int64(1000 + 50*at)}})
+		// A saw-tooth between 10 and 20 MB with a 100 s period, ending at its top.
+		saw = append(saw, SoakSample{AtS: at, Disk: map[string]int64{"wal": int64(10e6 + 1e5*float64((i+1)%10*10))}})
+	}
+	if got := slope(steady, "app"); got < 49.999 || got > 50.001 {
+		t.Errorf("a steady 50 B/s: slope %f", got)
+	}
+	// Endpoints would say (20 MB − 11 MB) / 600 s = 15 kB/s.
+	if got := slope(saw, "wal"); got < -2000 || got > 2000 {
+		t.Errorf("a bounded saw-tooth: slope %f B/s, want about 0", got)
+	}
+	if got := slope(steady[:1], "app"); got != 0 {
+		t.Errorf("one sample: slope %f, want 0", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -45,6 +46,11 @@ type SoakOptions struct {
 	// RetainBlocks, if set, is every node's retain_blocks (node.json);
 	// nil keeps the node's default.
 	RetainBlocks *int64
+	// HeapProfiles, if set, is a directory the run writes two heap
+	// profiles to, heap-warm.pb.gz at the end of warm-up and heap-end.pb.gz
+	// at the end (each after a collection), for
+	// `go tool pprof -base heap-warm.pb.gz heap-end.pb.gz`.
+	HeapProfiles string
 }
 
 // SoakComponents name what a node keeps on disk, in report order: CometBFT's
@@ -58,14 +64,26 @@ var SoakComponents = []string{"blocks", "wal", "state", "app", "archive", "gatew
 // the file, but what tells the archive's growth between the file's steps.
 const ArchiveUsed = "archive_used"
 
+// AppUsed is the same for the app's state file.
+const AppUsed = "app_used"
+
 // SoakSample is one observation of the running network.
 type SoakSample struct {
-	AtS       float64          `json:"at_s"`
-	Height    int64            `json:"height"`
-	Records   int              `json:"records"` // decided so far
-	RSSBytes  uint64           `json:"rss_bytes"`
-	HeapBytes uint64           `json:"heap_bytes"`
-	Disk      map[string]int64 `json:"disk_bytes"` // by component, all nodes together
+	AtS      float64 `json:"at_s"`
+	Height   int64   `json:"height"`
+	Records  int     `json:"records"` // decided so far
+	RSSBytes uint64  `json:"rss_bytes"`
+	// AnonBytes is the anonymous part of RSS (RssAnon): RSS less the pages
+	// of mapped files — the binary, and the bbolt files (app.db,
+	// receipts.db) it maps, whose pages the kernel may drop at any time and
+	// which grow with the files.
+	AnonBytes uint64 `json:"anon_bytes"`
+	HeapBytes uint64 `json:"heap_bytes"`
+	// GoBytes is what the Go runtime holds from the system (less what it
+	// returned): RSS beyond it is memory allocated outside Go, such as
+	// the block caches and memtables of CometBFT's pebble databases.
+	GoBytes uint64           `json:"go_bytes"`
+	Disk    map[string]int64 `json:"disk_bytes"` // by component, all nodes together
 }
 
 // SoakResult is what a soak run measured.
@@ -76,15 +94,29 @@ type SoakResult struct {
 	Records    int     `json:"records"` // decided during the run
 	Accepted   int     `json:"accepted"`
 	Heights    int64   `json:"heights"`
-	// Growth per node per hour, by component and in all, from the first
-	// sample after warm-up to the last.
+	// Growth per node per hour, by component and in all: the slope of a
+	// least-squares line through the samples from the end of warm-up on,
+	// so that a component which saws up and down within a bound (the
+	// WAL's head filling and rotating, a database's compactions) counts
+	// its trend, not where the last sample fell.
 	PerNodePerHour      map[string]float64 `json:"per_node_per_hour_bytes"`
 	PerNodePerHourTotal float64            `json:"per_node_per_hour_total_bytes"`
+	// What each component holds per node at the end.
+	PerNodeEnd      map[string]float64 `json:"per_node_end_bytes"`
+	PerNodeEndTotal float64            `json:"per_node_end_total_bytes"`
+	// The live heap (after a collection) at the end of warm-up and at the
+	// end: what the process keeps, without the garbage RSS also holds.
+	LiveHeapWarmBytes uint64 `json:"live_heap_warm_bytes"`
+	LiveHeapEndBytes  uint64 `json:"live_heap_end_bytes"`
 	// Memory of the whole process: RSS at the end of warm-up and at the
 	// end, and the growth between them.
-	RSSWarmBytes  uint64       `json:"rss_warm_bytes"`
-	RSSEndBytes   uint64       `json:"rss_end_bytes"`
-	RSSGrowthPct  float64      `json:"rss_growth_pct"`
+	RSSWarmBytes uint64  `json:"rss_warm_bytes"`
+	RSSEndBytes  uint64  `json:"rss_end_bytes"`
+	RSSGrowthPct float64 `json:"rss_growth_pct"`
+	// The same for anonymous memory, what the process itself holds.
+	AnonWarmBytes uint64       `json:"anon_warm_bytes"`
+	AnonEndBytes  uint64       `json:"anon_end_bytes"`
+	AnonGrowthPct float64      `json:"anon_growth_pct"`
 	PeakRSSBytes  uint64       `json:"peak_rss_bytes"`
 	CPUSeconds    float64      `json:"cpu_s"` // user + system, the whole process
 	CPUPerRecordS float64      `json:"cpu_per_record_s"`
@@ -223,7 +255,7 @@ func Soak(o SoakOptions) (SoakResult, error) {
 	take := func() SoakSample {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		rss, _ := currentRSS()
+		rss, anon := currentRSS()
 		mu.Lock()
 		n := records
 		mu.Unlock()
@@ -232,11 +264,41 @@ func Soak(o SoakOptions) (SoakResult, error) {
 		// pages: the bytes its pages hold tell its growth between steps.
 		for _, nd := range nodes {
 			d[ArchiveUsed] += nd.ArchiveUsedBytes()
+			d[AppUsed] += nd.AppUsedBytes()
 		}
-		return SoakSample{AtS: time.Since(start).Seconds(), Height: nodes[0].Height(), Records: n, RSSBytes: rss, HeapBytes: ms.HeapAlloc, Disk: d}
+		return SoakSample{AtS: time.Since(start).Seconds(), Height: nodes[0].Height(), Records: n, RSSBytes: rss, AnonBytes: anon, HeapBytes: ms.HeapAlloc, GoBytes: ms.Sys - ms.HeapReleased, Disk: d}
+	}
+	// liveHeap collects and then reads what the heap holds, writing a heap
+	// profile named name if asked to.
+	liveHeap := func(name string) (uint64, error) {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if o.HeapProfiles == "" {
+			return ms.HeapAlloc, nil
+		}
+		f, err := os.Create(filepath.Join(o.HeapProfiles, name))
+		if err != nil {
+			return 0, fmt.Errorf("bench: the heap profile: %w", err)
+		}
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			f.Close()
+			return 0, fmt.Errorf("bench: the heap profile %s: %w", f.Name(), err)
+		}
+		return ms.HeapAlloc, f.Close()
+	}
+	if o.HeapProfiles != "" {
+		if err := os.MkdirAll(o.HeapProfiles, 0o755); err != nil {
+			return res, fmt.Errorf("bench: the heap profiles' directory: %w", err)
+		}
 	}
 	progress("bench soak: %d validators, demo load (sensors 20/s, ticks 50/s) + push %d B/s, for %v, sampled every %v", o.Validators, o.PushRate, o.Duration, sample)
 	res.Samples = append(res.Samples, take())
+	// Warm-up: the first fifth of the run (caches fill, the first
+	// segments of every log are made, the block window fills); growth is
+	// measured after it.
+	warmAt := o.Duration / 5
+	warmIdx := -1
 	for time.Since(start) < o.Duration {
 		select {
 		case err := <-pushErr:
@@ -245,13 +307,22 @@ func Soak(o SoakOptions) (SoakResult, error) {
 		}
 		s := take()
 		res.Samples = append(res.Samples, s)
+		if warmIdx < 0 && s.AtS >= warmAt.Seconds() {
+			warmIdx = len(res.Samples) - 1
+			if res.LiveHeapWarmBytes, err = liveHeap("heap-warm.pb.gz"); err != nil {
+				return res, err
+			}
+		}
 		var total int64
 		for _, c := range SoakComponents {
 			total += s.Disk[c]
 		}
-		progress("  %4.0fs: height %d, %d records, RSS %s, disk %s for %d nodes", s.AtS, s.Height, s.Records, mib(s.RSSBytes), mib(uint64(total)), o.Validators)
+		progress("  %4.0fs: height %d, %d records, RSS %s (anonymous %s, Go %s), disk %s for %d nodes", s.AtS, s.Height, s.Records, mib(s.RSSBytes), mib(s.AnonBytes), mib(s.GoBytes), mib(uint64(total)), o.Validators)
 	}
 	stopPush()
+	if res.LiveHeapEndBytes, err = liveHeap("heap-end.pb.gz"); err != nil {
+		return res, err
+	}
 	end := res.Samples[len(res.Samples)-1]
 	res.DurationS = end.AtS
 	res.CPUSeconds = cpuSeconds() - cpu0
@@ -262,32 +333,58 @@ func Soak(o SoakOptions) (SoakResult, error) {
 	if res.Records > 0 {
 		res.CPUPerRecordS = res.CPUSeconds / float64(res.Records)
 	}
-	// Warm-up: the first fifth of the run (caches fill, the first
-	// segments of every log are made); growth is measured after it.
-	warm := res.Samples[0]
-	for _, s := range res.Samples {
-		if s.AtS >= res.DurationS/5 {
-			warm = s
-			break
-		}
+	if warmIdx < 0 {
+		warmIdx = 0
 	}
+	warm := res.Samples[warmIdx]
 	res.WarmUpS = warm.AtS
-	span := end.AtS - warm.AtS
+	after := res.Samples[warmIdx:]
+	perNode := 3600 / float64(o.Validators)
 	res.PerNodePerHour = map[string]float64{}
-	if span > 0 {
-		for _, c := range SoakComponents {
-			v := float64(end.Disk[c]-warm.Disk[c]) / span * 3600 / float64(o.Validators)
-			res.PerNodePerHour[c] = v
-			res.PerNodePerHourTotal += v
-		}
-		res.PerNodePerHour[ArchiveUsed] = float64(end.Disk[ArchiveUsed]-warm.Disk[ArchiveUsed]) / span * 3600 / float64(o.Validators)
+	res.PerNodeEnd = map[string]float64{}
+	for _, c := range append(append([]string(nil), SoakComponents...), ArchiveUsed, AppUsed) {
+		res.PerNodePerHour[c] = slope(after, c) * perNode
+		res.PerNodeEnd[c] = float64(end.Disk[c]) / float64(o.Validators)
+	}
+	for _, c := range SoakComponents {
+		res.PerNodePerHourTotal += res.PerNodePerHour[c]
+		res.PerNodeEndTotal += res.PerNodeEnd[c]
 	}
 	res.RSSWarmBytes, res.RSSEndBytes = warm.RSSBytes, end.RSSBytes
 	if warm.RSSBytes > 0 {
 		res.RSSGrowthPct = 100 * (float64(end.RSSBytes) - float64(warm.RSSBytes)) / float64(warm.RSSBytes)
 	}
+	res.AnonWarmBytes, res.AnonEndBytes = warm.AnonBytes, end.AnonBytes
+	if warm.AnonBytes > 0 {
+		res.AnonGrowthPct = 100 * (float64(end.AnonBytes) - float64(warm.AnonBytes)) / float64(warm.AnonBytes)
+	}
 	res.PeakRSSBytes, _ = PeakRSS()
 	return res, nil
+}
+
+// slope is the least-squares slope, in bytes a second, of component c over
+// the samples (0 for fewer than two).
+func slope(samples []SoakSample, c string) float64 {
+	if len(samples) < 2 {
+		return 0
+	}
+	var st, sy float64
+	for _, s := range samples {
+		st += s.AtS
+		sy += float64(s.Disk[c])
+	}
+	n := float64(len(samples))
+	mt, my := st/n, sy/n
+	var num, den float64
+	for _, s := range samples {
+		dt := s.AtS - mt
+		num += dt * (float64(s.Disk[c]) - my)
+		den += dt * dt
+	}
+	if den == 0 {
+		return 0
+	}
+	return num / den
 }
 
 // steadyPush sends rate random bytes a second to one upload of the push
@@ -364,13 +461,16 @@ func dirBytes(dir string) int64 {
 	return n
 }
 
-// currentRSS is this process's resident set size now (VmRSS).
-func currentRSS() (uint64, error) {
+// currentRSS is this process's resident set size now (VmRSS) and its
+// anonymous part (RssAnon); 0 where the system does not say.
+func currentRSS() (rss, anon uint64) {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
-		return 0, err
+		return 0, 0
 	}
-	return statusKB(b, "VmRSS")
+	rss, _ = statusKB(b, "VmRSS")
+	anon, _ = statusKB(b, "RssAnon")
+	return rss, anon
 }
 
 // cpuSeconds is the user and system time this process has used.
@@ -388,16 +488,20 @@ func (r SoakResult) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "soak: %d validators for %.0f s at the demo load + push %d B/s (growth measured after a %.0f s warm-up)\n",
 		r.Validators, r.DurationS, r.PushRate, r.WarmUpS)
 	fmt.Fprintf(&b, "records decided:   %d (%d accepted), %d heights\n", r.Records, r.Accepted, r.Heights)
-	fmt.Fprintf(&b, "disk per node per hour:\n")
+	fmt.Fprintf(&b, "disk per node:     growth per hour (trend after warm-up), size at the end\n")
 	comps := append([]string(nil), SoakComponents...)
 	sort.SliceStable(comps, func(i, j int) bool { return r.PerNodePerHour[comps[i]] > r.PerNodePerHour[comps[j]] })
 	for _, c := range comps {
-		fmt.Fprintf(&b, "  %-8s %10.1f MB\n", c, r.PerNodePerHour[c]/1e6)
+		fmt.Fprintf(&b, "  %-8s %10.1f MB/h %10.1f MB\n", c, r.PerNodePerHour[c]/1e6, r.PerNodeEnd[c]/1e6)
 	}
-	fmt.Fprintf(&b, "  %-8s %10.1f MB\n", "total", r.PerNodePerHourTotal/1e6)
-	fmt.Fprintf(&b, "  (the archive's pages in use: %.1f MB)\n", r.PerNodePerHour[ArchiveUsed]/1e6)
+	fmt.Fprintf(&b, "  %-8s %10.1f MB/h %10.1f MB\n", "total", r.PerNodePerHourTotal/1e6, r.PerNodeEndTotal/1e6)
+	fmt.Fprintf(&b, "  (pages in use: the archive's %.1f MB/h, %.1f MB; the app's %.1f MB/h, %.1f MB)\n",
+		r.PerNodePerHour[ArchiveUsed]/1e6, r.PerNodeEnd[ArchiveUsed]/1e6, r.PerNodePerHour[AppUsed]/1e6, r.PerNodeEnd[AppUsed]/1e6)
 	fmt.Fprintf(&b, "memory:            RSS %s after warm-up, %s at the end (%+.1f %%), peak %s\n",
 		mib(r.RSSWarmBytes), mib(r.RSSEndBytes), r.RSSGrowthPct, mib(r.PeakRSSBytes))
+	fmt.Fprintf(&b, "  anonymous:       %s after warm-up, %s at the end (%+.1f %%; the rest is mapped files)\n",
+		mib(r.AnonWarmBytes), mib(r.AnonEndBytes), r.AnonGrowthPct)
+	fmt.Fprintf(&b, "live heap:         %s after warm-up, %s at the end\n", mib(r.LiveHeapWarmBytes), mib(r.LiveHeapEndBytes))
 	fmt.Fprintf(&b, "cpu:               %.1f s in all, %.1f ms per record\n", r.CPUSeconds, 1000*r.CPUPerRecordS)
 	_, err := io.WriteString(w, b.String())
 	return err
