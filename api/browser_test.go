@@ -696,16 +696,7 @@ func fetchedDispute(a *testAPI) (finding *FetchFinding) {
 // validator found fetching it; a record that is not pushed, or one the
 // node knows nothing about, carries none.
 func TestRecordLocalFetch(t *testing.T) {
-	var finding *FetchFinding
-	a := newTestAPI(t, func(c *Config) {
-		c.FetchFinding = func(stream string, index uint64) *FetchFinding {
-			if stream == "uploads" && index == 3 {
-				return finding
-			}
-			return nil
-		}
-	})
-	finding = fetchedDispute(a)
+	a, finding := newDisputeAPI(t)
 	lf, ok := a.get("/v1/records/uploads/3", 200)["local_fetch"].(map[string]any)
 	if !ok || lf["outcome"] != "content-mismatch" || lf["digest"] != finding.Digest || lf["content"] != finding.Content ||
 		lf["content_named"] != finding.ContentNamed || lf["validator"] != "node0" {
@@ -722,16 +713,7 @@ func TestRecordLocalFetch(t *testing.T) {
 // digest of the bytes it was served beside the content id on chain.
 func TestExplorerBrowserFetchedDispute(t *testing.T) {
 	bin := chromiumOrSkip(t)
-	var finding *FetchFinding
-	a := newTestAPI(t, func(c *Config) {
-		c.FetchFinding = func(stream string, index uint64) *FetchFinding {
-			if stream == "uploads" && index == 3 {
-				return finding
-			}
-			return nil
-		}
-	})
-	finding = fetchedDispute(a)
+	a, finding := newDisputeAPI(t)
 	srv := httptest.NewServer(a.h)
 	defer srv.Close()
 	defer a.h.Feed().Close()
@@ -751,4 +733,20 @@ func TestExplorerBrowserFetchedDispute(t *testing.T) {
 		}
 	}
 	b.screenshot("record-fetched-dispute")
+}
+
+// newDisputeAPI serves a test chain whose node's validator has a fetch
+// finding for uploads/3 (a content mismatch) and none for any other record.
+func newDisputeAPI(t *testing.T) (*testAPI, *FetchFinding) {
+	var finding *FetchFinding
+	a := newTestAPI(t, func(c *Config) {
+		c.FetchFinding = func(stream string, index uint64) *FetchFinding {
+			if stream == "uploads" && index == 3 {
+				return finding
+			}
+			return nil
+		}
+	})
+	finding = fetchedDispute(a)
+	return a, finding
 }

@@ -89,13 +89,7 @@ func TestFetchServesChunksByContent(t *testing.T) {
 func TestFetchContentAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	c := newFakeChain(uploadsStream())
-	open := func() *Gateway {
-		g, err := Open(Config{Dir: dir, Chain: c, FlushAfter: time.Hour, PublicURL: "http://127.0.0.1:1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return g
-	}
+	open := func() *Gateway { return openFetching(t, dir, c) }
 	g := open()
 	file := make([]byte, 4*64<<10)
 	rand.Read(file)
@@ -146,13 +140,7 @@ func TestFetchContentAfterRestart(t *testing.T) {
 func TestKeepFetchedAndPrefetched(t *testing.T) {
 	dir := t.TempDir()
 	c := newFakeChain(uploadsStream())
-	open := func() *Gateway {
-		g, err := Open(Config{Dir: dir, Chain: c, FlushAfter: time.Hour, PublicURL: "http://127.0.0.1:1"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return g
-	}
+	open := func() *Gateway { return openFetching(t, dir, c) }
 	g := open()
 	temp := func(b []byte) *os.File {
 		f, err := g.FetchTemp()
@@ -220,4 +208,15 @@ func TestKeepFetchedAndPrefetched(t *testing.T) {
 	} else {
 		got.Close()
 	}
+}
+
+// openFetching opens a gateway in dir that names its chunks' bytes by
+// URL (so its submissions are FetchChunkTx) and flushes only on demand.
+func openFetching(t *testing.T, dir string, c *fakeChain) *Gateway {
+	t.Helper()
+	g, err := Open(Config{Dir: dir, Chain: c, FlushAfter: time.Hour, PublicURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }

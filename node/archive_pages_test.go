@@ -3,8 +3,6 @@ package node
 import (
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -20,14 +18,8 @@ import (
 // for the ~300 bytes of its two stripped entries: pages 17 times what
 // they held.
 func TestCompactedEpochGivesBackItsPages(t *testing.T) {
-	home := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(home, "data"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ar, err := openArchive(home)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ar := newTestArchive(t)
+	var err error
 	defer ar.Close()
 	ar.sum = &summaryCheck{chainID: "c", compact: true, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		key:    func([]byte) ([]byte, bool) { return []byte("key"), true },

@@ -79,14 +79,7 @@ func (f fakeInfos) Block(h int64) (*app.BlockInfo, error) {
 // (reopened, the file says the same). It never archives a height whose
 // next block's canonical commit does not exist yet.
 func TestArchiveStepIsAtomicAndDurable(t *testing.T) {
-	home := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(home, "data"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ar, err := openArchive(home)
-	if err != nil {
-		t.Fatal(err)
-	}
+	home, ar := newTestArchive(t)
 	got, err := ar.step(fakeBlocks{tip: 12}, fakeInfos{}, 12, 5)
 	if err != nil || got != 5 {
 		t.Fatalf("first step: archived %d, %v; want 5 (at most 5 heights)", got, err)
@@ -136,12 +129,8 @@ func TestArchiveStepIsAtomicAndDurable(t *testing.T) {
 
 // A damaged value is an error naming the file, never served.
 func TestArchiveDamageIsNamed(t *testing.T) {
-	home := t.TempDir()
-	os.MkdirAll(filepath.Join(home, "data"), 0o700)
-	ar, err := openArchive(home)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ar := newTestArchive(t)
+	var err error
 	if _, err := ar.step(fakeBlocks{tip: 5}, fakeInfos{}, 5, 10); err != nil {
 		t.Fatal(err)
 	}
@@ -159,4 +148,18 @@ func TestArchiveDamageIsNamed(t *testing.T) {
 		t.Fatalf("reading a damaged extension: %v", err)
 	}
 	ar.Close()
+}
+
+// newTestArchive opens an archive in a fresh home of its own.
+func newTestArchive(t *testing.T) (string, *archive) {
+	t.Helper()
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ar, err := openArchive(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return home, ar
 }

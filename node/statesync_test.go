@@ -367,14 +367,8 @@ func TestNewNodeJoinsFromASnapshot(t *testing.T) {
 // unverified material: the next start empties it; one whose import
 // finished is kept.
 func TestUnfinishedArchiveImportIsDiscarded(t *testing.T) {
-	home := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(home, "data"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	ar, err := openArchive(home)
-	if err != nil {
-		t.Fatal(err)
-	}
+	home, ar := newTestArchive(t)
+	var err error
 	x := &snapshotExtra{node: func() *Node { return nil }, ar: ar}
 	if err := x.BeginImport(10); err != nil {
 		t.Fatal(err)
