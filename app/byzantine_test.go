@@ -2,6 +2,8 @@ package app
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -357,12 +359,56 @@ func TestVerifyCacheKeepsNoSignatures(t *testing.T) {
 			t.Fatalf("check %d: %d signature bytes, attestations %+v", round, len(ext.Signature), ext.Attestations)
 		}
 	}
-	for k, v := range a.cache.m {
+	a.cache.each(func(k [32]byte, v cached) {
 		if v.ext != nil && len(v.ext.Signature) != 0 {
-			t.Fatalf("cache entry %x keeps a %d-byte signature", k[:4], len(v.ext.Signature))
+			t.Errorf("cache entry %x keeps a %d-byte signature", k[:4], len(v.ext.Signature))
 		}
-	}
+	})
 	if _, err := a.checkExtension(c, 1, 5, n.makeExtension(1, 2, 5, good)); err == nil {
 		t.Fatal("an extension signed with another validator's key was accepted")
+	}
+}
+
+// TestVerifyCacheKeepsTheLatestEntries: however many entries went in, the
+// latest verifyCacheSize are still there. A cache emptied when full lost
+// the extensions of the height in progress every few dozen heights.
+func TestVerifyCacheKeepsTheLatestEntries(t *testing.T) {
+	c := newVerifyCache(8)
+	key := func(i int) [32]byte { return sha256.Sum256(fmt.Append(nil, i)) }
+	for i := range 40 {
+		c.put(key(i), cached{err: fmt.Errorf("%d", i)})
+		for j := max(0, i-7); j <= i; j++ {
+			v, ok := c.get(key(j))
+			if !ok || v.err.Error() != fmt.Sprint(j) {
+				t.Fatalf("after %d puts, entry %d is %v %v", i+1, j, v, ok)
+			}
+		}
+		n := 0
+		c.each(func([32]byte, cached) { n++ })
+		if n > 16 {
+			t.Fatalf("after %d puts the cache holds %d entries, more than two generations of 8", i+1, n)
+		}
+	}
+}
+
+// TestEachExtensionVerifiedOnce: over hundreds of heights, every app
+// checks every extension's signature exactly once (VerifyVoteExtension
+// for the others', ProcessProposal for its own), however long the chain.
+func TestEachExtensionVerifiedOnce(t *testing.T) {
+	n := newNet(t, netOpts{})
+	const warm, heights = 5, 300
+	for i := range uint64(warm) {
+		n.observe("sensors", i)
+		n.step()
+	}
+	before := n.scheme.Verifies()
+	for i := range uint64(heights) {
+		n.observe("sensors", warm+i)
+		n.step()
+	}
+	got := n.scheme.Verifies() - before
+	want := int64(heights * len(n.vals) * len(n.vals))
+	if got != want {
+		t.Fatalf("%d signature checks over %d heights of %d validators attesting each height, want %d (each app checks each extension once)", got, heights, len(n.vals), want)
 	}
 }

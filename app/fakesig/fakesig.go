@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Scheme is a registry of fake keys; it implements app.Scheme.
@@ -21,8 +22,13 @@ type Scheme struct {
 	keys map[string][]byte // public key → secret
 	// SigSize pads signatures with zeros to this many bytes (0: 32), to
 	// give tests realistic extension sizes.
-	SigSize int
+	SigSize  int
+	verifies atomic.Int64
 }
+
+// Verifies returns how many signatures Verify has checked: tests count
+// them to see that a node verifies each signature once.
+func (s *Scheme) Verifies() int64 { return s.verifies.Load() }
 
 // New returns an empty registry.
 func New() *Scheme { return &Scheme{keys: map[string][]byte{}} }
@@ -71,6 +77,7 @@ func (s *Scheme) CheckPublicKey(pub []byte) error {
 
 // Verify checks sig against the registered key's HMAC of msg.
 func (s *Scheme) Verify(pub, msg, sig []byte) error {
+	s.verifies.Add(1)
 	s.mu.RLock()
 	sec, ok := s.keys[string(pub)]
 	s.mu.RUnlock()

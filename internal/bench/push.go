@@ -101,8 +101,8 @@ func Push(o PushOptions) (PushResult, error) {
 		}
 		nodes[i] = n
 	}
-	for nodes[0].Height() < 2 {
-		time.Sleep(50 * time.Millisecond)
+	if err := waitAllAt(nodes, 2, time.Minute); err != nil {
+		return res, err
 	}
 	progress("%d validators up; pushing %s in parts of %s", len(nodes), mib(uint64(o.Bytes)), mib(uint64(o.Part)))
 

@@ -231,8 +231,8 @@ func Soak(o SoakOptions) (SoakResult, error) {
 			return res, err
 		}
 	}
-	for nodes[0].Height() < 2 {
-		time.Sleep(50 * time.Millisecond)
+	if err := waitAllAt(nodes, 2, time.Minute); err != nil {
+		return res, err
 	}
 
 	// The steady push: one part a second, all of one upload.
