@@ -158,7 +158,10 @@ func Raw(o RawOptions) (RawResult, error) {
 			return nil
 		})
 	}()
-	time.Sleep(time.Second) // validators connect and sync
+	// The feed starts once every validator is up (see waitAllAt).
+	if err := waitAllAt(nodes, 2, time.Minute); err != nil {
+		return RawResult{}, err
+	}
 	go feed.Run(ctx)
 	cpu0 := cpuTime()
 	start := time.Now()
