@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"hash/crc32"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
 	cmttypes "github.com/cometbft/cometbft/types"
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/datadragon/datadragon/app"
 	"github.com/datadragon/datadragon/app/wire"
@@ -63,11 +65,22 @@ func archiveSum(bucket, key, val []byte) uint32 {
 
 func openArchive(home string) (*archive, error) {
 	path := filepath.Join(home, "data", ArchiveFile)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("node: the receipt archive %s: %w (is another node running on this home?)", path, err)
+	ar := &archive{path: path}
+	var db *bolt.DB
+	err := ar.guard(func() (err error) {
+		db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+		return err
+	})
+	switch {
+	case errors.Is(err, errArchivePages):
+		return nil, err
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return nil, fmt.Errorf("node: the receipt archive %s is locked: %w (is another node running on this home?)", path, err)
+	case err != nil:
+		return nil, ar.damaged(err.Error())
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
+	ar.db = db
+	err = ar.update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketHeaders, bucketExtensions, bucketArchMeta, bucketSummaries} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
@@ -77,9 +90,11 @@ func openArchive(home string) (*archive, error) {
 	})
 	if err != nil {
 		db.Close()
+		if errors.Is(err, errArchivePages) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("node: the receipt archive %s: %w", path, err)
 	}
-	ar := &archive{path: path, db: db}
 	if _, err := ar.archived(); err != nil {
 		db.Close()
 		return nil, err
@@ -88,6 +103,34 @@ func openArchive(home string) (*archive, error) {
 }
 
 func (ar *archive) Close() error { return ar.db.Close() }
+
+// errArchivePages is wrapped by the error of an archive whose page
+// structure bbolt could not read.
+var errArchivePages = errors.New("damaged pages")
+
+// guard runs fn, which calls into bbolt, turning a panic or a memory
+// fault into the archive's damage: bbolt trusts its pages and panics on a
+// damaged one (a page that names another page, an unknown page type), or
+// reads outside its mapping. A node must report a damaged file, not crash
+// at every start.
+func (ar *archive) guard(fn func() error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: %w", errArchivePages, ar.damaged(fmt.Sprintf("bbolt failed reading its pages: %v", v)))
+		}
+	}()
+	return fn()
+}
+
+// view and update are bbolt's View and Update under guard.
+func (ar *archive) view(fn func(*bolt.Tx) error) error {
+	return ar.guard(func() error { return ar.db.View(fn) })
+}
+
+func (ar *archive) update(fn func(*bolt.Tx) error) error {
+	return ar.guard(func() error { return ar.db.Update(fn) })
+}
 
 func (ar *archive) damaged(what string) error {
 	return fmt.Errorf("node: the receipt archive %s is damaged (%s); %s", ar.path, what, archiveAdvice)
@@ -118,7 +161,7 @@ func put(tx *bolt.Tx, bucket, key, val []byte) error {
 
 func (ar *archive) meta(key []byte) (int64, error) {
 	var h int64
-	err := ar.db.View(func(tx *bolt.Tx) error {
+	err := ar.view(func(tx *bolt.Tx) error {
 		v, err := ar.get(tx, bucketArchMeta, key)
 		if err != nil || v == nil {
 			return err
@@ -143,7 +186,7 @@ func extKey(height int64, validator []byte) []byte { return append(u64key(height
 // false if the height is not archived.
 func (ar *archive) Header(height int64) (*cmttypes.Header, *cmttypes.Commit, bool, error) {
 	var raw []byte
-	err := ar.db.View(func(tx *bolt.Tx) (err error) {
+	err := ar.view(func(tx *bolt.Tx) (err error) {
 		raw, err = ar.get(tx, bucketHeaders, u64key(height))
 		return err
 	})
@@ -177,7 +220,7 @@ func (ar *archive) Header(height int64) (*cmttypes.Header, *cmttypes.Commit, boo
 // injected commit of block height; ok is false if it is not archived.
 func (ar *archive) Extension(height int64, validator []byte) ([]byte, bool, error) {
 	var raw []byte
-	err := ar.db.View(func(tx *bolt.Tx) (err error) {
+	err := ar.view(func(tx *bolt.Tx) (err error) {
 		raw, err = ar.get(tx, bucketExtensions, extKey(height, validator))
 		return err
 	})
@@ -218,7 +261,7 @@ func (ar *archive) step(bs blockReader, infos blockInfos, tip int64, max int) (i
 		return from, nil
 	}
 	done := from
-	err = ar.db.Update(func(tx *bolt.Tx) error {
+	err = ar.update(func(tx *bolt.Tx) error {
 		for h := from + 1; h <= last; h++ {
 			blk, _ := bs.LoadBlock(h)
 			if blk == nil {
@@ -281,7 +324,7 @@ func (ar *archive) step(bs blockReader, infos blockInfos, tip int64, max int) (i
 }
 
 func (ar *archive) setMeta(key []byte, h int64) error {
-	return ar.db.Update(func(tx *bolt.Tx) error { return put(tx, bucketArchMeta, key, u64key(h)) })
+	return ar.update(func(tx *bolt.Tx) error { return put(tx, bucketArchMeta, key, u64key(h)) })
 }
 
 type boltTx = bolt.Tx

@@ -213,7 +213,7 @@ type SummaryProof struct {
 // extension is archived signed, or not at all.
 func (ar *archive) Summarized(height int64, validator []byte) (*SummaryProof, bool, error) {
 	var p *SummaryProof
-	err := ar.db.View(func(tx *bolt.Tx) error {
+	err := ar.view(func(tx *bolt.Tx) error {
 		v, err := ar.get(tx, bucketExtensions, extKey(height, validator))
 		if err != nil || v == nil || v[0] != strippedMark {
 			return err
@@ -309,7 +309,7 @@ func (s *summarizer) step(archived int64) {
 	}
 	var leaves []merkle.Hash
 	var stripped bool
-	err = s.ar.db.View(func(tx *bolt.Tx) (err error) {
+	err = s.ar.view(func(tx *bolt.Tx) (err error) {
 		leaves, _, _, stripped, err = s.ar.epochLeaves(tx, s.self, first, last)
 		return err
 	})
@@ -454,7 +454,7 @@ var snapSummaries = app.ExtraPrefix + "summaries"
 // extensions archived up to archived (those from its first height on
 // after), from key from on.
 func (x *snapshotExtra) exportSummaries(archived int64, from []byte, emit func(string, []byte, []byte) error) error {
-	return x.ar.db.View(func(tx *bolt.Tx) error {
+	return x.ar.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketSummaries).Cursor()
 		k, _ := c.First()
 		if from != nil {
@@ -559,7 +559,7 @@ func (ar *archive) checkStripped(tx *bolt.Tx, y int64, validator, v []byte, veri
 // steps.
 func (n *Node) ArchiveUsedBytes() int64 {
 	var size int64
-	if err := n.archive.db.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil }); err != nil {
+	if err := n.archive.view(func(tx *bolt.Tx) error { size = tx.Size(); return nil }); err != nil {
 		return 0
 	}
 	return size - int64(n.archive.db.Stats().FreeAlloc)

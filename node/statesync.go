@@ -184,7 +184,7 @@ var keyImporting = []byte("importing")
 // filling it; it reports whether it did.
 func (ar *archive) discardUnfinishedImport() (bool, error) {
 	var found bool
-	err := ar.db.Update(func(tx *bolt.Tx) error {
+	err := ar.update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketArchMeta).Get(keyImporting) == nil {
 			return nil
 		}
@@ -371,7 +371,7 @@ func headerValue(bs blockReader, height int64) ([]byte, error) {
 // exportBucket emits an archive bucket's checked values from from (nil:
 // the first) to below to.
 func (x *snapshotExtra) exportBucket(bucket []byte, as string, from, to []byte, emit func(string, []byte, []byte) error) error {
-	return x.ar.db.View(func(tx *bolt.Tx) error {
+	return x.ar.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
 		k, _ := c.First()
 		if from != nil {
@@ -395,7 +395,7 @@ func (x *snapshotExtra) exportBucket(bucket []byte, as string, from, to []byte, 
 func (x *snapshotExtra) BeginImport(h int64) error {
 	x.importing.Store(true)
 	x.height, x.buf, x.pending = h, nil, 0
-	return x.ar.db.Update(func(tx *bolt.Tx) error {
+	return x.ar.update(func(tx *bolt.Tx) error {
 		if err := clearArchive(tx); err != nil {
 			return err
 		}
@@ -438,7 +438,7 @@ func (x *snapshotExtra) ImportEntry(bucket string, key, value []byte) error {
 }
 
 func (x *snapshotExtra) flush() error {
-	err := x.ar.db.Update(func(tx *bolt.Tx) error {
+	err := x.ar.update(func(tx *bolt.Tx) error {
 		for _, e := range x.buf {
 			if err := put(tx, e.bucket, e.k, e.v); err != nil {
 				return err
@@ -474,7 +474,7 @@ func (x *snapshotExtra) FinishImport(h int64) error {
 	// The validator set of each height is the one the restored state's
 	// governance puts in force there (validators.go).
 	headers := 0
-	err := x.ar.db.View(func(tx *bolt.Tx) error {
+	err := x.ar.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketHeaders).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			y := int64(binary.BigEndian.Uint64(k))
@@ -546,7 +546,7 @@ func (x *snapshotExtra) FinishImport(h int64) error {
 			return fmt.Errorf("receipt archive: block %d accepted records, and the snapshot lacks the header after it", y)
 		}
 	}
-	err = x.ar.db.Update(func(tx *bolt.Tx) error {
+	err = x.ar.update(func(tx *bolt.Tx) error {
 		if err := put(tx, bucketArchMeta, keyArchived, u64key(h)); err != nil {
 			return err
 		}
@@ -578,7 +578,7 @@ func (ar *archive) archiveDue(bs blockReader, tip int64) error {
 	if err != nil {
 		return fmt.Errorf("node: archiving the header of %d for receipts: %w", due, err)
 	}
-	return ar.db.Update(func(tx *bolt.Tx) error {
+	return ar.update(func(tx *bolt.Tx) error {
 		if err := put(tx, bucketHeaders, u64key(due), v); err != nil {
 			return err
 		}
