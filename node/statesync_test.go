@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -150,7 +151,15 @@ func TestNewNodeJoinsFromASnapshot(t *testing.T) {
 		}}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := Open(home, Options{})
+	// The follower's logs are shown if the test fails: they say how far
+	// state sync got (snapshots found, offered, restored, blocks after).
+	logs := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the follower's log:\n%s", logs)
+		}
+	})
+	f, err := Open(home, Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
