@@ -335,7 +335,10 @@ func TestFetchFromPeer(t *testing.T) {
 			}
 		}
 		if out != "agreed" {
-			t.Fatalf("chunk %d: node3 (cut off from the gateway) is %q, want agreed: %+v", *c.Index, out, rv.Attestations)
+			// What node3's fetcher found says why: no source, a
+			// timeout, a peer without the bytes.
+			f := net.nodes[3].fetcher.Finding(wire.ChunkKey{Stream: "files", Index: *c.Index}, "node3")
+			t.Fatalf("chunk %d: node3 (cut off from the gateway) is %q, want agreed; its fetch finding: %+v; attestations: %+v", *c.Index, out, f, rv.Attestations)
 		}
 	}
 }
