@@ -46,6 +46,8 @@ const (
 	fetchBaseTimeout = 5 * time.Second
 	fetchMinRate     = 4 << 20
 	maxFetchQueue    = 1 << 16
+	// maxPrefetchedFrom bounds the prefetch sources kept for findings.
+	maxPrefetchedFrom = 1024
 )
 
 // fetchJob is one chunk to fetch.
@@ -87,12 +89,15 @@ type Fetcher struct {
 	// prefetching holds the content ids being fetched ahead of their
 	// block; a chunk's own fetch waits for it rather than fetch twice.
 	prefetching map[wire.ContentID]bool
-	perPeer     map[string]int
-	findings    findings
-	wake        chan struct{}
-	stop        chan struct{}
-	wg          sync.WaitGroup
-	started     bool
+	// prefetchedFrom remembers where each prefetched chunk came from, for
+	// its finding (at most maxPrefetchedFrom, forgotten once used).
+	prefetchedFrom map[wire.ContentID]string
+	perPeer        map[string]int
+	findings       findings
+	wake           chan struct{}
+	stop           chan struct{}
+	wg             sync.WaitGroup
+	started        bool
 }
 
 // fetchStore is where fetched bytes are kept and first looked for: the
@@ -117,7 +122,7 @@ func newFetcher(window time.Duration, self string, peers []string, gw fetchStore
 			ResponseHeaderTimeout: fetchBaseTimeout,
 			IdleConnTimeout:       time.Minute,
 		}},
-		queued: map[wire.ChunkKey]bool{}, prefetching: map[wire.ContentID]bool{}, perPeer: map[string]int{}, wake: make(chan struct{}, 1), stop: make(chan struct{})}
+		queued: map[wire.ChunkKey]bool{}, prefetching: map[wire.ContentID]bool{}, prefetchedFrom: map[wire.ContentID]string{}, perPeer: map[string]int{}, wake: make(chan struct{}, 1), stop: make(chan struct{})}
 	for _, p := range peers {
 		p = strings.TrimRight(p, "/")
 		if p != "" && p != f.self {
@@ -295,6 +300,13 @@ func (f *Fetcher) runPrefetch(ctx context.Context, j *fetchJob) {
 		// The bound of prefetched chunks is reached: this one is fetched
 		// when its block comes.
 		got.file = nil
+	} else if err == nil {
+		f.mu.Lock()
+		if len(f.prefetchedFrom) >= maxPrefetchedFrom {
+			clear(f.prefetchedFrom) // only findings lose their source
+		}
+		f.prefetchedFrom[t.Content] = got.source
+		f.mu.Unlock()
 	}
 	if err == nil || ctx.Err() != nil || time.Now().After(j.deadline) {
 		f.mu.Lock()
@@ -384,6 +396,14 @@ func (f *Fetcher) local(j *fetchJob, rs *rules.Rules) (*fetched, error) {
 	}
 	s.rules = rs.NewChecker()
 	got := &fetched{keep: lc.Kind != gateway.ContentLog, source: "this node"}
+	if lc.Kind == gateway.ContentPrefetched {
+		f.mu.Lock()
+		if src, ok := f.prefetchedFrom[t.Content]; ok {
+			got.source = "this node, fetched ahead of its block from " + src
+			delete(f.prefetchedFrom, t.Content)
+		}
+		f.mu.Unlock()
+	}
 	if lc.Kind != gateway.ContentPrefetched {
 		// A prefetched file was checked against its content id when it
 		// was fetched, by this node.
