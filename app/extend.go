@@ -287,10 +287,10 @@ func (a *App) VerifyVoteExtension(_ context.Context, req *abci.VerifyVoteExtensi
 
 // verifyCacheSize bounds each generation of the verified-extension cache.
 // An entry holds a decoded extension without its signature (a few hundred
-// bytes); the cache
-// only has to bridge VerifyVoteExtension, ProcessProposal and FinalizeBlock
-// of the last few heights (a miss just verifies again), so a few hundred
-// entries serve a network of dozens of validators. With the signatures
+// bytes); the cache only has to bridge VerifyVoteExtension,
+// ProcessProposal and FinalizeBlock of the last few heights (a miss just
+// verifies again), so a few hundred entries serve a network of dozens of
+// validators. With the signatures
 // kept, the cache filled to ~6 MB a node and emptied again, the largest
 // part of the heap that changed during a soak.
 const verifyCacheSize = 256

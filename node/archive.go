@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"hash/crc32"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	cmtproto "github.com/cometbft/cometbft/api/cometbft/types/v1"
@@ -109,18 +111,50 @@ func (ar *archive) Close() error { return ar.db.Close() }
 var errArchivePages = errors.New("damaged pages")
 
 // guard runs fn, which calls into bbolt, turning a panic or a memory
-// fault into the archive's damage: bbolt trusts its pages and panics on a
-// damaged one (a page that names another page, an unknown page type), or
-// reads outside its mapping. A node must report a damaged file, not crash
-// at every start.
+// fault raised inside bbolt into the archive's damage: bbolt trusts its
+// pages and panics on a damaged one (a page that names another page, an
+// unknown page type, a bad count), or reads outside its mapping. A node
+// must report a damaged file, not crash at every start. A panic raised
+// in the node's own code is a bug, not damage, and goes on as it was, so
+// that a good file is never called damaged.
 func (ar *archive) guard(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
-		if v := recover(); v != nil {
-			err = fmt.Errorf("%w: %w", errArchivePages, ar.damaged(fmt.Sprintf("bbolt failed reading its pages: %v", v)))
+		v := recover()
+		if v == nil {
+			return
 		}
+		if !panickedInBolt() {
+			panic(v)
+		}
+		err = fmt.Errorf("%w: %w", errArchivePages, ar.damaged(fmt.Sprintf("bbolt failed reading its pages: %v", v)))
 	}()
 	return fn()
+}
+
+// panickedInBolt, called by a deferred function while a panic unwinds,
+// reports whether the code that panicked (or faulted) is bbolt's: below
+// the runtime's panic machinery, the innermost frame that is bbolt's or
+// this project's decides (frames of the standard library bbolt calls,
+// such as bytes.Compare, are passed over).
+func panickedInBolt() bool {
+	pcs := make([]uintptr, 64)
+	frames := runtime.CallersFrames(pcs[:runtime.Callers(0, pcs)])
+	inPanic := false
+	for {
+		f, more := frames.Next()
+		switch {
+		case f.Function == "runtime.gopanic" || f.Function == "runtime.sigpanic":
+			inPanic = true
+		case inPanic && strings.HasPrefix(f.Function, "go.etcd.io/bbolt"):
+			return true
+		case inPanic && strings.HasPrefix(f.Function, "github.com/datadragon/"):
+			return false
+		}
+		if !more {
+			return false
+		}
+	}
 }
 
 // view and update are bbolt's View and Update under guard.

@@ -397,16 +397,15 @@ func (f *Fetcher) local(j *fetchJob, rs *rules.Rules) (*fetched, error) {
 	s.rules = rs.NewChecker()
 	got := &fetched{keep: lc.Kind != gateway.ContentLog, source: "this node"}
 	if lc.Kind == gateway.ContentPrefetched {
+		// A prefetched file was checked against its content id when it
+		// was fetched, by this node.
 		f.mu.Lock()
 		if src, ok := f.prefetchedFrom[t.Content]; ok {
 			got.source = "this node, fetched ahead of its block from " + src
 			delete(f.prefetchedFrom, t.Content)
 		}
 		f.mu.Unlock()
-	}
-	if lc.Kind != gateway.ContentPrefetched {
-		// A prefetched file was checked against its content id when it
-		// was fetched, by this node.
+	} else {
 		s.content = wire.NewContentHasher(t.Stream, t.Origin, t.FirstSeq)
 	}
 	if err = lc.WriteTo(s); err == nil {

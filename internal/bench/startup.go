@@ -25,7 +25,7 @@ func waitAllAt(nodes []*node.Node, h int64, limit time.Duration) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("validator %d is at height %d after %s, the others wait for it at %d: see its log above", low, nodes[low].Height(), limit, h)
+			return fmt.Errorf("validator %d is at height %d after %s, the others wait for it at %d: is a port of this benchmark in use by another process?", low, nodes[low].Height(), limit, h)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
