@@ -58,7 +58,6 @@ func TestComposeNetworkSurvivesStopsAndPartitions(t *testing.T) {
 	id := strconv.FormatInt(time.Now().UnixNano(), 36)
 	image := "datadragon-composetest:" + id
 	project := "ddtest" + id
-	ports := freePorts(t, 7)
 	token := "compose-test-token-" + id
 	tokenSum := sha256.Sum256([]byte(token))
 	env := append(os.Environ(),
@@ -66,13 +65,25 @@ func TestComposeNetworkSurvivesStopsAndPartitions(t *testing.T) {
 		"COMPOSE_PROJECT_NAME="+project,
 		"DD_IMAGE="+image,
 		"DD_BIND=127.0.0.1",
-		"DD_NODE0_PORT="+ports[0], "DD_NODE1_PORT="+ports[1], "DD_NODE2_PORT="+ports[2], "DD_NODE3_PORT="+ports[3],
-		"DD_SENSORS_PORT="+ports[4], "DD_TICKS_PORT="+ports[5], "DD_NODE4_PORT="+ports[6],
 	)
+	// Host ports are chosen at the moment a service comes up, not at the
+	// start: other test packages running beside this one open ephemeral
+	// ports all the time, and a port picked minutes ahead may be taken.
+	portVars := []string{"DD_NODE0_PORT", "DD_NODE1_PORT", "DD_NODE2_PORT", "DD_NODE3_PORT", "DD_SENSORS_PORT", "DD_TICKS_PORT", "DD_NODE4_PORT"}
+	ports := make([]string, len(portVars))
+	portEnv := func() []string {
+		var e []string
+		for i, v := range portVars {
+			if ports[i] != "" {
+				e = append(e, v+"="+ports[i])
+			}
+		}
+		return e
+	}
 	run := func(ctx context.Context, extraEnv []string, name string, args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, name, args...)
 		cmd.Dir = root
-		cmd.Env = append(env[:len(env):len(env)], extraEnv...)
+		cmd.Env = append(append(env[:len(env):len(env)], portEnv()...), extraEnv...)
 		out, err := cmd.CombinedOutput()
 		return string(out), err
 	}
@@ -110,9 +121,26 @@ func TestComposeNetworkSurvivesStopsAndPartitions(t *testing.T) {
 			t.Logf("compose logs:\n%s", out)
 		}
 	})
-	if out, err := compose(ctx, "up", "-d"); err != nil {
-		t.Fatalf("compose up: %v\n%s", err, out)
+	// upOnFreePorts picks fresh host ports for the services it starts and
+	// tries again, a few times, when one was taken between the pick and
+	// the bind; any other failure ends the test at once.
+	upOnFreePorts := func(portIdx []int, args ...string) {
+		t.Helper()
+		for try := 1; ; try++ {
+			for i, p := range freePorts(t, len(portIdx)) {
+				ports[portIdx[i]] = p
+			}
+			out, err := compose(ctx, args...)
+			if err == nil {
+				return
+			}
+			if !strings.Contains(out, "address already in use") || try == 3 {
+				t.Fatalf("compose %v (try %d): %v\n%s", args, try, err, out)
+			}
+			t.Logf("compose %v: a host port was taken before the bind, trying again on others", args)
+		}
 	}
+	upOnFreePorts([]int{0, 1, 2, 3, 4, 5}, "up", "-d")
 	api := "http://127.0.0.1:" + ports[0]
 
 	first := waitAccepted(ctx, t, api, 3, 3*time.Minute)
@@ -254,9 +282,7 @@ func TestComposeNetworkSurvivesStopsAndPartitions(t *testing.T) {
 			t.Errorf("compose down (grow): %v\n%s", err, out)
 		}
 	})
-	if out, err := compose(ctx, "--profile", "grow", "up", "-d", "node4"); err != nil {
-		t.Fatalf("compose up node4: %v\n%s", err, out)
-	}
+	upOnFreePorts([]int{6}, "--profile", "grow", "up", "-d", "node4")
 	api4 := "http://127.0.0.1:" + ports[6]
 	waitConverged(ctx, t, append(apis, api4), 3*time.Minute)
 	dd := func(svc string, args ...string) string {
