@@ -106,6 +106,7 @@ type App struct {
 	restore  *restoreState // a snapshot being restored (under mu)
 
 	snapBusy atomic.Bool    // a snapshot is being written
+	snapAt   atomic.Int64   // the height of the snapshot being written, 0 when none
 	snapWG   sync.WaitGroup // the snapshot writer, waited for by Close
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -121,12 +122,14 @@ func (a *App) maybeSnapshot(h int64) {
 		a.log.Warn("a state sync snapshot is still being written; skipping this one", "height", h)
 		return
 	}
+	a.snapAt.Store(h)
 	opened := make(chan struct{})
 	once := sync.OnceFunc(func() { close(opened) })
 	a.snapWG.Add(1)
 	go func() {
 		defer a.snapWG.Done()
 		defer a.snapBusy.Store(false)
+		defer a.snapAt.Store(0)
 		defer once()
 		start := time.Now()
 		meta, err := a.writeSnapshot(h, once)
@@ -315,6 +318,23 @@ func (a *App) writeSnapshot(h int64, opened func()) (*snapshotMeta, error) {
 		d.Close()
 	}
 	return &w.meta, nil
+}
+
+// SnapshotFloor is the lowest height of a snapshot this app keeps or is
+// writing: the extra material must be able to give its entries as of
+// every such height for as long as the snapshot is served, so what may
+// change it later (the receipt archive's compaction) waits until no
+// snapshot at or below the change's height is left. With no snapshot it
+// is math.MaxInt64: a snapshot taken from now on is of a later height.
+func (a *App) SnapshotFloor() int64 {
+	floor := int64(math.MaxInt64)
+	if h := a.snapAt.Load(); h > 0 {
+		floor = h
+	}
+	if hs := a.snapshotHeights(); len(hs) > 0 {
+		floor = min(floor, hs[len(hs)-1])
+	}
+	return floor
 }
 
 // snapshotHeights lists the stored snapshots' heights, newest first.

@@ -83,7 +83,7 @@ func openArchive(home string) (*archive, error) {
 	}
 	ar.db = db
 	err = ar.update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketHeaders, bucketExtensions, bucketArchMeta, bucketSummaries} {
+		for _, b := range [][]byte{bucketHeaders, bucketExtensions, bucketArchMeta, bucketSummaries, bucketSummariesDue} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

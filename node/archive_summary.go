@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,6 +56,9 @@ var (
 	// keySummaryNext: u64, the first extension height of the next epoch
 	// this validator has to summarize.
 	keySummaryNext = []byte("summary_next")
+	// u64 deciding block ‖ u32 transaction index → summary transaction:
+	// decided summaries not applied yet (applySummaries).
+	bucketSummariesDue = []byte("summaries_due")
 )
 
 // strippedMark starts an extension value whose signature a summary
@@ -78,6 +83,9 @@ type summaryCheck struct {
 	// signs summaries nor drops signatures for them (it still checks
 	// summaries a snapshot brings).
 	compact bool
+	// floor, if set, is the app's SnapshotFloor: summaries decided above
+	// it wait (applySummaries).
+	floor func() int64
 }
 
 // epochLeaves reads the archived extensions of validator filed in blocks
@@ -85,8 +93,12 @@ type summaryCheck struct {
 // leaves and their stored values. stripped reports whether any of them is
 // already summarized.
 func (ar *archive) epochLeaves(tx *bolt.Tx, validator []byte, first, last int64) (leaves []merkle.Hash, heights []int64, raws [][]byte, stripped bool, err error) {
+	return ar.epochLeavesOf(tx, validator, first, last, archiveOverlay{})
+}
+
+func (ar *archive) epochLeavesOf(tx *bolt.Tx, validator []byte, first, last int64, view archiveOverlay) (leaves []merkle.Hash, heights []int64, raws [][]byte, stripped bool, err error) {
 	for b := first + 1; b <= last+1; b++ {
-		v, err := ar.get(tx, bucketExtensions, extKey(b, validator))
+		v, err := view.extension(ar, tx, extKey(b, validator))
 		if err != nil {
 			return nil, nil, nil, false, err
 		}
@@ -108,13 +120,27 @@ func (ar *archive) epochLeaves(tx *bolt.Tx, validator []byte, first, last int64)
 }
 
 // applySummaries compacts what the summaries among a decided block's
-// transactions cover (inside archive.step's transaction for block h).
+// transactions cover (inside archive.step's transaction for block h), or
+// files them as due when a state sync snapshot kept at or below h must
+// still give those extensions signed (compactFloor). While any summary is
+// due, later ones are due too: summaries take effect in the order they
+// were decided on every node, whatever its snapshots.
 func (ar *archive) applySummaries(tx *bolt.Tx, h int64, txs cmttypes.Txs) error {
 	if ar.sum == nil || !ar.sum.compact {
 		return nil
 	}
-	for _, raw := range txs {
+	deferred := h > ar.sum.compactFloor()
+	if k, _ := tx.Bucket(bucketSummariesDue).Cursor().First(); k != nil {
+		deferred = true
+	}
+	for i, raw := range txs {
 		if !wire.IsSummaryTx(raw) {
+			continue
+		}
+		if deferred {
+			if err := ar.deferSummary(tx, h, i, raw); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := ar.applySummary(tx, h, raw); err != nil {
@@ -124,77 +150,239 @@ func (ar *archive) applySummaries(tx *bolt.Tx, h int64, txs cmttypes.Txs) error 
 	return nil
 }
 
-func (ar *archive) applySummary(tx *bolt.Tx, h int64, raw []byte) error {
+// compactFloor is the highest deciding height whose summaries may be
+// applied now: the lowest height of a snapshot the app keeps or writes.
+func (sc *summaryCheck) compactFloor() int64 {
+	if sc.floor == nil {
+		return math.MaxInt64
+	}
+	return sc.floor()
+}
+
+func dueKey(h int64, i int) []byte { return binary.BigEndian.AppendUint32(u64key(h), uint32(i)) }
+
+// deferSummary files a decided summary to be applied once no snapshot
+// needs what it strips. This validator's own summary moves its
+// summarizer on at once, so it is not submitted again meanwhile.
+func (ar *archive) deferSummary(tx *bolt.Tx, h int64, i int, raw []byte) error {
+	if err := put(tx, bucketSummariesDue, dueKey(h, i), raw); err != nil {
+		return err
+	}
+	s, err := wire.UnmarshalSummaryTx(raw)
+	if err != nil || ar.sum.self == nil || !bytes.Equal(s.Validator, ar.sum.self) {
+		return nil
+	}
+	next, err := ar.get(tx, bucketArchMeta, keySummaryNext)
+	if err != nil {
+		return err
+	}
+	if len(next) != 8 || int64(binary.BigEndian.Uint64(next)) < s.Last+1 {
+		return put(tx, bucketArchMeta, keySummaryNext, u64key(s.Last+1))
+	}
+	return nil
+}
+
+// applyDueSummaries applies, in the order they were decided, the due
+// summaries no kept snapshot needs any more.
+func (ar *archive) applyDueSummaries() error {
+	if ar.sum == nil || !ar.sum.compact {
+		return nil
+	}
+	floor := ar.sum.compactFloor()
+	var ready bool
+	if err := ar.view(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bucketSummariesDue).Cursor().First()
+		ready = k != nil && (len(k) != 12 || int64(binary.BigEndian.Uint64(k)) <= floor)
+		return nil
+	}); err != nil || !ready {
+		return err
+	}
+	return ar.update(func(tx *bolt.Tx) error {
+		var keys [][]byte
+		c := tx.Bucket(bucketSummariesDue).Cursor()
+		for k, _ := c.First(); k != nil && (len(k) != 12 || int64(binary.BigEndian.Uint64(k)) <= floor); k, _ = c.Next() {
+			keys = append(keys, bytes.Clone(k))
+		}
+		for _, k := range keys {
+			raw, err := ar.get(tx, bucketSummariesDue, k)
+			if err != nil {
+				return err
+			}
+			if len(k) == 12 {
+				if err := ar.applySummary(tx, int64(binary.BigEndian.Uint64(k)), raw); err != nil {
+					return err
+				}
+			}
+			if err := tx.Bucket(bucketSummariesDue).Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// summaryEffect is what a decided summary changes in the archive: its
+// entry, and the stripped value of each extension it stands for.
+type summaryEffect struct {
+	key, value []byte
+	validator  []byte
+	blocks     []int64
+	stripped   [][]byte
+	last       int64
+}
+
+// evalSummary checks a summary decided in block h against the archive
+// as read through ext and kept (which see earlier effects not yet
+// written) and returns its effect, or nil if it changes nothing (logged).
+func (ar *archive) evalSummary(tx *bolt.Tx, h int64, raw []byte, view archiveOverlay, log *slog.Logger) (*summaryEffect, error) {
 	sc := ar.sum
 	s, err := wire.UnmarshalSummaryTx(raw)
 	if err != nil {
-		sc.log.Warn("a decided summary does not decode; ignored", "block", h, "err", err)
-		return nil
+		log.Warn("a decided summary does not decode; ignored", "block", h, "err", err)
+		return nil, nil
 	}
 	who := fmt.Sprintf("%X", s.Validator)
 	pub, ok := sc.key(s.Validator)
 	if !ok {
-		sc.log.Warn("a decided summary of an unknown validator; ignored", "block", h, "validator", who)
-		return nil
+		log.Warn("a decided summary of an unknown validator; ignored", "block", h, "validator", who)
+		return nil, nil
 	}
 	if err := sc.verify(pub, s.SignBytes(sc.chainID), s.Signature); err != nil {
-		sc.log.Warn("a decided summary's signature does not verify; ignored", "block", h, "validator", who, "err", err)
-		return nil
+		log.Warn("a decided summary's signature does not verify; ignored", "block", h, "validator", who, "err", err)
+		return nil, nil
 	}
 	if s.Last+1 >= h {
-		sc.log.Warn("a decided summary covers heights not decided before it; ignored", "block", h, "validator", who, "last", s.Last)
-		return nil
+		log.Warn("a decided summary covers heights not decided before it; ignored", "block", h, "validator", who, "last", s.Last)
+		return nil, nil
 	}
 	key := summaryKey(s.Validator, s.First)
-	if old, err := ar.get(tx, bucketSummaries, key); err != nil || old != nil {
-		return err // already kept (a summary decided twice)
+	if old, err := view.summary(ar, tx, key); err != nil || old != nil {
+		return nil, err // already kept (a summary decided twice)
 	}
-	leaves, heights, raws, stripped, err := ar.epochLeaves(tx, s.Validator, s.First, s.Last)
+	leaves, heights, raws, stripped, err := ar.epochLeavesOf(tx, s.Validator, s.First, s.Last, view)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if stripped {
-		sc.log.Warn("a decided summary overlaps an epoch already summarized; ignored", "block", h, "validator", who, "first", s.First, "last", s.Last)
-		return nil
+		log.Warn("a decided summary overlaps an epoch already summarized; ignored", "block", h, "validator", who, "first", s.First, "last", s.Last)
+		return nil, nil
 	}
 	if len(leaves) == 0 || uint32(len(leaves)) != s.Leaves || merkle.Root(leaves) != s.Root {
-		sc.log.Warn("a validator's summary does not match its extensions on chain; its extension signatures are kept",
+		log.Warn("a validator's summary does not match its extensions on chain; its extension signatures are kept",
 			"block", h, "validator", who, "first", s.First, "last", s.Last, "leaves", s.Leaves, "archived_extensions", len(leaves))
-		return nil
+		return nil, nil
 	}
-	v := binary.BigEndian.AppendUint32(nil, uint32(len(leaves)))
+	e := &summaryEffect{key: key, validator: s.Validator, blocks: heights, last: s.Last}
+	e.value = binary.BigEndian.AppendUint32(nil, uint32(len(leaves)))
 	for _, l := range leaves {
-		v = append(v, l[:]...)
+		e.value = append(e.value, l[:]...)
 	}
-	v = append(v, raw...)
-	if err := put(tx, bucketSummaries, key, v); err != nil {
-		return err
-	}
-	for i, b := range heights {
+	e.value = append(e.value, raw...)
+	for i := range heights {
 		un, err := wire.UnsignedExtension(raws[i])
 		if err != nil {
-			return ar.damaged(err.Error())
+			return nil, ar.damaged(err.Error())
 		}
 		sv := []byte{strippedMark}
 		sv = binary.BigEndian.AppendUint64(sv, uint64(s.First))
 		sv = binary.BigEndian.AppendUint32(sv, uint32(i))
-		sv = append(sv, un...)
+		e.stripped = append(e.stripped, append(sv, un...))
+	}
+	return e, nil
+}
+
+// archiveOverlay is the archive with effects not yet written on top (the
+// snapshot export's view as of its height); the zero value is the
+// archive itself.
+type archiveOverlay struct {
+	exts map[string][]byte // extKey → stripped value
+	sums map[string][]byte // summaryKey → value
+}
+
+func (o archiveOverlay) extension(ar *archive, tx *bolt.Tx, key []byte) ([]byte, error) {
+	if v, ok := o.exts[string(key)]; ok {
+		return v, nil
+	}
+	return ar.get(tx, bucketExtensions, key)
+}
+
+func (o archiveOverlay) summary(ar *archive, tx *bolt.Tx, key []byte) ([]byte, error) {
+	if v, ok := o.sums[string(key)]; ok {
+		return v, nil
+	}
+	return ar.get(tx, bucketSummaries, key)
+}
+
+func (o archiveOverlay) add(e *summaryEffect) {
+	o.sums[string(e.key)] = e.value
+	for i, b := range e.blocks {
+		o.exts[string(extKey(b, e.validator))] = e.stripped[i]
+	}
+}
+
+// asOf is the archive as of height h for a snapshot of h: with the
+// effects of the due summaries decided up to h, in their order. The
+// summaries decided after h are not applied while a snapshot of h is
+// kept (compactFloor), so this is the same whenever it is read.
+func (ar *archive) asOf(h int64) (archiveOverlay, error) {
+	o := archiveOverlay{exts: map[string][]byte{}, sums: map[string][]byte{}}
+	quiet := slog.New(slog.DiscardHandler) // applying them logs what they are
+	err := ar.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketSummariesDue).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) != 12 {
+				continue
+			}
+			hs := int64(binary.BigEndian.Uint64(k))
+			if hs > h {
+				break
+			}
+			raw, err := ar.get(tx, bucketSummariesDue, k)
+			if err != nil {
+				return err
+			}
+			e, err := ar.evalSummary(tx, hs, raw, o, quiet)
+			if err != nil {
+				return err
+			}
+			if e != nil {
+				o.add(e)
+			}
+		}
+		return nil
+	})
+	return o, err
+}
+
+func (ar *archive) applySummary(tx *bolt.Tx, h int64, raw []byte) error {
+	e, err := ar.evalSummary(tx, h, raw, archiveOverlay{}, ar.sum.log)
+	if err != nil || e == nil {
+		return err
+	}
+	if err := put(tx, bucketSummaries, e.key, e.value); err != nil {
+		return err
+	}
+	for i, b := range e.blocks {
 		// Deleted first: bbolt merges a page that fell below a quarter
 		// full only after a delete, never after a put that shrank a value.
 		// A signed extension (~20 KB) sat on a page of its own with one
 		// other key, so without the delete every page of a compacted epoch
 		// stayed allocated for ~300 bytes — the archive used twice what
 		// it held.
-		if err := tx.Bucket(bucketExtensions).Delete(extKey(b, s.Validator)); err != nil {
+		if err := tx.Bucket(bucketExtensions).Delete(extKey(b, e.validator)); err != nil {
 			return err
 		}
-		if err := put(tx, bucketExtensions, extKey(b, s.Validator), sv); err != nil {
+		if err := put(tx, bucketExtensions, extKey(b, e.validator), e.stripped[i]); err != nil {
 			return err
 		}
 	}
-	if sc.self != nil && bytes.Equal(s.Validator, sc.self) {
-		if err := put(tx, bucketArchMeta, keySummaryNext, u64key(s.Last+1)); err != nil {
+	if sc := ar.sum; sc.self != nil && bytes.Equal(e.validator, sc.self) {
+		next, err := ar.get(tx, bucketArchMeta, keySummaryNext)
+		if err != nil {
 			return err
+		}
+		if len(next) != 8 || int64(binary.BigEndian.Uint64(next)) < e.last+1 {
+			return put(tx, bucketArchMeta, keySummaryNext, u64key(e.last+1))
 		}
 	}
 	return nil
@@ -418,18 +606,18 @@ func (n *Node) setupSummaries(priv *ziggy.PrivateKey, self []byte, rpc *local.Lo
 	if n.cfg.SummaryInterval != nil {
 		interval = *n.cfg.SummaryInterval
 	}
-	// A node that serves state sync snapshots keeps every extension
-	// signature: its snapshots' archive chunks are read again from the
-	// archive when a peer asks, and a compaction in between would change
-	// their listed bytes. It still signs summaries, so nodes that take no
-	// snapshots compact.
+	// A node that serves state sync snapshots compacts too, but a summary
+	// takes effect only once no snapshot it keeps is of a lower height:
+	// its snapshots' archive chunks are made again from the archive when
+	// a peer asks, as of their height (ExportSnapshot), and need the
+	// signatures of the summaries decided after it until then.
 	snapshots := int64(DefaultSnapshotInterval)
 	if n.cfg.SnapshotInterval != nil {
 		snapshots = *n.cfg.SnapshotInterval
 	}
-	sc.compact = interval > 0 && snapshots == 0
-	if interval > 0 && snapshots > 0 {
-		n.log.Info("epoch summaries: this node serves state sync snapshots (snapshot_interval > 0), so it keeps every extension signature; set snapshot_interval to 0 on a node that should compact its receipt archive")
+	sc.compact = interval > 0
+	if snapshots > 0 {
+		sc.floor = n.app.SnapshotFloor
 	}
 	if !isVal || interval <= 0 {
 		return
@@ -453,7 +641,25 @@ var snapSummaries = app.ExtraPrefix + "summaries"
 // exportSummaries emits the summaries that stand for signatures of
 // extensions archived up to archived (those from its first height on
 // after), from key from on.
-func (x *snapshotExtra) exportSummaries(archived int64, from []byte, emit func(string, []byte, []byte) error) error {
+func (x *snapshotExtra) exportSummaries(archived int64, from []byte, view archiveOverlay, emit func(string, []byte, []byte) error) error {
+	// The summaries the snapshot's height has and the archive not yet
+	// go in key order among the archive's.
+	var extra []string
+	for k := range view.sums {
+		if from == nil || k >= string(from) {
+			extra = append(extra, k)
+		}
+	}
+	slices.Sort(extra)
+	emitExtra := func(below []byte) error {
+		for len(extra) > 0 && (below == nil || extra[0] < string(below)) {
+			if err := emit(snapSummaries, []byte(extra[0]), view.sums[extra[0]]); err != nil {
+				return err
+			}
+			extra = extra[1:]
+		}
+		return nil
+	}
 	return x.ar.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketSummaries).Cursor()
 		k, _ := c.First()
@@ -464,6 +670,9 @@ func (x *snapshotExtra) exportSummaries(archived int64, from []byte, emit func(s
 			if len(k) < 9 || int64(binary.BigEndian.Uint64(k[len(k)-8:]))+1 > archived {
 				continue
 			}
+			if err := emitExtra(k); err != nil {
+				return err
+			}
 			v, err := x.ar.get(tx, bucketSummaries, k)
 			if err != nil {
 				return err
@@ -472,7 +681,7 @@ func (x *snapshotExtra) exportSummaries(archived int64, from []byte, emit func(s
 				return err
 			}
 		}
-		return nil
+		return emitExtra(nil)
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -80,6 +81,9 @@ type Options struct {
 	// CometLogLevel is CometBFT's log level ("error", "info", "debug");
 	// empty silences CometBFT.
 	CometLogLevel string
+	// CometLogOutput receives CometBFT's log lines (absent: standard
+	// error).
+	CometLogOutput io.Writer
 	// OnCommit is called after every block the app commits.
 	OnCommit func(app.CommitSummary)
 	// Version is shown by the API.
@@ -195,7 +199,11 @@ func Open(home string, o Options) (*Node, error) {
 			ar.Close()
 			return nil, fmt.Errorf("node: CometBFT log level: %w", err)
 		}
-		clog = cmtlog.NewFilter(cmtlog.NewTMLogger(cmtlog.NewSyncWriter(os.Stderr)), lvl).With("node", cfg.Moniker)
+		out := o.CometLogOutput
+		if out == nil {
+			out = os.Stderr
+		}
+		clog = cmtlog.NewFilter(cmtlog.NewTMLogger(cmtlog.NewSyncWriter(out)), lvl).With("node", cfg.Moniker)
 	}
 	var blockDB, stateDB dbm.DB
 	dbProvider := func(ctx *cmtcfg.DBContext) (dbm.DB, error) {

@@ -50,6 +50,13 @@ func (n *Node) retain(h int64) int64 {
 		}
 		return 0
 	}
+	if err := n.archive.applyDueSummaries(); err != nil {
+		if msg := err.Error(); msg != n.retainErr {
+			n.retainErr = msg
+			n.log.Error("the receipt archive cannot apply the epoch summaries no snapshot needs any more; CometBFT keeps every block from here on", "err", err)
+		}
+		return 0
+	}
 	n.retainErr = ""
 	n.summ.step(archived)
 	n.pruneExtCommits(bs.Base())

@@ -195,7 +195,7 @@ func (ar *archive) discardUnfinishedImport() (bool, error) {
 }
 
 func clearArchive(tx *bolt.Tx) error {
-	for _, b := range [][]byte{bucketHeaders, bucketExtensions, bucketArchMeta, bucketSummaries} {
+	for _, b := range [][]byte{bucketHeaders, bucketExtensions, bucketArchMeta, bucketSummaries, bucketSummariesDue} {
 		if err := tx.DeleteBucket(b); err != nil {
 			return err
 		}
@@ -251,13 +251,38 @@ func (x *snapshotExtra) ExportSnapshot(h int64, from *app.ExtraKey, emit func(bu
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// A compacting archive gives its entries as of h: it waits until it
+	// has archived h, then applies on top what the summaries decided by
+	// h and still due would strip (archive.asOf). So every compacting
+	// node's snapshot of h holds the same bytes, whatever it compacted
+	// since.
+	var view archiveOverlay
+	if n.cfg.retainBlocks() > 0 && x.ar.sum != nil && x.ar.sum.compact {
+		for deadline := time.Now().Add(snapshotBlockWait); ; {
+			a, err := x.ar.archived()
+			if err != nil {
+				return err
+			}
+			if a >= h {
+				break
+			}
+			if !n.cmt.IsRunning() || time.Now().After(deadline) {
+				return fmt.Errorf("the receipt archive did not reach height %d, which its snapshot needs, in time", h)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		var err error
+		if view, err = x.ar.asOf(h); err != nil {
+			return err
+		}
+	}
 	archived, err := x.ar.archived()
 	if err != nil {
 		return err
 	}
 	archived = min(archived, h)
 	if from != nil && from.Bucket == snapSummaries {
-		return x.exportSummaries(archived, from.Key, emit)
+		return x.exportSummaries(archived, from.Key, view, emit)
 	}
 	// Entries before from are skipped: a chunk made again starts at its
 	// first entry. The archive and the block store give the same bytes
@@ -282,7 +307,7 @@ func (x *snapshotExtra) ExportSnapshot(h int64, from *app.ExtraKey, emit func(bu
 	}
 	if !skipExt {
 		// Extensions: the archive's up to archived, then the blocks'.
-		if err := x.exportBucket(bucketExtensions, snapExtensions, fromExt, u64key(archived+1), emit); err != nil {
+		if err := x.exportBucket(bucketExtensions, snapExtensions, fromExt, u64key(archived+1), view.exts, emit); err != nil {
 			return err
 		}
 		first := archived + 1
@@ -318,7 +343,7 @@ func (x *snapshotExtra) ExportSnapshot(h int64, from *app.ExtraKey, emit func(bu
 	}
 	// Headers: the archive's up to archived+1 (at most h), then the
 	// blocks' up to h.
-	if err := x.exportBucket(bucketHeaders, snapHeaders, fromHdr, u64key(min(archived+1, h)+1), emit); err != nil {
+	if err := x.exportBucket(bucketHeaders, snapHeaders, fromHdr, u64key(min(archived+1, h)+1), nil, emit); err != nil {
 		return err
 	}
 	first := archived + 1
@@ -344,7 +369,7 @@ func (x *snapshotExtra) ExportSnapshot(h int64, from *app.ExtraKey, emit func(bu
 			return err
 		}
 	}
-	return x.exportSummaries(archived, nil, emit)
+	return x.exportSummaries(archived, nil, view, emit)
 }
 
 // headerValue is the archive's value of height's header and its
@@ -369,8 +394,8 @@ func headerValue(bs blockReader, height int64) ([]byte, error) {
 }
 
 // exportBucket emits an archive bucket's checked values from from (nil:
-// the first) to below to.
-func (x *snapshotExtra) exportBucket(bucket []byte, as string, from, to []byte, emit func(string, []byte, []byte) error) error {
+// the first) to below to, those in over instead of the archive's.
+func (x *snapshotExtra) exportBucket(bucket []byte, as string, from, to []byte, over map[string][]byte, emit func(string, []byte, []byte) error) error {
 	return x.ar.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
 		k, _ := c.First()
@@ -378,9 +403,12 @@ func (x *snapshotExtra) exportBucket(bucket []byte, as string, from, to []byte, 
 			k, _ = c.Seek(from)
 		}
 		for ; k != nil && bytes.Compare(k, to) < 0; k, _ = c.Next() {
-			v, err := x.ar.get(tx, bucket, k)
-			if err != nil {
-				return err
+			v, ok := over[string(k)]
+			if !ok {
+				var err error
+				if v, err = x.ar.get(tx, bucket, k); err != nil {
+					return err
+				}
 			}
 			if err := emit(as, k, v); err != nil {
 				return err

@@ -3,6 +3,7 @@ package node
 import (
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -27,7 +28,11 @@ func TestSetChangeSurvivesPruningAndStateSync(t *testing.T) {
 	const per, rate = 20, 400.0
 	const base = 41900
 	_, url := startSource(t, rate)
-	keep, interval := int64(30), int64(20)
+	// Peers keep fifteen snapshot intervals of blocks: a node that joins
+	// from a snapshot needs the blocks after it at a peer, and a loaded
+	// machine may take a minute to find, fetch and restore one
+	// (snapshotWarning asks for two intervals; a test's heights are fast).
+	keep, interval := int64(150), int64(10)
 	net := startStreamsWith(t, 4, base, []app.Stream{{ID: "sensors", Source: url, Chunk: app.ChunkPolicy{Messages: per}}}, 5,
 		func(i int, c *Config) {
 			c.RetainBlocks, c.SnapshotInterval, c.SnapshotKeep = &keep, &interval, 2
@@ -96,7 +101,13 @@ func TestSetChangeSurvivesPruningAndStateSync(t *testing.T) {
 		}}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := Open(home, Options{})
+	logs, clogs := &lockedBuffer{}, &cometSyncLog{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the follower's log:\n%s\nits CometBFT state and block sync log:\n%s", logs, clogs.String())
+		}
+	})
+	f, err := Open(home, Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), CometLogLevel: "info", CometLogOutput: clogs})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 var benchSoakCmd = &command{
 	path:     "bench soak",
-	synopsis: "[--duration D] [--validators N] [--push-kib K] [--retain-blocks B] [--heap-profiles DIR] [--json]",
+	synopsis: "[--duration D] [--validators N] [--push-kib K] [--retain-blocks B] [--snapshot-interval S] [--heap-profiles DIR] [--json]",
 	summary:  "run a network at the demo load for a while: disk growth by component, memory, CPU",
 	about: `Run N validators in this process at the devnet's demo load — the sensor
 and ticker sources, observed in chunks of 20 and 50 messages — plus a steady
@@ -29,6 +29,7 @@ DIR it writes heap profiles at both times, to compare with
 		"datadragon bench soak",
 		"datadragon bench soak --duration 30m --json > soak.json",
 		"datadragon bench soak --duration 3m --retain-blocks 200",
+		"datadragon bench soak --duration 10m --retain-blocks 200 --snapshot-interval 600",
 		"datadragon bench soak --duration 10m --heap-profiles prof",
 	},
 }
@@ -44,6 +45,7 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) int {
 	p2p := fs.Int("p2p-port", 28656, "validator I listens for peers on `PORT`+10·I")
 	apiPort := fs.Int("api-port", 28600, "validator I serves its API on `PORT`+I")
 	retain := fs.Int64("retain-blocks", -1, "every node keeps the last `B` blocks (node.json retain_blocks; 0: every block; default: the node's default)")
+	snaps := fs.Int64("snapshot-interval", -1, "every node takes a state sync snapshot every `S` heights (node.json snapshot_interval; 0: none; default: the node's default). A node compacts its receipt archive only below its oldest kept snapshot")
 	heap := fs.String("heap-profiles", "", "write heap profiles at the end of warm-up and at the end to `DIR` (heap-warm.pb.gz, heap-end.pb.gz)")
 	asJSON := fs.Bool("json", false, "print one JSON document (with every sample) instead of a table")
 	pos, err := parse(fs, c, args, stdout)
@@ -64,6 +66,8 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) int {
 		err = usagef("--push-kib %d: choose 0 to 4096", *push)
 	case *retain < -1:
 		err = usagef("--retain-blocks %d: choose 0 (every block) or a number of blocks", *retain)
+	case *snaps < -1:
+		err = usagef("--snapshot-interval %d: choose 0 (no snapshots) or a number of heights", *snaps)
 	}
 	if err != nil {
 		return fail(stderr, c, err)
@@ -71,7 +75,7 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) int {
 	res, err := bench.Soak(bench.SoakOptions{
 		Validators: *n, Duration: *duration, Sample: *sample, PushRate: *push << 10,
 		Dir: *dir, BasePort: *p2p, APIPort: *apiPort, Progress: stderr,
-		RetainBlocks: retainOpt(*retain), HeapProfiles: *heap,
+		RetainBlocks: retainOpt(*retain), SnapshotInterval: retainOpt(*snaps), HeapProfiles: *heap,
 	})
 	if err != nil {
 		return fail(stderr, c, err)
@@ -85,7 +89,8 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// retainOpt is --retain-blocks as the soak's option: nil for the default.
+// retainOpt is --retain-blocks or --snapshot-interval as the soak's
+// option: nil for the node's default.
 func retainOpt(b int64) *int64 {
 	if b < 0 {
 		return nil

@@ -46,6 +46,9 @@ type SoakOptions struct {
 	// RetainBlocks, if set, is every node's retain_blocks (node.json);
 	// nil keeps the node's default.
 	RetainBlocks *int64
+	// SnapshotInterval, if set, is every node's snapshot_interval; nil
+	// keeps the node's default (snapshots, which delay compaction).
+	SnapshotInterval *int64
 	// HeapProfiles, if set, is a directory the run writes two heap
 	// profiles to, heap-warm.pb.gz at the end of warm-up and heap-end.pb.gz
 	// at the end (each after a collection), for
@@ -182,9 +185,6 @@ func Soak(o SoakOptions) (SoakResult, error) {
 	if err != nil {
 		return res, err
 	}
-	// The soak's nodes take no state sync snapshots, so that they compact
-	// their receipt archives with epoch summaries (a node that serves
-	// snapshots keeps every extension signature).
 	for _, m := range members {
 		cfg, err := node.LoadConfig(m.Home)
 		if err != nil {
@@ -193,8 +193,9 @@ func Soak(o SoakOptions) (SoakResult, error) {
 		if o.RetainBlocks != nil {
 			cfg.RetainBlocks = o.RetainBlocks
 		}
-		noSnapshots := int64(0)
-		cfg.SnapshotInterval = &noSnapshots
+		if o.SnapshotInterval != nil {
+			cfg.SnapshotInterval = o.SnapshotInterval
+		}
 		if err := cfg.Save(m.Home); err != nil {
 			return res, err
 		}
