@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -320,21 +319,17 @@ func (a *App) writeSnapshot(h int64, opened func()) (*snapshotMeta, error) {
 	return &w.meta, nil
 }
 
-// SnapshotFloor is the lowest height of a snapshot this app keeps or is
-// writing: the extra material must be able to give its entries as of
-// every such height for as long as the snapshot is served, so what may
-// change it later (the receipt archive's compaction) waits until no
-// snapshot at or below the change's height is left. With no snapshot it
-// is math.MaxInt64: a snapshot taken from now on is of a later height.
-func (a *App) SnapshotFloor() int64 {
-	floor := int64(math.MaxInt64)
+// SnapshotHeights are the heights of the snapshots this app keeps or is
+// writing, in no order: the extra material must be able to give its
+// entries as of each of them for as long as the snapshot is served, so
+// what may change them later (the receipt archive's compaction) waits
+// while a snapshot that holds them is left.
+func (a *App) SnapshotHeights() []int64 {
+	hs := a.snapshotHeights()
 	if h := a.snapAt.Load(); h > 0 {
-		floor = h
+		hs = append(hs, h)
 	}
-	if hs := a.snapshotHeights(); len(hs) > 0 {
-		floor = min(floor, hs[len(hs)-1])
-	}
-	return floor
+	return hs
 }
 
 // snapshotHeights lists the stored snapshots' heights, newest first.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"sync"
 	"time"
@@ -83,9 +82,9 @@ type summaryCheck struct {
 	// signs summaries nor drops signatures for them (it still checks
 	// summaries a snapshot brings).
 	compact bool
-	// floor, if set, is the app's SnapshotFloor: summaries decided above
-	// it wait (applySummaries).
-	floor func() int64
+	// snapshots, if set, is the app's SnapshotHeights: summaries that
+	// would change a kept snapshot wait (applySummaries).
+	snapshots func() []int64
 }
 
 // epochLeaves reads the archived extensions of validator filed in blocks
@@ -121,26 +120,39 @@ func (ar *archive) epochLeavesOf(tx *bolt.Tx, validator []byte, first, last int6
 
 // applySummaries compacts what the summaries among a decided block's
 // transactions cover (inside archive.step's transaction for block h), or
-// files them as due when a state sync snapshot kept at or below h must
-// still give those extensions signed (compactFloor). While any summary is
-// due, later ones are due too: summaries take effect in the order they
-// were decided on every node, whatever its snapshots.
+// files them as due while a state sync snapshot the app keeps or writes
+// must still give some of the extensions they strip signed (mustWait).
 func (ar *archive) applySummaries(tx *bolt.Tx, h int64, txs cmttypes.Txs) error {
 	if ar.sum == nil || !ar.sum.compact {
 		return nil
 	}
-	deferred := h > ar.sum.compactFloor()
-	if k, _ := tx.Bucket(bucketSummariesDue).Cursor().First(); k != nil {
-		deferred = true
-	}
+	var snaps []int64
+	var waiting []*wire.SummaryTx
+	loaded := false
 	for i, raw := range txs {
 		if !wire.IsSummaryTx(raw) {
 			continue
 		}
-		if deferred {
+		s, err := wire.UnmarshalSummaryTx(raw)
+		if err != nil {
+			// Applying it logs and ignores it.
+			if err := ar.applySummary(tx, h, raw); err != nil {
+				return err
+			}
+			continue
+		}
+		if !loaded {
+			snaps = ar.sum.snapshotHeights()
+			if waiting, err = ar.dueSummaries(tx); err != nil {
+				return err
+			}
+			loaded = true
+		}
+		if mustWait(s, h, snaps, waiting) {
 			if err := ar.deferSummary(tx, h, i, raw); err != nil {
 				return err
 			}
+			waiting = append(waiting, s)
 			continue
 		}
 		if err := ar.applySummary(tx, h, raw); err != nil {
@@ -150,13 +162,54 @@ func (ar *archive) applySummaries(tx *bolt.Tx, h int64, txs cmttypes.Txs) error 
 	return nil
 }
 
-// compactFloor is the highest deciding height whose summaries may be
-// applied now: the lowest height of a snapshot the app keeps or writes.
-func (sc *summaryCheck) compactFloor() int64 {
-	if sc.floor == nil {
-		return math.MaxInt64
+// mustWait says whether summary s, decided in block h, must wait. It
+// changes what a snapshot of a height x below h holds only if it strips
+// an extension filed at or below x, so it waits while a snapshot of a
+// height from its first block to h − 1 is kept (an epoch decided after a
+// snapshot that holds some of it), or while a summary still waiting, of
+// the same validator, overlaps its heights: summaries of one validator
+// over overlapping heights take effect in the order they were decided,
+// and those over disjoint heights touch disjoint entries, so every node's
+// archive ends the same whatever its snapshots.
+func mustWait(s *wire.SummaryTx, h int64, snaps []int64, waiting []*wire.SummaryTx) bool {
+	for _, x := range snaps {
+		if s.First+1 <= x && x < h {
+			return true
+		}
 	}
-	return sc.floor()
+	for _, w := range waiting {
+		if bytes.Equal(w.Validator, s.Validator) && w.First <= s.Last && s.First <= w.Last {
+			return true
+		}
+	}
+	return false
+}
+
+// dueSummaries decodes the summaries waiting in the archive, in the order
+// they were decided; one that does not decode (applying it ignores it)
+// is left out.
+func (ar *archive) dueSummaries(tx *bolt.Tx) ([]*wire.SummaryTx, error) {
+	var out []*wire.SummaryTx
+	c := tx.Bucket(bucketSummariesDue).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		raw, err := ar.get(tx, bucketSummariesDue, k)
+		if err != nil {
+			return nil, err
+		}
+		if s, err := wire.UnmarshalSummaryTx(raw); err == nil {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// snapshotHeights are the heights of the snapshots the app keeps or
+// writes (none on a node that takes none).
+func (sc *summaryCheck) snapshotHeights() []int64 {
+	if sc.snapshots == nil {
+		return nil
+	}
+	return sc.snapshots()
 }
 
 func dueKey(h int64, i int) []byte { return binary.BigEndian.AppendUint32(u64key(h), uint32(i)) }
@@ -183,32 +236,46 @@ func (ar *archive) deferSummary(tx *bolt.Tx, h int64, i int, raw []byte) error {
 }
 
 // applyDueSummaries applies, in the order they were decided, the due
-// summaries no kept snapshot needs any more.
+// summaries that need not wait any more (mustWait): their snapshots are
+// removed.
 func (ar *archive) applyDueSummaries() error {
 	if ar.sum == nil || !ar.sum.compact {
 		return nil
 	}
-	floor := ar.sum.compactFloor()
-	var ready bool
+	var ready [][]byte
 	if err := ar.view(func(tx *bolt.Tx) error {
-		k, _ := tx.Bucket(bucketSummariesDue).Cursor().First()
-		ready = k != nil && (len(k) != 12 || int64(binary.BigEndian.Uint64(k)) <= floor)
-		return nil
-	}); err != nil || !ready {
-		return err
-	}
-	return ar.update(func(tx *bolt.Tx) error {
-		var keys [][]byte
 		c := tx.Bucket(bucketSummariesDue).Cursor()
-		for k, _ := c.First(); k != nil && (len(k) != 12 || int64(binary.BigEndian.Uint64(k)) <= floor); k, _ = c.Next() {
-			keys = append(keys, bytes.Clone(k))
+		k, _ := c.First()
+		if k == nil {
+			return nil
 		}
-		for _, k := range keys {
+		snaps := ar.sum.snapshotHeights()
+		var waiting []*wire.SummaryTx
+		for ; k != nil; k, _ = c.Next() {
 			raw, err := ar.get(tx, bucketSummariesDue, k)
 			if err != nil {
 				return err
 			}
-			if len(k) == 12 {
+			s, err := wire.UnmarshalSummaryTx(raw)
+			if err != nil || len(k) != 12 || !mustWait(s, int64(binary.BigEndian.Uint64(k)), snaps, waiting) {
+				ready = append(ready, bytes.Clone(k))
+				continue
+			}
+			waiting = append(waiting, s)
+		}
+		return nil
+	}); err != nil || len(ready) == 0 {
+		return err
+	}
+	// Only the commit path writes the due summaries, and this runs on it:
+	// what the view found ready is still there.
+	return ar.update(func(tx *bolt.Tx) error {
+		for _, k := range ready {
+			raw, err := ar.get(tx, bucketSummariesDue, k)
+			if err != nil {
+				return err
+			}
+			if raw != nil && len(k) == 12 {
 				if err := ar.applySummary(tx, int64(binary.BigEndian.Uint64(k)), raw); err != nil {
 					return err
 				}
@@ -321,9 +388,11 @@ func (o archiveOverlay) add(e *summaryEffect) {
 }
 
 // asOf is the archive as of height h for a snapshot of h: with the
-// effects of the due summaries decided up to h, in their order. The
-// summaries decided after h are not applied while a snapshot of h is
-// kept (compactFloor), so this is the same whenever it is read.
+// effects of the due summaries decided up to h, in their order. A
+// summary decided after h that strips an extension filed at or below h is
+// not applied while a snapshot of h is kept (applySummaries), and one
+// applied strips only blocks after h, which the snapshot does not hold:
+// so this is the same whenever it is read.
 func (ar *archive) asOf(h int64) (archiveOverlay, error) {
 	o := archiveOverlay{exts: map[string][]byte{}, sums: map[string][]byte{}}
 	quiet := slog.New(slog.DiscardHandler) // applying them logs what they are
@@ -617,7 +686,7 @@ func (n *Node) setupSummaries(priv *ziggy.PrivateKey, self []byte, rpc *local.Lo
 	}
 	sc.compact = interval > 0
 	if snapshots > 0 {
-		sc.floor = n.app.SnapshotFloor
+		sc.snapshots = n.app.SnapshotHeights
 	}
 	if !isVal || interval <= 0 {
 		return

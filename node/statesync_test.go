@@ -35,17 +35,19 @@ func TestNewNodeJoinsFromASnapshot(t *testing.T) {
 	const per, rate = 20, 400.0
 	const base = 25100 // below the ephemeral port range, which outgoing connections draw from
 	_, url := startSource(t, rate)
-	// Peers keep fifteen snapshot intervals of blocks: a node that joins
-	// from a snapshot needs the blocks after it at a peer, and a loaded
-	// machine may take a minute to find, fetch and restore one
-	// (snapshotWarning asks for two intervals; a test's heights are fast).
-	// Epochs of 8 heights, so summaries are decided after a snapshot
-	// while it is kept (four of them, 40 heights): its chunks must come
-	// out the same when they are made again after those summaries.
-	keep, interval, epoch := int64(150), int64(10), int64(8)
+	// Peers keep six snapshot intervals of blocks: a node that joins from
+	// a snapshot needs the blocks after it at a peer, and a loaded machine
+	// may take a minute to find, fetch and restore one (snapshotWarning
+	// asks for two intervals; a test's heights are fast). Epochs of 8
+	// heights, summarized a few heights after they end, so that most
+	// epochs hold no snapshot and are compacted at once while those that
+	// do wait until it is removed — three snapshots, 90 heights, are kept:
+	// a snapshot's chunks must come out the same when they are made again
+	// after summaries decided since.
+	keep, interval, epoch := int64(200), int64(30), int64(8)
 	net := startStreamsWith(t, 4, base, []app.Stream{{ID: "sensors", Source: url, Chunk: app.ChunkPolicy{Messages: per}}}, 5,
 		func(i int, c *Config) {
-			c.RetainBlocks, c.SnapshotInterval, c.SnapshotKeep, c.SummaryInterval = &keep, &interval, 4, &epoch
+			c.RetainBlocks, c.SnapshotInterval, c.SnapshotKeep, c.SummaryInterval = &keep, &interval, 3, &epoch
 			if i < 2 {
 				c.RPCListen = fmt.Sprintf("127.0.0.1:%d", base+1+10*i)
 			}
@@ -108,26 +110,37 @@ func TestNewNodeJoinsFromASnapshot(t *testing.T) {
 
 	// A snapshot's files hold the app's state; the receipt archive's
 	// chunks, most of its bytes, are made again from receipts.db — as of
-	// the snapshot's height, though two epochs' summaries were decided
-	// since (each chunk served is checked against its listed hash).
-	// Validator 0 has compacted epochs and holds summaries decided after
-	// its newest snapshot, waiting: the snapshot's chunks are made again
-	// now, after them.
+	// the snapshot's height, though summaries were decided since (each
+	// chunk served is checked against its listed hash). Validator 0 has
+	// compacted epochs after its oldest snapshot (an epoch waits only if
+	// it straddles a kept snapshot) and holds a summary decided after its
+	// newest snapshot, waiting: the snapshot's chunks are made again now,
+	// after it.
 	var ls *abci.ListSnapshotsResponse
-	var stripped, due, dueAfter int
-	net.waitForIn("validator 0 to compact and to hold summaries decided after its newest snapshot", 3*time.Minute, func() bool {
+	var stripped, strippedAbove, due, dueAfter int
+	var looked string
+	t.Cleanup(func() {
+		if t.Failed() && looked != "" {
+			t.Logf("validator 0's archive when last looked at: %s", looked)
+		}
+	})
+	net.waitForIn("validator 0 to compact epochs after its oldest snapshot and to hold a summary decided after its newest", 3*time.Minute, func() bool {
 		var err error
 		ls, err = v.App().ListSnapshots(context.Background(), &abci.ListSnapshotsRequest{})
 		if err != nil || len(ls.Snapshots) == 0 {
 			return false
 		}
+		oldest := int64(ls.Snapshots[len(ls.Snapshots)-1].Height)
 		ls.Snapshots = ls.Snapshots[:1] // the newest
-		stripped, due, dueAfter = 0, 0, 0
+		stripped, strippedAbove, due, dueAfter = 0, 0, 0, 0
 		if err := v.archive.view(func(tx *boltTx) error {
 			if err := tx.Bucket(bucketExtensions).ForEach(func(k, _ []byte) error {
 				val, err := v.archive.get(tx, bucketExtensions, k)
 				if len(val) > 0 && val[0] == strippedMark {
 					stripped++
+					if int64(binary.BigEndian.Uint64(k)) > oldest {
+						strippedAbove++
+					}
 				}
 				return err
 			}); err != nil {
@@ -143,9 +156,10 @@ func TestNewNodeJoinsFromASnapshot(t *testing.T) {
 		}); err != nil {
 			t.Fatal(err)
 		}
-		return stripped > 0 && dueAfter > 0
+		looked = fmt.Sprintf("snapshots %d to %d; %d extensions compacted, %d of them after the oldest snapshot; %d summaries due, %d of them decided after the newest snapshot", oldest, ls.Snapshots[0].Height, stripped, strippedAbove, due, dueAfter)
+		return strippedAbove > 0 && dueAfter > 0
 	})
-	t.Logf("validator 0: %d extensions compacted, %d summaries due, %d of them decided after its snapshot of %d", stripped, due, dueAfter, ls.Snapshots[0].Height)
+	t.Logf("validator 0: %d extensions compacted (%d of them after its oldest snapshot), %d summaries due, %d of them decided after its snapshot of %d", stripped, strippedAbove, due, dueAfter, ls.Snapshots[0].Height)
 	// The archive's chunks are served but have no file: a chunk with a
 	// file holds the app's state.
 	var total, made int64
