@@ -45,7 +45,7 @@ func runBenchSoak(args []string, stdout, stderr io.Writer) int {
 	p2p := fs.Int("p2p-port", 28656, "validator I listens for peers on `PORT`+10·I")
 	apiPort := fs.Int("api-port", 28600, "validator I serves its API on `PORT`+I")
 	retain := fs.Int64("retain-blocks", -1, "every node keeps the last `B` blocks (node.json retain_blocks; 0: every block; default: the node's default)")
-	snaps := fs.Int64("snapshot-interval", -1, "every node takes a state sync snapshot every `S` heights (node.json snapshot_interval; 0: none; default: the node's default). A node compacts its receipt archive only below its oldest kept snapshot")
+	snaps := fs.Int64("snapshot-interval", -1, "every node takes a state sync snapshot every `S` heights (node.json snapshot_interval; 0: none; default: the node's default). A summary of an epoch that a kept snapshot holds part of waits until that snapshot is removed")
 	heap := fs.String("heap-profiles", "", "write heap profiles at the end of warm-up and at the end to `DIR` (heap-warm.pb.gz, heap-end.pb.gz)")
 	asJSON := fs.Bool("json", false, "print one JSON document (with every sample) instead of a table")
 	pos, err := parse(fs, c, args, stdout)
