@@ -149,7 +149,7 @@ func (ar *archive) applySummaries(tx *bolt.Tx, h int64, txs cmttypes.Txs) error 
 			loaded = true
 		}
 		if mustWait(s, h, snaps, waiting) {
-			if err := ar.deferSummary(tx, h, i, raw); err != nil {
+			if err := ar.deferSummary(tx, h, i, s, raw); err != nil {
 				return err
 			}
 			waiting = append(waiting, s)
@@ -217,12 +217,11 @@ func dueKey(h int64, i int) []byte { return binary.BigEndian.AppendUint32(u64key
 // deferSummary files a decided summary to be applied once no snapshot
 // needs what it strips. This validator's own summary moves its
 // summarizer on at once, so it is not submitted again meanwhile.
-func (ar *archive) deferSummary(tx *bolt.Tx, h int64, i int, raw []byte) error {
+func (ar *archive) deferSummary(tx *bolt.Tx, h int64, i int, s *wire.SummaryTx, raw []byte) error {
 	if err := put(tx, bucketSummariesDue, dueKey(h, i), raw); err != nil {
 		return err
 	}
-	s, err := wire.UnmarshalSummaryTx(raw)
-	if err != nil || ar.sum.self == nil || !bytes.Equal(s.Validator, ar.sum.self) {
+	if ar.sum.self == nil || !bytes.Equal(s.Validator, ar.sum.self) {
 		return nil
 	}
 	next, err := ar.get(tx, bucketArchMeta, keySummaryNext)
@@ -299,8 +298,8 @@ type summaryEffect struct {
 }
 
 // evalSummary checks a summary decided in block h against the archive
-// as read through ext and kept (which see earlier effects not yet
-// written) and returns its effect, or nil if it changes nothing (logged).
+// as read through view (which holds earlier effects not yet written) and
+// returns its effect, or nil if it changes nothing (logged to log).
 func (ar *archive) evalSummary(tx *bolt.Tx, h int64, raw []byte, view archiveOverlay, log *slog.Logger) (*summaryEffect, error) {
 	sc := ar.sum
 	s, err := wire.UnmarshalSummaryTx(raw)
